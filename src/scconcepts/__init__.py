@@ -1,0 +1,7 @@
+"""scconcepts: find the biological concepts a single-cell model has learned, and explain them."""
+
+__version__ = "0.1.0"
+
+from scconcepts import ds, models, sae, tl  # noqa: E402
+
+__all__ = ["__version__", "ds", "models", "sae", "tl"]

@@ -1,0 +1,50 @@
+"""The ``scconcepts`` command: one module per subcommand, each with a ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib import import_module
+
+from scconcepts import __version__
+from scconcepts._errors import ScconceptsError
+
+#: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
+SUBCOMMANDS = ["_run", "_info"]
+
+EXIT_USER_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(prog="scconcepts", description="Find and explain the concepts of cell models.")
+    parser.add_argument("--version", action="version", version=f"scconcepts {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        import_module(f"scconcepts.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; user mistakes print one line on stderr and return exit code 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("lightning", "pytorch_lightning", "lightning.pytorch", "scvi", "anndata", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return int(args.func(args) or 0)
+    except ScconceptsError as error:
+        print(f"scconcepts {args.command}: error: {error}", file=sys.stderr)  # noqa: T201
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("scconcepts: interrupted", file=sys.stderr)  # noqa: T201
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

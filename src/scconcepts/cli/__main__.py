@@ -1,0 +1,5 @@
+import sys
+
+from scconcepts.cli import main
+
+sys.exit(main())

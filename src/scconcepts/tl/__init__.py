@@ -1,0 +1,1 @@
+"""AnnData-in / AnnData-out tools."""
