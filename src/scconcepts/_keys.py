@@ -29,3 +29,13 @@ def attribution_key(key: str = DEFAULT_KEY) -> str:
 def enrichment_key(key: str = DEFAULT_KEY) -> str:
     """Return the ``uns`` key of the long enrichment table."""
     return f"{key}_enrichment"
+
+
+def attribution_padj_key(key: str = DEFAULT_KEY) -> str:
+    """Return the ``varm`` key of the genes x concepts FDR-adjusted p-values of the attribution."""
+    return f"{key}_attribution_padj"
+
+
+def de_key(key: str = DEFAULT_KEY) -> str:
+    """Return the ``varm`` key of the genes x concepts differential-expression scores (signed)."""
+    return f"{key}_de"

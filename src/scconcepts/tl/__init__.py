@@ -1,1 +1,1 @@
-"""AnnData-in / AnnData-out tools."""
+"""AnnData-in / AnnData-out tools: embed, train_sae, attribute, enrich, evaluate."""
