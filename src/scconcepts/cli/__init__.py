@@ -11,7 +11,7 @@ from scconcepts import __version__
 from scconcepts._errors import ScconceptsError
 
 #: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
-SUBCOMMANDS = ["_run", "_info"]
+SUBCOMMANDS = ["_run", "_embed", "_info"]
 
 EXIT_USER_ERROR = 2
 
@@ -39,10 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ScconceptsError as error:
-        print(f"scconcepts {args.command}: error: {error}", file=sys.stderr)  # noqa: T201
+        print(f"scconcepts {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("scconcepts: interrupted", file=sys.stderr)  # noqa: T201
+        print("scconcepts: interrupted", file=sys.stderr)
         return 130
 
 

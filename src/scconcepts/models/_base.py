@@ -23,8 +23,8 @@ class LinearFirstLayer:
     """An encoder whose first layer is linear in a per-gene transform of the input.
 
     ``pre_activation(x, context)`` equals ``transform(x) @ weight.T`` plus terms that do not depend
-    on ``x`` (bias, covariates), and ``rest(pre)`` maps that pre-activation to the embedding, so that
-    ``rest(pre_activation(x, context)) == encoder.encode(x, context)``. Changing gene ``g`` from
+    on ``x`` (bias, covariates), and ``rest(pre, context)`` maps that pre-activation to the embedding, so
+    that ``rest(pre_activation(x, context), context) == encoder.encode(x, context)``. Changing gene ``g`` from
     ``a`` to ``b`` moves the pre-activation by ``weight[:, g] * (transform(b) - transform(a))``:
     attribution uses that rank-1 update instead of recomputing the first layer.
 
@@ -37,13 +37,14 @@ class LinearFirstLayer:
     pre_activation
         ``(x, context) -> hidden`` pre-activation of the first layer.
     rest
-        ``hidden -> embedding``: everything after the first linear layer.
+        ``(hidden, context) -> embedding``: everything after the first linear layer.
+
     """
 
     transform: Callable[[torch.Tensor], torch.Tensor]
     weight: torch.Tensor
     pre_activation: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
-    rest: Callable[[torch.Tensor], torch.Tensor]
+    rest: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
 
 
 class Encoder(ABC):
@@ -83,6 +84,7 @@ class Encoder(ABC):
         Returns
         -------
         Cells x embedding-dimension tensor; differentiable with respect to ``x`` where the model is.
+
         """
 
     def context(self, adata: AnnData) -> np.ndarray | None:
@@ -105,6 +107,7 @@ class Encoder(ABC):
             Cells to read; gene names in ``adata.var_names``.
         layer
             Layer holding the values; ``None`` uses ``adata.X``.
+
         """
         matrix = adata.X if layer is None else adata.layers[layer]
         index = adata.var_names.get_indexer(self.genes)
@@ -115,8 +118,10 @@ class Encoder(ABC):
                 f"(e.g. {', '.join(self.genes[:3])}); check that var_names use the same gene identifiers"
             )
         matrix = sp.csr_matrix(matrix, dtype=np.float32)
-        columns = sp.csr_matrix((np.ones(matched, dtype=np.float32), (index[index >= 0], np.flatnonzero(index >= 0))),
-                                shape=(adata.n_vars, len(self.genes)))
+        columns = sp.csr_matrix(
+            (np.ones(matched, dtype=np.float32), (index[index >= 0], np.flatnonzero(index >= 0))),
+            shape=(adata.n_vars, len(self.genes)),
+        )
         aligned = (matrix @ columns).tocsr()
         check_finite(aligned.data, what="expression values")
         if self.requires_counts:
@@ -153,7 +158,7 @@ def check_finite(values: np.ndarray, *, what: str) -> None:
 
 def check_counts(values: np.ndarray, *, model: str) -> None:
     """Raise :class:`InputError` unless ``values`` are non-negative integers (raw counts)."""
-    sample = values[: 1_000_000]
+    sample = values[:1_000_000]
     if (sample < 0).any() or not np.allclose(sample, np.round(sample)):
         raise InputError(
             f"{model} needs raw integer counts but the data hold non-integer or negative values "

@@ -24,6 +24,7 @@ class TorchEncoder(Encoder):
         Stem of the ``obsm`` key the embedding is stored under (``X_<name>``).
     device
         Device to run the module on.
+
     """
 
     def __init__(self, module: nn.Module, genes: Sequence[str], *, name: str = "torch", device: str = "cpu") -> None:
@@ -60,5 +61,5 @@ class TorchEncoder(Encoder):
             transform=lambda x: x,
             weight=first.weight.detach(),
             pre_activation=lambda x, context: first(x),
-            rest=rest,
+            rest=lambda pre, context: rest(pre),
         )

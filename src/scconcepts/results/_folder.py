@@ -57,7 +57,9 @@ def _remove(path: Path) -> None:
 
 
 @contextmanager
-def new_results_folder(out: str | Path, *, overwrite: bool = False, info: dict[str, Any] | None = None) -> Iterator[Path]:
+def new_results_folder(
+    out: str | Path, *, overwrite: bool = False, info: dict[str, Any] | None = None
+) -> Iterator[Path]:
     """Yield a temporary folder to write results into; move them to ``out`` only when the block succeeds.
 
     ``out`` must not exist, or be an scconcepts results folder and ``overwrite`` be set; an existing
@@ -72,6 +74,7 @@ def new_results_folder(out: str | Path, *, overwrite: bool = False, info: dict[s
         Replace the results of an earlier run in ``out``.
     info
         Extra fields for the manifest (command, options...).
+
     """
     out = Path(out).resolve()
     if out.exists():

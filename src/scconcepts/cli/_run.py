@@ -1,0 +1,118 @@
+"""``scconcepts run``: cells in, concepts out, measured: the whole pipeline into a results folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from anndata import AnnData
+
+from scconcepts._errors import InputError
+from scconcepts._keys import activations_key, params_key
+from scconcepts.cli._common import add_input_arguments, add_model_arguments, load_cells, model_options, positive
+from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, new_results_folder
+
+logger = logging.getLogger(__name__)
+
+CONCEPTS_CSV = "concepts.csv"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` subcommand."""
+    parser = subparsers.add_parser("run", help="embed cells, learn concepts, explain and measure them")
+    add_input_arguments(parser)
+    add_model_arguments(parser)
+    parser.add_argument("--k", type=positive, default=None, help="active concepts per cell (default: dim / 2)")
+    parser.add_argument("--expansion", type=positive, default=8, help="dictionary size / embedding dim (default: 8)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--labels-key", default="cell_type", help="obs column of cell types (default: cell_type)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
+    parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
+    parser.set_defaults(func=run_pipeline)
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse impossible options before any work is done."""
+    if args.model == "scvi" and args.checkpoint is None and args.k is not None:
+        n_concepts = args.expansion * args.n_latent
+        if args.k > n_concepts:
+            raise InputError(
+                f"--k {args.k} is larger than the dictionary ({args.expansion} x {args.n_latent} = "
+                f"{n_concepts} concepts); lower --k or raise --expansion"
+            )
+
+
+def compute_umap(adata: AnnData, use_rep: str, *, seed: int = 0) -> None:
+    """Store a 2-D UMAP of the model embedding in ``obsm["X_umap"]`` (for plots and the explorer)."""
+    import scanpy as sc
+
+    n_neighbors = max(2, min(15, adata.n_obs - 1))
+    sc.pp.neighbors(adata, use_rep=use_rep, n_neighbors=n_neighbors, random_state=seed)
+    sc.tl.umap(adata, random_state=seed)
+
+
+def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
+    """Metrics and run parameters for ``metrics.json``."""
+    info = adata.uns[params_key(key)]
+    params = info["params"]
+    return {
+        **{name: float(value) for name, value in info["metrics"].items()},
+        "n_concepts": int(params["n_concepts"]),
+        "k": int(params["k"]),
+        "expansion": int(params["expansion"]),
+        "embedding_dim": int(params["embedding_dim"]),
+        "seed": int(params["seed"]),
+        "model": str(params["model"]),
+        "n_cells": int(adata.n_obs),
+        "n_genes": int(adata.n_vars),
+    }
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    """Run embed -> SAE -> metrics into a new results folder (written only if every step succeeds)."""
+    from scconcepts import tl
+    from scconcepts.sae import save_sae
+
+    _check_options(args)
+    key = "concepts"
+    info = {
+        "command": "run",
+        "dataset": args.dataset,
+        "input": str(args.input) if args.input else None,
+        "model": args.model,
+    }
+    with new_results_folder(args.out, overwrite=args.overwrite, info=info) as tmp:
+        adata = load_cells(args)
+        encoder = tl.embed(adata, **model_options(args))
+        use_rep = f"X_{encoder.name}"
+        encoder.save(tmp / MODEL_DIR)
+        result = tl.train_sae(
+            adata,
+            use_rep=use_rep,
+            k=args.k,
+            expansion=args.expansion,
+            seed=args.seed,
+            key_added=key,
+            labels_key=args.labels_key,
+        )
+        save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
+        compute_umap(adata, use_rep, seed=args.seed)
+
+        metrics = summary_metrics(adata, key)
+        adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)
+        (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
+        adata.write_h5ad(tmp / RESULTS_H5AD)
+    out = Path(args.out).resolve()
+    n_alive = int((adata.obsm[activations_key(key)].getnnz(axis=0) > 0).sum())
+    logger.info(
+        "done: %d concepts (%d alive), held-out R^2 %.3f. Results in %s",
+        metrics["n_concepts"],
+        n_alive,
+        metrics["r2"],
+        out,
+    )
+    logger.info("summary: scconcepts info %s", out)
+    return 0

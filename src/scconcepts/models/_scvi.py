@@ -1,0 +1,248 @@
+"""scVI (scvi-tools) as an encoder: train or load a model; embedding = posterior mean of the latent."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from anndata import AnnData
+from torch import nn
+
+from scconcepts._errors import InputError
+from scconcepts.models._base import Encoder, LinearFirstLayer, check_counts, check_finite
+
+logger = logging.getLogger(__name__)
+
+SCVI_FOLDER = "scvi"
+MIN_CELLS = 20
+
+
+class ScviEncoder(Encoder):
+    """The encoder network of a trained scvi-tools ``SCVI`` model.
+
+    :meth:`encode` reproduces ``SCVI.get_latent_representation()`` (the posterior mean ``qz.loc``)
+    as a differentiable function of raw counts, so that perturbed cells can be re-encoded.
+
+    Parameters
+    ----------
+    model
+        A trained ``scvi.model.SCVI``.
+    batch_key
+        ``obs`` column holding the batch the model was set up with, if any.
+
+    """
+
+    name = "scvi"
+    requires_counts = True
+
+    def __init__(self, model: Any, *, batch_key: str | None = None) -> None:
+        self.model = model
+        self.batch_key = batch_key
+        self._genes = [str(g) for g in model.adata.var_names]
+        self._batches = _batch_categories(model)
+        module = model.module.eval()
+        self._z_encoder = module.z_encoder
+        self._log_variational = bool(module.log_variational)
+        self._fc = module.z_encoder.encoder
+
+    @property
+    def genes(self) -> list[str]:
+        """Genes the scVI model was trained on, in its input order."""
+        return self._genes
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the model's parameters."""
+        return next(self.model.module.parameters()).device
+
+    def context(self, adata: AnnData) -> np.ndarray | None:
+        """Return batch codes in the model's category order when the encoder reads the batch."""
+        if not self._uses_batch():
+            return None
+        if self.batch_key is None or self.batch_key not in adata.obs:
+            raise InputError(f"the scVI model encodes the batch; the data need obs[{self.batch_key!r}]")
+        codes = np.asarray([self._batches.index(b) if b in self._batches else -1 for b in adata.obs[self.batch_key]])
+        if (codes < 0).any():
+            unknown = sorted(set(adata.obs[self.batch_key][codes < 0].astype(str)))[:3]
+            raise InputError(f"batches {unknown} were not seen when the scVI model was trained")
+        return codes
+
+    def _uses_batch(self) -> bool:
+        return any(n > 1 for n in self._fc.n_cat_list)
+
+    def _covariates(self, context: torch.Tensor | None) -> list[torch.Tensor]:
+        if not self._uses_batch():
+            return []
+        if context is None:
+            raise InputError("the scVI model encodes the batch; pass the batch codes as context")
+        n_batch = next(n for n in self._fc.n_cat_list if n > 1)
+        return [nn.functional.one_hot(context.long().reshape(-1), n_batch).float()]
+
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log1p(x) if self._log_variational else x
+
+    def _run_layers(self, h: torch.Tensor, covariates: list[torch.Tensor], *, skip_first_linear: bool) -> torch.Tensor:
+        """Run the encoder's fully connected layers as scvi-tools does (covariates injected per layer)."""
+        for i, layers in enumerate(self._fc.fc_layers):
+            for j, layer in enumerate(layers):
+                if layer is None:
+                    continue
+                if isinstance(layer, nn.Linear):
+                    if i == 0 and j == 0 and skip_first_linear:
+                        continue
+                    if covariates and self._fc.inject_into_layer(i):
+                        h = torch.cat((h, *covariates), dim=-1)
+                h = layer(h)
+        return self._z_encoder.mean_encoder(h)
+
+    def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Posterior mean of the latent for raw counts ``x`` (cells x genes)."""
+        return self._run_layers(self._input(x), self._covariates(context), skip_first_linear=False)
+
+    def linear_first_layer(self) -> LinearFirstLayer:
+        """First layer = ``Linear([log1p(x), batch one-hot])``: a rank-1 update per perturbed gene."""
+        first = self._fc.fc_layers[0][0]
+        n_genes = len(self._genes)
+
+        def pre_activation(x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+            covariates = self._covariates(context) if self._fc.inject_into_layer(0) else []
+            return first(torch.cat((self._input(x), *covariates), dim=-1))
+
+        def rest(pre: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+            return self._run_layers(pre, self._covariates(context), skip_first_linear=True)
+
+        transform = torch.log1p if self._log_variational else (lambda v: v)
+        return LinearFirstLayer(transform, first.weight[:, :n_genes].detach(), pre_activation, rest)
+
+    def save(self, path: str | Path) -> None:
+        """Save the scvi-tools model (``path/scvi``) and ``encoder.json``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save(str(path / SCVI_FOLDER), save_anndata=False, overwrite=True)
+        info = {"model": self.name, "batch_key": self.batch_key, "batches": self._batches, "genes": len(self._genes)}
+        (path / "encoder.json").write_text(json.dumps(info, indent=2))
+
+
+def _batch_categories(model: Any) -> list[str]:
+    registry = model.adata_manager.get_state_registry("batch")
+    return [str(c) for c in registry.categorical_mapping]
+
+
+def _counts_for(adata: AnnData, genes: list[str] | None, layer: str | None) -> AnnData:
+    """Return a copy of ``adata`` with raw counts in ``X`` (optionally restricted to ``genes``), validated."""
+    if adata.n_obs == 0:
+        raise InputError("the data hold no cells; give at least one cell")
+    values = adata.X if layer is None else adata.layers[layer]
+    counts = AnnData(X=sp.csr_matrix(values, dtype=np.float32), obs=adata.obs.copy(), var=adata.var[[]].copy())
+    check_finite(counts.X.data, what="expression values")
+    check_counts(counts.X.data, model="scVI")
+    if genes is not None:
+        counts = counts[:, [g for g in genes if g in counts.var_names]].copy()
+    return counts
+
+
+def build_scvi(
+    adata: AnnData,
+    *,
+    checkpoint: str | Path | None = None,
+    n_latent: int = 10,
+    n_top_genes: int = 2000,
+    batch_key: str | None = None,
+    layer: str | None = None,
+    max_epochs: int | None = None,
+    seed: int = 0,
+    **model_kwargs: Any,
+) -> ScviEncoder:
+    """Train an scVI model on the counts of ``adata``, or load a saved scvi-tools model folder.
+
+    Parameters
+    ----------
+    adata
+        Cells with raw integer counts in ``X`` (or ``layer``).
+    checkpoint
+        A folder written by ``SCVI.save``; when given, nothing is trained.
+    n_latent
+        Dimension of the latent space (the embedding).
+    n_top_genes
+        Highly variable genes (Seurat v3 flavour, on counts) to train on; all genes if the data have fewer.
+    batch_key
+        ``obs`` column of batches for scVI to correct for.
+    layer
+        Layer holding raw counts; ``None`` uses ``X``.
+    max_epochs
+        Training epochs; ``None`` uses scvi-tools' default for the data size.
+    seed
+        Random seed of scvi-tools.
+    **model_kwargs
+        Passed to ``scvi.model.SCVI``.
+
+    """
+    import scvi
+
+    scvi.settings.seed = seed
+    if batch_key is not None and batch_key not in adata.obs:
+        raise InputError(f"batch key {batch_key!r} is not a column of obs; choose one of {list(adata.obs.columns)}")
+    if checkpoint is not None:
+        return _load_pretrained(adata, Path(checkpoint), layer=layer, batch_key=batch_key)
+    counts = _counts_for(adata, None, layer)
+    if counts.n_obs < MIN_CELLS:
+        raise InputError(f"scVI needs at least {MIN_CELLS} cells to train; the data hold {counts.n_obs}")
+    if counts.n_vars > n_top_genes:
+        import scanpy as sc
+
+        sc.pp.highly_variable_genes(counts, n_top_genes=n_top_genes, flavor="seurat_v3", batch_key=batch_key)
+        counts = counts[:, counts.var["highly_variable"].to_numpy()].copy()
+    if batch_key is not None:
+        counts.obs[batch_key] = counts.obs[batch_key].astype(str).astype("category")
+    scvi.model.SCVI.setup_anndata(counts, batch_key=batch_key)
+    model = scvi.model.SCVI(counts, n_latent=n_latent, **model_kwargs)
+    logger.info("training scVI on %d cells x %d genes (latent %d)", counts.n_obs, counts.n_vars, n_latent)
+    model.train(
+        max_epochs=max_epochs,
+        accelerator="cpu" if not torch.cuda.is_available() else "auto",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        enable_checkpointing=False,
+    )
+    return ScviEncoder(model, batch_key=batch_key)
+
+
+def _load_pretrained(adata: AnnData, folder: Path, *, layer: str | None, batch_key: str | None) -> ScviEncoder:
+    import scvi
+
+    if not (folder / "model.pt").is_file():
+        raise InputError(f"{folder} is not a saved scvi-tools model (no model.pt); pass the folder SCVI.save wrote")
+    genes = [str(g) for g in torch.load(folder / "model.pt", map_location="cpu", weights_only=False)["var_names"]]
+    counts = _counts_for(adata, None, layer)
+    matched = int(counts.var_names.isin(genes).sum())
+    if matched < min(10, len(genes)):
+        raise InputError(f"only {matched} of the scVI model's {len(genes)} genes are in the data; check gene names")
+    query = counts[:, counts.var_names.isin(genes)].copy()
+    scvi.model.SCVI.prepare_query_anndata(query, str(folder))
+    model = scvi.model.SCVI.load(str(folder), adata=query, accelerator="cpu")
+    return ScviEncoder(model, batch_key=batch_key)
+
+
+def load_scvi(path: str | Path) -> ScviEncoder:
+    """Load an :class:`ScviEncoder` saved by :meth:`ScviEncoder.save`."""
+    import scvi
+
+    path = Path(path)
+    info = json.loads((path / "encoder.json").read_text())
+    folder = path / SCVI_FOLDER
+    genes = [str(g) for g in torch.load(folder / "model.pt", map_location="cpu", weights_only=False)["var_names"]]
+    # scvi-tools loads a model onto an AnnData with its genes; a few cells of ones satisfy the set-up checks.
+    n_cells = max(2, len(info["batches"]))
+    template = AnnData(X=sp.csr_matrix(np.ones((n_cells, len(genes)), dtype=np.float32)))
+    template.var_names = genes
+    if info["batch_key"] is not None:
+        batches = [info["batches"][i % len(info["batches"])] for i in range(n_cells)]
+        template.obs[info["batch_key"]] = np.asarray(batches)
+    model = scvi.model.SCVI.load(str(folder), adata=template, accelerator="cpu")
+    return ScviEncoder(model, batch_key=info["batch_key"])

@@ -1,0 +1,156 @@
+"""Training of a Top-K SAE: centring, AuxK revival of dead latents, unit-norm decoder, early stopping."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from scconcepts._errors import InputError
+from scconcepts.sae._config import SAEConfig
+from scconcepts.sae._data import check_embedding, iter_minibatches, normaliser_stats
+from scconcepts.sae._metrics import reconstruction_metrics
+from scconcepts.sae._model import TopKSAE
+from scconcepts.sae._topk import batch_topk_mask
+
+logger = logging.getLogger(__name__)
+
+MIN_CELLS = 10
+
+
+@dataclass
+class TrainingResult:
+    """A trained SAE with its train/validation split and training history."""
+
+    sae: TopKSAE
+    config: SAEConfig
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+
+
+def split_rows(n_cells: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return sorted training and validation row indices (at least one cell in each)."""
+    rng = np.random.default_rng(seed)
+    n_val = min(max(1, round(n_cells * val_fraction)), n_cells - 1)
+    order = rng.permutation(n_cells)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def _aux_loss(sae: TopKSAE, x_in: torch.Tensor, residual: torch.Tensor, dead: torch.Tensor, aux_k: int) -> torch.Tensor:
+    """AuxK: reconstruct the (detached) residual from the top dead latents, without the decoder bias."""
+    pre = torch.relu(x_in @ sae.W_enc[dead].T + sae.b_enc[dead])
+    values, indices = pre.topk(min(aux_k, int(dead.sum())), dim=-1)
+    estimate = F.embedding_bag(indices, sae.W_dec[dead], per_sample_weights=values, mode="sum")
+    scale = (residual - residual.mean(0)).pow(2).sum().clamp_min(1e-8)
+    return (estimate - residual).pow(2).sum() / scale
+
+
+def _step(
+    sae: TopKSAE, x_norm: torch.Tensor, config: SAEConfig, since_fired: torch.Tensor, dead_after: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Loss of one minibatch and the boolean mask of latents that fired in it."""
+    x_in = x_norm - sae.b_dec
+    if config.batch_topk:
+        pre = sae.pre_activation(x_norm)
+        mask = batch_topk_mask(pre.detach(), config.k)
+        z = torch.relu(pre) * mask
+        recon = z @ sae.W_dec + sae.b_dec
+        fired = mask.any(0)
+        selected = pre.detach()[mask]
+        if selected.numel():
+            sae.threshold.mul_(0.99).add_(0.01 * selected.min())
+    else:
+        values, indices = sae.select(x_norm, sparse=config.sparse_backward)
+        recon = sae.reconstruct(values, indices, sparse=config.sparse_backward)
+        fired = torch.zeros(sae.n_latents, dtype=torch.bool, device=x_norm.device)
+        fired[indices[values > 0]] = True
+    loss = F.mse_loss(recon, x_norm)
+    dead = since_fired > dead_after
+    if config.aux_coef > 0 and dead.any():
+        residual = (x_norm - recon).detach()
+        weight = min(float(dead.sum()) / config.aux_k, 1.0)
+        loss = loss + config.aux_coef * weight * _aux_loss(sae, x_in, residual, dead, config.aux_k)
+    return loss, fired
+
+
+def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
+    """Train a Top-K SAE on a cells x dims embedding read in minibatches.
+
+    Parameters
+    ----------
+    data
+        Any 2-D array-like supporting row slices: numpy array, ``np.memmap``, zarr or h5py array.
+    config
+        Architecture and training settings; defaults to :class:`SAEConfig`.
+
+    Returns
+    -------
+    The best SAE on the validation cells (early stopping), with the split and the history.
+
+    """
+    n_cells, d_in = check_embedding(data)
+    config = (config or SAEConfig()).resolved(d_in)
+    if n_cells < MIN_CELLS:
+        raise InputError(f"training an SAE needs at least {MIN_CELLS} cells; the embedding has {n_cells}")
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    train_rows, val_rows = split_rows(n_cells, config.val_fraction, config.seed)
+    mean, scale = normaliser_stats(data, train_rows)
+    offset = float(np.linalg.norm(mean)) / (scale * math.sqrt(d_in))
+    logger.info("embedding %d x %d: ||mean|| / ||std|| = %.2f (centred before training)", n_cells, d_in, offset)
+
+    device = torch.device(config.device)
+    sae = TopKSAE(d_in, config.expansion * d_in, config.k, batch_topk=config.batch_topk).to(device)
+    sae.mean.copy_(torch.as_tensor(mean))
+    sae.scale.fill_(scale)
+    batch_size = min(config.batch_size, len(train_rows))
+    steps_per_epoch = math.ceil(len(train_rows) / batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    optimizer = torch.optim.Adam(sae.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
+    )
+    dead_after = config.dead_after or min(len(train_rows), 1_000_000)
+    since_fired = torch.zeros(sae.n_latents, device=device)
+
+    result = TrainingResult(sae, config, train_rows, val_rows)
+    best_loss, best_state, stale = math.inf, copy.deepcopy(sae.state_dict()), 0
+    progress = tqdm(range(config.epochs), desc="training SAE", unit="epoch", mininterval=1.0)
+    for epoch in progress:
+        sae.train()
+        epoch_loss = 0.0
+        for batch in iter_minibatches(data, train_rows, batch_size, rng):
+            x_norm = sae.normalise(torch.as_tensor(batch, device=device))
+            loss, fired = _step(sae, x_norm, config, since_fired, dead_after)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            sae.project_decoder_grad()
+            optimizer.step()
+            schedule.step()
+            sae.normalise_decoder()
+            since_fired += len(batch)
+            since_fired[fired] = 0
+            epoch_loss += float(loss.detach()) * len(batch)
+        val = reconstruction_metrics(sae, data, val_rows)
+        result.history.append({"epoch": epoch, "train_loss": epoch_loss / len(train_rows), **val})
+        dead_share = float((since_fired > dead_after).float().mean())
+        progress.set_postfix(val_r2=f"{val['r2']:.4f}", dead=f"{dead_share:.2f}", refresh=False)
+        if val["mse"] < best_loss - 1e-6:
+            best_loss, best_state, stale, result.best_epoch = val["mse"], copy.deepcopy(sae.state_dict()), 0, epoch
+        else:
+            stale += 1
+            if stale >= config.patience:
+                logger.info("early stopping at epoch %d (best %d)", epoch, result.best_epoch)
+                break
+    sae.load_state_dict(best_state)
+    sae.eval()
+    return result
