@@ -1,0 +1,125 @@
+"""Expert annotations of concepts, kept in ``annotations.json`` of the results folder.
+
+Each save re-reads the file under a lock (a thread lock plus ``flock`` on the folder, so two
+servers on one folder are safe too), changes one concept and writes the file back through a
+temporary file and :func:`os.replace`: the last write of a concept wins, edits of other concepts
+are never lost, and the file is never half written.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from scconcepts.results import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+ANNOTATIONS_JSON = "annotations.json"
+FORMAT_VERSION = 1
+CSV_COLUMNS = ["concept", "label", "note", "confidence", "interpretable", "updated", "automatic_label"]
+
+
+class Annotation(BaseModel):
+    """What an expert says about one concept."""
+
+    label: str = Field("", max_length=200)
+    note: str = Field("", max_length=4000)
+    confidence: int | None = Field(None, ge=1, le=5)
+    interpretable: bool | None = None
+
+
+class AnnotationStore:
+    """Read and update ``annotations.json`` in ``folder`` (the only file the explorer writes).
+
+    Parameters
+    ----------
+    folder
+        Results folder.
+
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / ANNOTATIONS_JSON
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            fd = os.open(self.folder, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        if not self.path.is_file():
+            return {}
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as error:
+            logger.error("cannot read %s (%s); starting from no annotation", self.path, error)
+            return {}
+        concepts = doc.get("concepts", {}) if isinstance(doc, dict) else {}
+        return {str(k): v for k, v in concepts.items() if isinstance(v, dict)}
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        """Every annotation, keyed by concept id (as a string)."""
+        with self._lock:
+            return self._read()
+
+    def save(self, concept: int, annotation: Annotation) -> dict[str, Any]:
+        """Store ``annotation`` for ``concept`` (replacing its previous one) and return the stored record."""
+        record = {**annotation.model_dump(), "updated": datetime.now(UTC).isoformat(timespec="milliseconds")}
+        with self._locked():
+            concepts = self._read()
+            concepts[str(concept)] = record
+            self._write(concepts)
+        return record
+
+    def delete(self, concept: int) -> bool:
+        """Remove the annotation of ``concept``; return whether there was one."""
+        with self._locked():
+            concepts = self._read()
+            found = concepts.pop(str(concept), None) is not None
+            if found:
+                self._write(concepts)
+        return found
+
+    def _write(self, concepts: dict[str, dict[str, Any]]) -> None:
+        ordered = dict(sorted(concepts.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else -1))
+        atomic_write_text(self.path, json.dumps({"version": FORMAT_VERSION, "concepts": ordered}, indent=1))
+
+    def to_csv(self, automatic: dict[int, str]) -> str:
+        """All annotations as CSV text (one row per annotated concept, with its automatic label)."""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for key, rec in sorted(self.all().items(), key=lambda kv: int(kv[0])):
+            cid = int(key)
+            row = {c: rec.get(c) for c in CSV_COLUMNS}
+            row.update(concept=cid, automatic_label=automatic.get(cid, ""))
+            # a leading = + - @ would be run as a formula by spreadsheets
+            writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+        return buffer.getvalue()
+
+
+def _safe_cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value

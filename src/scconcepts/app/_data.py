@@ -1,0 +1,295 @@
+"""Read a results folder once and answer the explorer's questions about concepts, neurons, genes and cell types."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from scconcepts import _keys
+from scconcepts._errors import InputError
+from scconcepts.app._decoder import read_decoder
+from scconcepts.results import RESULTS_H5AD, read_manifest
+
+logger = logging.getLogger(__name__)
+
+CELL_TYPE_KEY = "cell_type"
+N_BINS = 30
+N_TOP = 15
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe records (NaN -> None, numpy scalars -> Python)."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({k: _scalar(v) for k, v in row.items()})
+    return out
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def histogram(values: np.ndarray, n_zero: int = 0) -> dict[str, Any]:
+    """Histogram of ``values`` in :data:`N_BINS` bins, with the count of cells left out as zero."""
+    if values.size == 0:
+        return {"edges": [], "counts": [], "zeros": int(n_zero)}
+    counts, edges = np.histogram(values, bins=N_BINS)
+    return {"edges": edges.astype(float).tolist(), "counts": counts.astype(int).tolist(), "zeros": int(n_zero)}
+
+
+class ConceptResults:
+    """In-memory view of a results folder for the explorer and the report.
+
+    Only the 2-D map, the activations and the concept table are required; the cell types, the
+    embedding, attribution, differential expression, enrichment and the SAE decoder are optional and
+    reported as ``None`` ("not computed") when absent.
+
+    Parameters
+    ----------
+    folder
+        A results folder written by ``scconcepts run``.
+    key
+        Stem of the concept keys (``X_<key>``, ``uns[<key>]``...).
+
+    """
+
+    def __init__(self, folder: str | Path, *, key: str = _keys.DEFAULT_KEY) -> None:
+        self.folder = Path(folder).resolve()
+        self.manifest = read_manifest(self.folder)
+        path = self.folder / RESULTS_H5AD
+        if not path.is_file():
+            raise InputError(f"{path} is missing; rerun `scconcepts run` to write the results folder")
+        adata = ad.read_h5ad(path, backed="r")  # the expression matrix stays on disk
+        try:
+            self._load(adata, key)
+        finally:
+            adata.file.close()
+
+    def _load(self, adata: ad.AnnData, key: str) -> None:
+        act_key, uns_key = _keys.activations_key(key), _keys.params_key(key)
+        if "X_umap" not in adata.obsm:
+            raise InputError(f"{self.folder} has no obsm['X_umap']; rerun `scconcepts run` to compute the map")
+        if act_key not in adata.obsm or uns_key not in adata.uns:
+            raise InputError(f"{self.folder} has no concepts ({act_key}); rerun `scconcepts run`")
+        self.umap = np.ascontiguousarray(np.asarray(adata.obsm["X_umap"])[:, :2], dtype=np.float32)
+        acts = adata.obsm[act_key]
+        self.acts = sp.csr_matrix(acts, dtype=np.float32)
+        self.acts.eliminate_zeros()
+        self.acts_csc = self.acts.tocsc()
+        self.n_cells, self.n_concepts = self.acts.shape
+        info = adata.uns[uns_key]
+        self.params = dict(info.get("params", {}))
+        self.metrics = dict(info.get("metrics", {}))
+        table = info.get("table")
+        if not isinstance(table, pd.DataFrame):
+            table = pd.DataFrame(index=[str(j) for j in range(self.n_concepts)])
+        table = table.copy()
+        table.index = table.index.astype(int)
+        self.table = table.reindex(range(self.n_concepts))
+        self.obs = adata.obs.copy()
+        self.obs_names = np.asarray(adata.obs_names)
+        ct = self.obs[CELL_TYPE_KEY] if CELL_TYPE_KEY in self.obs else None
+        self.cell_types: pd.Categorical | None = pd.Categorical(ct.astype(str)) if ct is not None else None
+        use_rep = self.params.get("use_rep") or _keys.embedding_key(str(self.params.get("model", "")))
+        self.embedding_key = use_rep if use_rep in adata.obsm else None
+        self.embedding = (
+            np.ascontiguousarray(np.asarray(adata.obsm[use_rep]), dtype=np.float32) if self.embedding_key else None
+        )
+        self.genes = np.asarray(adata.var_names).astype(str)
+        self.gene_index = {g: i for i, g in enumerate(self.genes)}
+        self.attribution = self._varm(adata, _keys.attribution_key(key))
+        self.attribution_padj = self._varm(adata, _keys.attribution_padj_key(key))
+        self.de = self._varm(adata, _keys.de_key(key))
+        enr = adata.uns.get(_keys.enrichment_key(key))
+        self.enrichment = self._enrichment(enr) if isinstance(enr, pd.DataFrame) and len(enr) else None
+        self.decoder = read_decoder(self.folder, self.n_concepts)
+        logger.info("explorer data: %d cells, %d concepts from %s", self.n_cells, self.n_concepts, self.folder)
+
+    def _varm(self, adata: ad.AnnData, name: str) -> np.ndarray | None:
+        if name not in adata.varm:
+            return None
+        arr = np.asarray(adata.varm[name], dtype=np.float32)
+        return arr if arr.shape == (len(self.genes), self.n_concepts) else None
+
+    @staticmethod
+    def _enrichment(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame["concept"] = frame["concept"].astype(int)
+        for col in ("source", "term", "term_id", "method"):
+            if col not in frame:
+                frame[col] = ""
+        for col in ("score", "pval", "padj"):
+            if col not in frame:
+                frame[col] = np.nan
+        frame["elim"] = frame["elim"].astype(bool) if "elim" in frame else True
+        return frame.sort_values(["concept", "padj"], kind="stable")
+
+    # ---------------------------------------------------------------- identifiers
+    def has_concept(self, cid: int) -> bool:
+        """Whether ``cid`` is a concept id of this folder."""
+        return 0 <= cid < self.n_concepts
+
+    def has_neuron(self, dim: int) -> bool:
+        """Whether ``dim`` is a dimension of the stored embedding."""
+        return self.embedding is not None and 0 <= dim < self.embedding.shape[1]
+
+    # ---------------------------------------------------------------- activations
+    def concept_values(self, cid: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cells that activate concept ``cid`` and their activations, ascending (strongest last)."""
+        lo, hi = self.acts_csc.indptr[cid], self.acts_csc.indptr[cid + 1]
+        idx, vals = self.acts_csc.indices[lo:hi], self.acts_csc.data[lo:hi]
+        order = np.argsort(vals, kind="stable")
+        return idx[order].astype(np.uint32), vals[order].astype(np.float32)
+
+    def neuron_values(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """All cells and their value on embedding dimension ``dim``, ascending."""
+        col = self.embedding[:, dim]
+        order = np.argsort(col, kind="stable")
+        return order.astype(np.uint32), col[order].astype(np.float32)
+
+    # ---------------------------------------------------------------- cell types
+    @cached_property
+    def type_counts(self) -> np.ndarray | None:
+        """Cell types x concepts: number of cells of each type that activate each concept."""
+        if self.cell_types is None:
+            return None
+        codes = self.cell_types.codes
+        onehot = sp.csr_matrix(
+            (np.ones(self.n_cells, dtype=np.float32), (codes, np.arange(self.n_cells))),
+            shape=(len(self.cell_types.categories), self.n_cells),
+        )
+        binary = self.acts.copy()
+        binary.data[:] = 1.0
+        return np.asarray((onehot @ binary).todense())
+
+    @cached_property
+    def type_sizes(self) -> np.ndarray | None:
+        """Number of cells of each type."""
+        if self.cell_types is None:
+            return None
+        return np.bincount(self.cell_types.codes, minlength=len(self.cell_types.categories))
+
+    def composition(self, cells: np.ndarray) -> list[dict[str, Any]] | None:
+        """Share of each cell type among ``cells`` against its share among all cells."""
+        if self.cell_types is None:
+            return None
+        n_types = len(self.cell_types.categories)
+        counts = np.bincount(self.cell_types.codes[cells], minlength=n_types)
+        share = counts / max(cells.size, 1)
+        background = self.type_sizes / self.n_cells
+        rows = [
+            {"cell_type": str(name), "count": int(c), "share": float(s), "background": float(b)}
+            for name, c, s, b in zip(self.cell_types.categories, counts, share, background, strict=True)
+        ]
+        return sorted(rows, key=lambda r: -r["share"])
+
+    def top_types(self, cid: int, n: int = 2) -> list[dict[str, Any]]:
+        """The ``n`` cell types holding most of a concept's active cells."""
+        if self.type_counts is None:
+            row = self.table.loc[cid]
+            top = row.get("top_cell_type")
+            if isinstance(top, str) and top:
+                return [{"cell_type": top, "share": _scalar(row.get("top_cell_type_share"))}]
+            return []
+        col = self.type_counts[:, cid]
+        total = col.sum()
+        order = np.argsort(-col, kind="stable")[:n]
+        cats = self.cell_types.categories
+        return [{"cell_type": str(cats[i]), "share": float(col[i] / total)} for i in order if col[i] > 0]
+
+    # ---------------------------------------------------------------- cells
+    def cell_rows(self, cells: np.ndarray, values: np.ndarray) -> list[dict[str, Any]]:
+        """Metadata of ``cells`` (name, value, obs columns) as JSON-safe rows."""
+        cols = list(self.obs.columns[:8])
+        sub = self.obs.iloc[cells][cols]
+        rows = []
+        for i, (cell, value) in enumerate(zip(cells, values, strict=True)):
+            meta = {c: _meta(sub.iat[i, j]) for j, c in enumerate(cols)}
+            rows.append({"index": int(cell), "cell": str(self.obs_names[cell]), "value": float(value), "obs": meta})
+        return rows
+
+    # ---------------------------------------------------------------- genes
+    def top_genes(self, matrix: np.ndarray | None, cid: int, n: int = N_TOP, sign: int = 1) -> list[dict[str, Any]]:
+        """Genes with the largest (``sign=1``) or most negative (``sign=-1``) scores for a concept."""
+        if matrix is None:
+            return []
+        col = matrix[:, cid] * sign
+        n = min(n, col.size)
+        idx = np.argpartition(-col, n - 1)[:n]
+        idx = idx[np.argsort(-col[idx], kind="stable")]
+        return [{"gene": str(self.genes[g]), "score": float(matrix[g, cid])} for g in idx if col[g] > 0]
+
+    @cached_property
+    def catalogue_genes(self) -> list[list[str]]:
+        """The three top positively attributed genes of each concept."""
+        if self.attribution is None:
+            return [[] for _ in range(self.n_concepts)]
+        n = min(3, len(self.genes))
+        idx = np.argsort(-self.attribution, axis=0, kind="stable")[:n]
+        return [[str(self.genes[g]) for g in idx[:, j]] for j in range(self.n_concepts)]
+
+    @cached_property
+    def catalogue_terms(self) -> list[list[str]]:
+        """The two best enrichment terms of each concept (elim-filtered where that flag exists)."""
+        out: list[list[str]] = [[] for _ in range(self.n_concepts)]
+        if self.enrichment is None:
+            return out
+        kept = self.enrichment[self.enrichment["elim"]]
+        for cid, group in kept.groupby("concept", sort=False):
+            if 0 <= cid < self.n_concepts:
+                out[cid] = [str(t) for t in group["term"].head(2)]
+        return out
+
+    def enrichment_rows(self, cid: int, limit: int = 60) -> list[dict[str, Any]] | None:
+        """Enrichment rows of a concept, best first, with their elim flag."""
+        if self.enrichment is None:
+            return None
+        rows = self.enrichment[self.enrichment["concept"] == cid].head(limit)
+        cols = ["source", "term", "term_id", "score", "pval", "padj", "method", "elim"]
+        return _records(rows[cols])
+
+    # ---------------------------------------------------------------- neighbours
+    def cosine_neighbours(self, cid: int, n: int = 10) -> list[dict[str, Any]] | None:
+        """Concepts whose decoder rows are closest to that of ``cid`` (cosine similarity)."""
+        if self.decoder is None:
+            return None
+        sims = self.decoder @ self.decoder[cid]
+        sims[cid] = -np.inf
+        order = np.argsort(-sims, kind="stable")[:n]
+        return [{"concept": int(j), "score": float(sims[j]), "label": self.label(j)} for j in order]
+
+    def coactivation_neighbours(self, cid: int, n: int = 10) -> list[dict[str, Any]]:
+        """Concepts that fire in the same cells as ``cid`` (Jaccard index of active cells)."""
+        cells = self.acts_csc.indices[self.acts_csc.indptr[cid] : self.acts_csc.indptr[cid + 1]]
+        if cells.size == 0:
+            return []
+        sub = self.acts[cells]
+        both = np.bincount(sub.indices, minlength=self.n_concepts).astype(np.float64)
+        sizes = np.diff(self.acts_csc.indptr).astype(np.float64)
+        jaccard = both / np.maximum(sizes + cells.size - both, 1)
+        jaccard[cid] = -1
+        order = np.argsort(-jaccard, kind="stable")[:n]
+        return [{"concept": int(j), "score": float(jaccard[j]), "label": self.label(j)} for j in order if both[j] > 0]
+
+    def label(self, cid: int) -> str:
+        """Automatic label of a concept ("" when none)."""
+        value = self.table["label"].iat[cid] if "label" in self.table else None
+        return value if isinstance(value, str) else ""
+
+
+def _meta(value: Any) -> Any:
+    value = _scalar(value)
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return str(value)

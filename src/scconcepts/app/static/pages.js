@@ -1,0 +1,163 @@
+// Concept and neuron pages (same layout), gene page, cell-type page and the lists behind them.
+import { el, clear, fmt, pct, conceptLink, geneLink, cellTypeLink, notComputed, section, link } from './dom.js';
+import { getJSON, getValues, getFloats } from './api.js';
+import { histogram, signedBars, composition, table, legend } from './charts.js';
+import { Scatter } from './scatter.js';
+import { annotationForm } from './annotate.js';
+
+let scatter = null;
+let loadingMap = null;
+
+async function mapView() {
+  if (!loadingMap) {
+    loadingMap = (async () => {
+      const [info, xy] = await Promise.all([getJSON('/api/info'), getFloats('/api/umap')]);
+      scatter = new Scatter();
+      scatter.setPositions(xy, info.bounds);
+      return scatter;
+    })();
+  }
+  return loadingMap;
+}
+
+function neighbourList(rows, title, what) {
+  if (rows === null || rows === undefined) return notComputed(title);
+  if (!rows.length) return el('p', { class: 'muted' }, 'none');
+  return el('ol', { class: 'neighbours' }, rows.map((r) => el('li', {},
+    conceptLink(r.concept, r.label), el('span', { class: 'muted' }, ` ${what} ${fmt(r.score)}`))));
+}
+
+function enrichmentTable(rows) {
+  if (rows === null) return notComputed('Enrichment');
+  if (!rows.length) return el('p', { class: 'muted' }, 'no term');
+  const holder = el('div');
+  let elim = true;
+  const toggle = el('button', { type: 'button', id: 'enrichment-toggle' });
+  const render = () => {
+    toggle.textContent = elim ? 'show raw terms' : 'show elim-filtered terms';
+    const shown = rows.filter((r) => !elim || r.elim);
+    clear(holder).append(el('p', { class: 'muted' }, elim ? `elim-filtered: ${shown.length} of ${rows.length} terms` : `raw: ${rows.length} terms`),
+      table([
+        { title: 'term', value: (r) => r.term },
+        { title: 'id', value: (r) => r.term_id },
+        { title: 'source', value: (r) => r.source },
+        { title: 'score', value: (r) => r.score },
+        { title: 'p', value: (r) => r.pval },
+        { title: 'adj. p', value: (r) => r.padj },
+        { title: 'elim', value: (r) => (r.elim ? 'kept' : 'removed') },
+      ], shown, { id: 'enrichment' }));
+  };
+  toggle.addEventListener('click', () => { elim = !elim; render(); });
+  render();
+  return el('div', {}, toggle, holder);
+}
+
+function genesBlock(doc) {
+  const attribution = doc.attribution === null ? notComputed('Attribution')
+    : signedBars([...doc.attribution.positive, ...doc.attribution.negative.slice().reverse()]
+      .map((g) => ({ name: geneLink(g.gene), value: g.score })));
+  const de = doc.de === null ? notComputed('Differential expression')
+    : signedBars(doc.de.map((g) => ({ name: geneLink(g.gene), value: g.score })));
+  return el('div', { class: 'two' },
+    section('Attributed genes (signed)', el('div', { id: 'attribution' }, attribution)),
+    section('Differentially expressed genes', el('div', { id: 'de' }, de)));
+}
+
+function topCells(rows) {
+  if (!rows.length) return el('p', { class: 'muted' }, 'none');
+  const keys = Object.keys(rows[0].obs);
+  return table([
+    { title: 'cell', value: (r) => r.cell },
+    { title: 'value', value: (r) => r.value },
+    ...keys.map((k) => ({ title: k, value: (r) => (r.obs[k] === null ? '–' : r.obs[k]) })),
+  ], rows, { id: 'top-cells' });
+}
+
+// kind: 'concept' or 'neuron'; token: a function telling whether this page is still the current one.
+export async function featurePage(main, kind, id, current) {
+  const base = kind === 'concept' ? `/api/concepts/${id}` : `/api/neurons/${id}`;
+  const [doc, values, view, info] = await Promise.all([getJSON(base), getValues(`${base}/activations`), mapView(), getJSON('/api/info')]);
+  if (!current()) return;
+  const vmin = kind === 'concept' ? 0 : values.values[0];
+  const vmax = values.values.length ? values.values[values.values.length - 1] : 1;
+  view.setValues(values.indices, values.values, vmin, vmax);
+  const total = kind === 'concept' ? info.n_concepts : info.n_neurons;
+  const prefix = kind === 'concept' ? '#/concept/' : '#/neuron/';
+  const nav = el('span', { class: 'pager' },
+    id > 0 ? link(`${prefix}${id - 1}`, '← previous') : '', ' ',
+    id + 1 < total ? link(`${prefix}${id + 1}`, 'next →') : '');
+  const stats = el('dl', { class: 'stats' }, Object.entries(doc.row).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, typeof v === 'number' ? fmt(v) : v ?? '–')]),
+    el('dt', {}, kind === 'concept' ? 'active cells' : doc.composition_of), el('dd', {}, `${doc.n_active} of ${info.n_cells}`));
+  const side = [section('Activation histogram', histogram(doc.histogram)), section('Summary', stats)];
+  if (kind === 'concept') side.unshift(await annotationForm(id));
+  if (!current()) return;
+  const title = kind === 'concept' ? `Concept ${id}` : `Neuron ${id}`;
+  const neighbours = kind === 'concept'
+    ? el('div', { class: 'two' },
+      section('Neighbours by decoder cosine', el('div', { id: 'cosine' }, neighbourList(doc.cosine, 'Decoder cosine', 'cos'))),
+      section('Neighbours by co-activation', el('div', { id: 'coactivation' }, neighbourList(doc.coactivation, 'Co-activation', 'Jaccard'))))
+    : el('div', { class: 'two' },
+      section('Concepts writing on this dimension', el('div', { id: 'cosine' }, neighbourList(doc.cosine, 'Decoder weights', 'weight'))),
+      section('Correlated neurons', el('ol', {}, doc.similar_neurons.map((n) => el('li', {}, link(`#/neuron/${n.neuron}`, `neuron ${n.neuron}`), ` r = ${fmt(n.score)}`)))));
+  const mapCard = section('Map', view.canvas, legend(vmin, vmax), el('p', { class: 'muted' }, 'scroll to zoom, drag to pan, double-click to reset'));
+  clear(main).append(
+    el('h2', { id: 'page-title', 'data-kind': kind, 'data-id': id }, title, ' ', el('span', { class: 'auto-label' }, doc.label), ' ', nav),
+    el('div', { class: 'grid' }, mapCard, el('div', { class: 'side' }, side)),
+    section(`Cell types of the ${doc.composition_of} against all cells`,
+      doc.composition ? composition(doc.composition.map((r) => ({ ...r, name: cellTypeLink(r.cell_type) }))) : notComputed('Cell types')),
+    genesBlock(doc),
+    section('Enrichment', enrichmentTable(doc.enrichment)),
+    neighbours,
+    section('Top cells', topCells(doc.top_cells)));
+  view.draw();
+  view.canvas.dataset.drawn = `${kind}:${id}`;
+  document.body.dataset.painted = `${kind}:${id}`;
+}
+
+export async function neuronsPage(main) {
+  const info = await getJSON('/api/info');
+  clear(main).append(el('h2', {}, 'Neurons (embedding dimensions)'),
+    info.n_neurons ? el('ol', { start: 0, class: 'columns' }, Array.from({ length: info.n_neurons }, (_, d) =>
+      el('li', {}, link(`#/neuron/${d}`, `${info.embedding} dimension ${d}`))))
+      : notComputed('Embedding'));
+}
+
+export async function genesPage(main) {
+  const input = el('input', { id: 'gene-search', type: 'search', placeholder: 'gene name' });
+  const list = el('ul', { class: 'columns', id: 'gene-list' });
+  const update = async () => {
+    const genes = await getJSON(`/api/genes?q=${encodeURIComponent(input.value)}`, { fresh: true });
+    clear(list).append(...genes.map((g) => el('li', {}, geneLink(g))));
+  };
+  input.addEventListener('input', update);
+  clear(main).append(el('h2', {}, 'Genes'), input, list);
+  await update();
+}
+
+export async function genePage(main, name) {
+  const doc = await getJSON(`/api/genes/${encodeURIComponent(name)}`);
+  const rows = (list, title) => (list === null ? notComputed(title)
+    : signedBars(list.map((r) => ({ name: conceptLink(r.concept, r.label), value: r.score }))));
+  clear(main).append(el('h2', {}, 'Gene ', el('span', { id: 'gene-name' }, doc.gene)),
+    el('div', { class: 'two' },
+      section('Concepts it drives (attribution)', el('div', { id: 'drives' }, rows(doc.drives, 'Attribution'))),
+      section('Concepts it represses (attribution)', rows(doc.represses, 'Attribution'))),
+    section('Concepts where it is differentially expressed', rows(doc.de, 'Differential expression')));
+}
+
+export async function cellTypesPage(main) {
+  const types = await getJSON('/api/cell-types');
+  clear(main).append(el('h2', {}, 'Cell types'), types === null ? notComputed('Cell types')
+    : el('ul', {}, types.map((t) => el('li', {}, cellTypeLink(t.cell_type), ` (${t.n_cells} cells)`))));
+}
+
+export async function cellTypePage(main, name) {
+  const doc = await getJSON(`/api/cell-types/${encodeURIComponent(name)}`);
+  clear(main).append(el('h2', {}, 'Cell type ', el('span', { id: 'cell-type-name' }, doc.cell_type), ` (${doc.n_cells} cells)`),
+    section('Concepts that fire in it', table([
+      { title: 'concept', value: (r) => conceptLink(r.concept, r.label) },
+      { title: 'cells of this type', value: (r) => pct(r.fraction) },
+      { title: 'all cells', value: (r) => pct(r.overall) },
+      { title: 'lift', value: (r) => r.lift },
+    ], doc.concepts, { id: 'cell-type-concepts' })));
+}
