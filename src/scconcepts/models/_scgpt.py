@@ -1,0 +1,204 @@
+"""scGPT as an :class:`~scconcepts.models.Encoder`: official checkpoints, official preprocessing, cell embeddings."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from anndata import AnnData
+
+from scconcepts._errors import InputError
+from scconcepts.models._base import Encoder
+from scconcepts.models._scgpt_model import ScgptCheckpoint, load_scgpt_checkpoint
+from scconcepts.models._scgpt_tokens import ScgptTokens, tokenize_scgpt
+from scconcepts.models._tokens import cell_seeds, context_seeds, length_chunks, match_vocabulary
+
+logger = logging.getLogger(__name__)
+
+POOLINGS = ("cls", "mean")
+
+
+class ScgptEncoder(Encoder):
+    """Cell embeddings from an scGPT checkpoint.
+
+    :meth:`encode` takes raw counts of :attr:`genes` and does scGPT's whole input preparation
+    (normalise + log1p, per-cell binning, expressed genes only, sampling up to ``max_length`` with
+    ``<cls>`` first, padding), runs the transformer and returns the ``<cls>`` state (or the mean of the
+    gene tokens' states), L2-normalised as the official embedding function does. A gene whose value is
+    zero has no token: setting a gene to zero drops its token, setting it to another value changes it.
+
+    Parameters
+    ----------
+    checkpoint
+        The loaded checkpoint.
+    genes
+        Names of the data's genes the model reads (matched to the vocabulary), in input order.
+    gene_tokens
+        Vocabulary token id of each gene.
+    max_length
+        Most tokens per cell, ``<cls>`` included (the official default is 1200).
+    pooling
+        ``"cls"`` (the official cell embedding) or ``"mean"`` (mean over the gene tokens).
+    seed
+        Seed mixed into the per-cell seeds used for gene sampling and bin tie breaking.
+    """
+
+    name = "scgpt"
+
+    def __init__(
+        self,
+        checkpoint: ScgptCheckpoint,
+        genes: list[str],
+        gene_tokens: np.ndarray,
+        *,
+        max_length: int = 1200,
+        pooling: str = "cls",
+        seed: int = 0,
+    ) -> None:
+        if pooling not in POOLINGS:
+            raise InputError(f"unknown scGPT pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+        if max_length < 2:
+            raise InputError(f"max_length must be at least 2 (<cls> and one gene); got {max_length}")
+        self.checkpoint = checkpoint
+        self.model = checkpoint.model
+        self._genes = list(genes)
+        self.gene_tokens = np.asarray(gene_tokens, dtype=np.int64)
+        self.max_length = int(max_length)
+        self.pooling = pooling
+        self.seed = int(seed)
+        pad_token = str(checkpoint.args.get("pad_token", "<pad>"))
+        self.pad_id = checkpoint.vocab[pad_token]
+        self.cls_id = checkpoint.vocab["<cls>"]
+
+    @property
+    def genes(self) -> list[str]:
+        """Data gene names matched to the vocabulary, in input order."""
+        return self._genes
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the transformer."""
+        return next(self.model.parameters()).device
+
+    def context(self, adata: AnnData) -> np.ndarray:
+        """Per-cell seeds from the cell names: a cell gets the same sampled genes in any subset of the data."""
+        return cell_seeds(adata.obs_names, seed=self.seed)
+
+    def tokenize(self, x: torch.Tensor | np.ndarray, context: torch.Tensor | np.ndarray | None = None) -> ScgptTokens:
+        """Prepare a padded token batch from raw counts (cells x :attr:`genes`)."""
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != len(self._genes):
+            raise InputError(f"expected cells x {len(self._genes)} expression values; got shape {x.shape}")
+        return tokenize_scgpt(
+            x,
+            self.gene_tokens,
+            context_seeds(context, x.shape[0], default=self.seed),
+            cls_id=self.cls_id,
+            pad_id=self.pad_id,
+            pad_value=self.checkpoint.pad_value,
+            n_bins=self.checkpoint.n_bins,
+            max_length=self.max_length,
+        )
+
+    def encode_tokens(self, tokens: ScgptTokens) -> torch.Tensor:
+        """Run the transformer on a token batch and pool; cells of similar length share a forward pass."""
+        outputs = []
+        chunks = length_chunks(tokens.lengths.numpy(), n_heads=self.model.n_heads)
+        for rows in chunks:
+            part = tokens.select(rows).to(self.device)
+            states = self.model(part.genes, part.values, part.padding, first_only=self.pooling == "cls")
+            if self.pooling == "cls":
+                pooled = states[:, 0, :]
+            else:
+                weights = (~part.padding).float()
+                weights[:, 0] = 0.0
+                pooled = (states * weights.unsqueeze(-1)).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
+            outputs.append(pooled)
+        order = torch.as_tensor(np.concatenate(chunks), device=self.device)
+        pooled = torch.cat(outputs)
+        result = torch.empty_like(pooled)
+        result[order] = pooled
+        return F.normalize(result, dim=1)
+
+    def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Embed raw counts (cells x :attr:`genes`); see the class description for the preparation."""
+        return self.encode_tokens(self.tokenize(x, context))
+
+    def save(self, path: str | Path) -> None:
+        """Write ``path/encoder.json``: a reference to the checkpoint folder and the options (no weights)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        info = {
+            "model": "scgpt",
+            "checkpoint": str(self.checkpoint.path),
+            "max_length": self.max_length,
+            "pooling": self.pooling,
+            "seed": self.seed,
+            "genes": self._genes,
+        }
+        (path / "encoder.json").write_text(json.dumps(info, indent=2))
+
+
+def build_scgpt(
+    adata: AnnData,
+    *,
+    checkpoint: str | Path | None = None,
+    max_length: int = 1200,
+    pooling: str = "cls",
+    seed: int = 0,
+    device: str = "cpu",
+    min_fraction: float = 0.25,
+    **options: object,
+) -> ScgptEncoder:
+    """Load an scGPT checkpoint folder and match its vocabulary to ``adata``'s genes.
+
+    Parameters
+    ----------
+    adata
+        Data to embed; ``var_names`` are gene symbols as in the scGPT vocabulary.
+    checkpoint
+        Folder with ``args.json``, ``vocab.json`` and ``best_model.pt``.
+    max_length, pooling, seed
+        See :class:`ScgptEncoder`.
+    device
+        Device to run the transformer on.
+    min_fraction
+        Smallest fraction of the data's genes that must be in the vocabulary.
+    options
+        Options of other models, ignored (logged).
+    """
+    if checkpoint is None:
+        raise InputError(
+            "the scgpt model loads a pretrained checkpoint; pass --checkpoint DIR (args.json, "
+            "vocab.json, best_model.pt)"
+        )
+    if options:
+        logger.info("scgpt ignores options %s", ", ".join(sorted(options)))
+    loaded = load_scgpt_checkpoint(checkpoint, device=device)
+    specials = {"<pad>", "<cls>", "<eoc>", str(loaded.args.get("pad_token", "<pad>"))}
+    vocab = {k: v for k, v in loaded.vocab.items() if k not in specials}
+    genes, tokens = match_vocabulary(adata, vocab, model="scGPT", min_fraction=min_fraction)
+    return ScgptEncoder(loaded, genes, tokens, max_length=int(max_length), pooling=pooling, seed=int(seed))
+
+
+def load_scgpt(path: str | Path) -> ScgptEncoder:
+    """Load an encoder saved by :meth:`ScgptEncoder.save` (the checkpoint folder must still exist)."""
+    info = json.loads((Path(path) / "encoder.json").read_text())
+    loaded = load_scgpt_checkpoint(info["checkpoint"])
+    genes = [str(g) for g in info["genes"]]
+    unknown = [g for g in genes if g not in loaded.vocab]
+    if unknown:
+        raise InputError(
+            f"{len(unknown)} saved genes are not in the checkpoint's vocabulary (e.g. {unknown[0]}); "
+            "the checkpoint folder changed since the encoder was saved"
+        )
+    tokens = np.asarray([loaded.vocab[g] for g in genes], dtype=np.int64)
+    return ScgptEncoder(
+        loaded, genes, tokens, max_length=int(info["max_length"]), pooling=str(info["pooling"]), seed=int(info["seed"])
+    )
