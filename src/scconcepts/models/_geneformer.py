@@ -1,0 +1,318 @@
+"""Geneformer as an :class:`~scconcepts.models.Encoder`: rank-value encoding and mean (or ``<cls>``) embeddings.
+
+A cell's input is its expressed genes ranked by expression normalised by the cell's total (to 10,000) and
+by each gene's median over the pretraining corpus, truncated to the model's input size; V2 dictionaries add
+``<cls>`` first and ``<eos>`` last. The embedding is the mean over the gene tokens of one layer's states
+(default: the second to last, as Geneformer's ``EmbExtractor``), or the ``<cls>`` state. Perturbations as
+Geneformer's in-silico perturber defines them: a gene set to zero loses its token (deletion);
+:meth:`GeneformerEncoder.overexpress` moves a gene's token to the front.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from anndata import AnnData
+
+from scconcepts._errors import InputError
+from scconcepts.models._base import Encoder
+from scconcepts.models._geneformer_model import GeneformerCheckpoint, load_geneformer_checkpoint
+from scconcepts.models._tokens import length_chunks, match_vocabulary
+
+logger = logging.getLogger(__name__)
+
+POOLINGS = ("mean", "cls")
+
+
+@dataclass
+class GeneformerTokens:
+    """A padded batch of Geneformer inputs (``cells x length``)."""
+
+    #: Token ids: ``<cls>``, genes by decreasing rank, ``<eos>``, then ``<pad>``.
+    ids: torch.Tensor
+    #: 1 at real tokens, 0 at padding.
+    attention: torch.Tensor
+    #: 1 at gene tokens (not special, not padding): the positions mean pooling averages.
+    gene_positions: torch.Tensor
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        """Tokens per cell, special tokens included."""
+        return self.attention.sum(1)
+
+    def select(self, rows: np.ndarray) -> GeneformerTokens:
+        """Return the cells ``rows``, trimmed to their longest sequence."""
+        index = torch.as_tensor(rows, dtype=torch.long)
+        width = max(int(self.lengths[index].max()), 1)
+        return GeneformerTokens(
+            self.ids[index, :width], self.attention[index, :width], self.gene_positions[index, :width]
+        )
+
+
+def rank_value_tokens(
+    x: np.ndarray,
+    gene_tokens: np.ndarray,
+    medians: np.ndarray,
+    *,
+    input_size: int,
+    pad_id: int,
+    cls_id: int | None = None,
+    eos_id: int | None = None,
+    front: np.ndarray | None = None,
+) -> GeneformerTokens:
+    """Rank-value encode raw counts.
+
+    Parameters
+    ----------
+    x
+        Cells x genes raw counts.
+    gene_tokens, medians
+        Token id and median of each column.
+    input_size
+        Most tokens per cell, special tokens included.
+    pad_id, cls_id, eos_id
+        Special token ids (``cls_id``/``eos_id`` ``None`` for dictionaries without them).
+    front
+        Optional column per cell (-1: none) whose token goes first, whatever its value (overexpression).
+    """
+    x = np.clip(np.asarray(x, dtype=np.float64), 0, None)
+    totals = x.sum(axis=1, keepdims=True)
+    scale = np.divide(1e4, totals, out=np.zeros_like(totals), where=totals > 0)
+    score = x * scale / medians[None, :]
+    expressed = score > 0
+    if front is not None:
+        rows = np.flatnonzero(front >= 0)
+        score[rows, front[rows]] = np.inf
+        expressed[rows, front[rows]] = True
+    score[~expressed] = -1.0
+    order = np.argsort(-score, axis=1, kind="stable")
+    special = cls_id is not None and eos_id is not None
+    n_genes = np.minimum(expressed.sum(axis=1), input_size - (2 if special else 0))
+    width = max(int(n_genes.max(initial=0)), 0 if cls_id is not None and eos_id is not None else 1)
+    ranked = np.asarray(gene_tokens, dtype=np.int64)[order[:, :width]]
+    is_gene = np.arange(width)[None, :] < n_genes[:, None]
+    ranked[~is_gene] = pad_id
+    if special:
+        n_cells = x.shape[0]
+        ids = np.full((n_cells, width + 2), pad_id, dtype=np.int64)
+        ids[:, 0] = cls_id
+        ids[:, 1 : width + 1] = ranked
+        ids[np.arange(n_cells), n_genes + 1] = eos_id
+        gene_positions = np.zeros_like(ids, dtype=bool)
+        gene_positions[:, 1 : width + 1] = is_gene
+        attention = np.arange(width + 2)[None, :] < (n_genes + 2)[:, None]
+    else:
+        ids, gene_positions, attention = ranked, is_gene, is_gene
+    return GeneformerTokens(
+        torch.from_numpy(ids), torch.from_numpy(attention.astype(np.int64)), torch.from_numpy(gene_positions)
+    )
+
+
+class GeneformerEncoder(Encoder):
+    """Cell embeddings from a Geneformer checkpoint.
+
+    Parameters
+    ----------
+    checkpoint
+        The loaded checkpoint (already cut at the layer to read).
+    genes
+        Data gene names the model reads, in input order.
+    gene_tokens, medians
+        Token id and median of each gene.
+    pooling
+        ``"mean"`` over gene tokens (Geneformer's cell embedding) or ``"cls"`` (V2 dictionaries only).
+    """
+
+    name = "geneformer"
+
+    def __init__(
+        self,
+        checkpoint: GeneformerCheckpoint,
+        genes: list[str],
+        gene_tokens: np.ndarray,
+        medians: np.ndarray,
+        *,
+        pooling: str = "mean",
+    ) -> None:
+        if pooling not in POOLINGS:
+            raise InputError(f"unknown Geneformer pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+        if pooling == "cls" and not checkpoint.special_tokens:
+            raise InputError("this Geneformer token dictionary has no <cls> token; use pooling='mean'")
+        self.checkpoint = checkpoint
+        self.model = checkpoint.model
+        self._genes = list(genes)
+        self.gene_tokens = np.asarray(gene_tokens, dtype=np.int64)
+        self.medians = np.asarray(medians, dtype=np.float64)
+        self.pooling = pooling
+        tokens = checkpoint.tokens
+        special = checkpoint.special_tokens
+        self._ids = {
+            "pad_id": tokens["<pad>"],
+            "cls_id": tokens["<cls>"] if special else None,
+            "eos_id": tokens["<eos>"] if special else None,
+        }
+
+    @property
+    def genes(self) -> list[str]:
+        """Data gene names matched to the token dictionary, in input order."""
+        return self._genes
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the BERT model."""
+        return next(self.model.parameters()).device
+
+    def tokenize(self, x: torch.Tensor | np.ndarray, *, front: np.ndarray | None = None) -> GeneformerTokens:
+        """Rank-value encode raw counts (cells x :attr:`genes`); ``front`` as in :func:`rank_value_tokens`."""
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != len(self._genes):
+            raise InputError(f"expected cells x {len(self._genes)} expression values; got shape {x.shape}")
+        return rank_value_tokens(
+            x, self.gene_tokens, self.medians, input_size=self.checkpoint.input_size, front=front, **self._ids
+        )
+
+    def encode_tokens(self, tokens: GeneformerTokens) -> torch.Tensor:
+        """Run BERT on a token batch and pool; cells of similar length share a forward pass."""
+        heads = int(self.model.config.num_attention_heads)
+        chunks = length_chunks(tokens.lengths.numpy(), n_heads=heads)
+        outputs = []
+        for rows in chunks:
+            part = tokens.select(rows)
+            states = self.model(
+                input_ids=part.ids.to(self.device), attention_mask=part.attention.to(self.device)
+            ).last_hidden_state
+            if self.pooling == "cls":
+                outputs.append(states[:, 0, :])
+            else:
+                weights = part.gene_positions.to(states.device, states.dtype).unsqueeze(-1)
+                outputs.append((states * weights).sum(1) / weights.sum(1).clamp(min=1.0))
+        order = torch.as_tensor(np.concatenate(chunks), device=self.device)
+        pooled = torch.cat(outputs)
+        result = torch.empty_like(pooled)
+        result[order] = pooled
+        return result
+
+    def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Embed raw counts (cells x :attr:`genes`); ``context`` is not used."""
+        return self.encode_tokens(self.tokenize(x))
+
+    def overexpress(self, x: torch.Tensor | np.ndarray, genes: np.ndarray | list[int]) -> torch.Tensor:
+        """Embed cells with one gene per cell overexpressed as Geneformer's perturber does: token moved first.
+
+        Parameters
+        ----------
+        x
+            Cells x :attr:`genes` raw counts.
+        genes
+            Column (index into :attr:`genes`) to overexpress in each cell; the token is inserted at the front
+            when the gene is not expressed, and the last ranked gene drops if the cell is then too long.
+        """
+        front = np.asarray(genes, dtype=np.int64).reshape(-1)
+        if front.size != np.shape(x)[0]:
+            raise InputError(f"overexpress needs one gene per cell; got {front.size} for {np.shape(x)[0]} cells")
+        if (front >= len(self._genes)).any():
+            raise InputError(f"gene index out of range (the model reads {len(self._genes)} genes)")
+        return self.encode_tokens(self.tokenize(x, front=front))
+
+    def save(self, path: str | Path) -> None:
+        """Write ``path/encoder.json``: a reference to the checkpoint and its dictionaries, and the options."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        info = {
+            "model": "geneformer",
+            "checkpoint": str(self.checkpoint.path),
+            "layer": self.checkpoint.layer,
+            "pooling": self.pooling,
+            **self.checkpoint.files,
+            "genes": self._genes,
+        }
+        (path / "encoder.json").write_text(json.dumps(info, indent=2))
+
+
+def _encoder(checkpoint: GeneformerCheckpoint, genes: list[str], tokens: np.ndarray, pooling: str) -> GeneformerEncoder:
+    by_token = {v: k for k, v in checkpoint.tokens.items()}
+    medians = np.asarray([checkpoint.medians[by_token[int(t)]] for t in tokens], dtype=np.float64)
+    if not (medians > 0).all():
+        raise InputError("Geneformer gene medians must be positive; the gene median dictionary is damaged")
+    return GeneformerEncoder(checkpoint, genes, tokens, medians, pooling=pooling)
+
+
+def build_geneformer(
+    adata: AnnData,
+    *,
+    checkpoint: str | Path | None = None,
+    layer: int = -1,
+    pooling: str = "mean",
+    token_dictionary: str | Path | None = None,
+    gene_median: str | Path | None = None,
+    gene_name_id: str | Path | None = None,
+    device: str = "cpu",
+    min_fraction: float = 0.25,
+    **options: object,
+) -> GeneformerEncoder:
+    """Load a Geneformer checkpoint and match its token dictionary to ``adata``'s genes.
+
+    Genes are matched by Ensembl ID (``var_names``) or, through the gene name -> ID dictionary, by name.
+
+    Parameters
+    ----------
+    adata
+        Data to embed.
+    checkpoint
+        Hugging Face BERT folder holding (or beside the paths given for) Geneformer's dictionaries.
+    layer
+        Layer to read (-1: second to last, Geneformer's default; 0: last).
+    pooling
+        ``"mean"`` over gene tokens or ``"cls"``.
+    token_dictionary, gene_median, gene_name_id
+        Dictionary pickles, when they are not in the checkpoint folder.
+    device
+        Device to run the model on.
+    min_fraction
+        Smallest fraction of the data's genes that must be in the token dictionary.
+    options
+        Options of other models, ignored (logged).
+    """
+    if checkpoint is None:
+        raise InputError("the geneformer model loads a pretrained checkpoint; pass --checkpoint DIR (a Hugging "
+                         "Face BERT folder with Geneformer's token dictionary and gene medians)")
+    if options:
+        logger.info("geneformer ignores options %s", ", ".join(sorted(options)))
+    loaded = load_geneformer_checkpoint(
+        checkpoint,
+        layer=int(layer),
+        token_dictionary=token_dictionary,
+        gene_median=gene_median,
+        gene_name_id=gene_name_id,
+        device=device,
+    )
+    vocab = {k: v for k, v in loaded.tokens.items() if k in loaded.medians}
+    genes, tokens = match_vocabulary(adata, vocab, model="Geneformer", min_fraction=min_fraction, aliases=loaded.names)
+    return _encoder(loaded, genes, tokens, pooling)
+
+
+def load_geneformer(path: str | Path) -> GeneformerEncoder:
+    """Load an encoder saved by :meth:`GeneformerEncoder.save` (the checkpoint must still exist)."""
+    info = json.loads((Path(path) / "encoder.json").read_text())
+    loaded = load_geneformer_checkpoint(
+        info["checkpoint"],
+        layer=int(info["layer"]),
+        token_dictionary=info.get("token_dictionary"),
+        gene_median=info.get("gene_median"),
+        gene_name_id=info.get("gene_name_id"),
+    )
+    genes = [str(g) for g in info["genes"]]
+    keys = [g if g in loaded.tokens else loaded.names.get(g, "") for g in genes]
+    unknown = [g for g, k in zip(genes, keys, strict=True) if k not in loaded.tokens or k not in loaded.medians]
+    if unknown:
+        raise InputError(f"{len(unknown)} saved genes are not in the Geneformer dictionaries (e.g. {unknown[0]}); "
+                         "the checkpoint changed since the encoder was saved")
+    tokens = np.asarray([loaded.tokens[k] for k in keys], dtype=np.int64)
+    return _encoder(loaded, genes, tokens, str(info["pooling"]))
