@@ -79,6 +79,7 @@ def rank_value_tokens(
         Special token ids (``cls_id``/``eos_id`` ``None`` for dictionaries without them).
     front
         Optional column per cell (-1: none) whose token goes first, whatever its value (overexpression).
+
     """
     x = np.clip(np.asarray(x, dtype=np.float64), 0, None)
     totals = x.sum(axis=1, keepdims=True)
@@ -126,6 +127,7 @@ class GeneformerEncoder(Encoder):
         Token id and median of each gene.
     pooling
         ``"mean"`` over gene tokens (Geneformer's cell embedding) or ``"cls"`` (V2 dictionaries only).
+
     """
 
     name = "geneformer"
@@ -213,6 +215,7 @@ class GeneformerEncoder(Encoder):
         genes
             Column (index into :attr:`genes`) to overexpress in each cell; the token is inserted at the front
             when the gene is not expressed, and the last ranked gene drops if the cell is then too long.
+
         """
         front = np.asarray(genes, dtype=np.int64).reshape(-1)
         if front.size != np.shape(x)[0]:
@@ -279,6 +282,7 @@ def build_geneformer(
         Smallest fraction of the data's genes that must be in the token dictionary.
     options
         Options of other models, ignored (logged).
+
     """
     if checkpoint is None:
         raise InputError("the geneformer model loads a pretrained checkpoint; pass --checkpoint DIR (a Hugging "

@@ -45,6 +45,7 @@ class ScgptEncoder(Encoder):
         ``"cls"`` (the official cell embedding) or ``"mean"`` (mean over the gene tokens).
     seed
         Seed mixed into the per-cell seeds used for gene sampling and bin tie breaking.
+
     """
 
     name = "scgpt"
@@ -172,6 +173,7 @@ def build_scgpt(
         Smallest fraction of the data's genes that must be in the vocabulary.
     options
         Options of other models, ignored (logged).
+
     """
     if checkpoint is None:
         raise InputError(

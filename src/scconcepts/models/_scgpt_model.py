@@ -97,6 +97,7 @@ class ScgptTransformer(nn.Module):
         Rows of the ``"category"`` value embedding (``n_input_bins``).
     pad_value
         Value of padding positions; the padding index of the ``"category"`` embedding.
+
     """
 
     def __init__(
@@ -146,6 +147,7 @@ class ScgptTransformer(nn.Module):
             ``cells x length`` boolean, ``True`` at padding positions.
         first_only
             Compute the last layer for the first position (``<cls>``) only: ``cells x 1 x d_model``.
+
         """
         genes = self.encoder(tokens)
         if self.input_emb_style == "scaling":
@@ -198,6 +200,7 @@ class ScgptCheckpoint:
         Gene (or special token) -> token id, special tokens added as the official loader does.
     model
         The transformer with the checkpoint's weights, in eval mode.
+
     """
 
     path: Path

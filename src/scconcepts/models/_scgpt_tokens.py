@@ -62,6 +62,7 @@ def bin_values(values: np.ndarray, n_bins: int, uniform: np.ndarray) -> np.ndarr
         Number of bins (bins run from 1 to ``n_bins - 1``).
     uniform
         One number in [0, 1) per value, breaking ties at bin edges.
+
     """
     if values.size == 0:
         return np.zeros(0, dtype=np.float64)
@@ -105,6 +106,7 @@ def tokenize_scgpt(
         Number of value bins.
     max_length
         Most tokens per cell, ``<cls>`` included.
+
     """
     x = np.asarray(x, dtype=np.float64)
     normalised = normalise_log1p(np.clip(x, 0, None))

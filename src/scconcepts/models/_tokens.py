@@ -45,6 +45,7 @@ def match_vocabulary(
     Returns
     -------
     The matched gene names as in ``adata.var_names`` (data order, each token used once) and their token ids.
+
     """
     genes: list[str] = []
     tokens: list[int] = []
@@ -97,6 +98,7 @@ def hashed_uniform(seeds: np.ndarray, tokens: np.ndarray, *, salt: int) -> np.nd
         Per-entry token ids.
     salt
         Distinguishes independent streams (e.g. sampling vs. tie breaking).
+
     """
     mask = np.uint64(_MASK32)
     seeds = np.asarray(seeds).astype(np.uint64) & mask
@@ -136,6 +138,7 @@ def length_chunks(lengths: np.ndarray, *, n_heads: int, attention_budget: int = 
     Returns
     -------
     Index arrays into ``lengths``, one per forward pass.
+
     """
     order = np.argsort(lengths, kind="stable")
     chunks: list[np.ndarray] = []
