@@ -82,5 +82,5 @@ def test_needs_a_checkpoint_and_matching_genes(folder):
     other = [f"X{i}" for i in range(50)] + GENES[:5]
     with pytest.raises(InputError, match="only 5 of the data's 55 genes"):
         build_encoder("scgpt", _data(other), checkpoint=folder)
-    encoder = build_encoder("scgpt", _data(GENES[:40] + ["X1"]), checkpoint=folder)
+    encoder = build_encoder("scgpt", _data([*GENES[:40], "X1"]), checkpoint=folder)
     assert encoder.genes == GENES[:40]

@@ -53,8 +53,12 @@ def test_embeds_pbmc68k(encoder, pbmc):
     assert embedding.std(0).mean() > 1e-3
     centres = {t: embedding[labels == t].mean(0) for t in np.unique(labels)}
     own = np.array([np.linalg.norm(e - centres[t]) for e, t in zip(embedding, labels, strict=True)])
-    others = np.array([np.mean([np.linalg.norm(e - c) for u, c in centres.items() if u != t])
-                       for e, t in zip(embedding, labels, strict=True)])
+    others = np.array(
+        [
+            np.mean([np.linalg.norm(e - c) for u, c in centres.items() if u != t])
+            for e, t in zip(embedding, labels, strict=True)
+        ]
+    )
     assert (own < others).mean() > 0.6
 
 

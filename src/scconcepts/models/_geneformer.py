@@ -81,34 +81,44 @@ def rank_value_tokens(
         Optional column per cell (-1: none) whose token goes first, whatever its value (overexpression).
 
     """
-    x = np.clip(np.asarray(x, dtype=np.float64), 0, None)
-    totals = x.sum(axis=1, keepdims=True)
-    scale = np.divide(1e4, totals, out=np.zeros_like(totals), where=totals > 0)
-    score = x * scale / medians[None, :]
-    expressed = score > 0
+    x = np.asarray(x)
+    n_cells = x.shape[0]
+    rows, cols = np.nonzero(x > 0)
+    raw = x[rows, cols].astype(np.float64)
+    totals = np.bincount(rows, weights=raw, minlength=n_cells)
+    score = raw * (1e4 / totals[rows]) / medians[cols]
     if front is not None:
-        rows = np.flatnonzero(front >= 0)
-        score[rows, front[rows]] = np.inf
-        expressed[rows, front[rows]] = True
-    score[~expressed] = -1.0
-    order = np.argsort(-score, axis=1, kind="stable")
+        chosen = np.flatnonzero(front >= 0)
+        rows = np.concatenate([rows, chosen])
+        cols = np.concatenate([cols, front[chosen]])
+        score = np.concatenate([score, np.full(len(chosen), np.inf)])
+        # an overexpressed gene that was expressed keeps only its front copy
+        order = np.lexsort((-score, cols, rows))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (rows[order][1:] != rows[order][:-1]) | (cols[order][1:] != cols[order][:-1])
+        keep = order[first]
+        rows, cols, score = rows[keep], cols[keep], score[keep]
+    # rank within each cell by decreasing score; ties keep the column order
+    order = np.lexsort((cols, -score, rows))
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, np.arange(n_cells + 1))
+    rank = np.arange(len(rows)) - starts[rows]
     special = cls_id is not None and eos_id is not None
-    n_genes = np.minimum(expressed.sum(axis=1), input_size - (2 if special else 0))
-    width = max(int(n_genes.max(initial=0)), 0 if cls_id is not None and eos_id is not None else 1)
-    ranked = np.asarray(gene_tokens, dtype=np.int64)[order[:, :width]]
-    is_gene = np.arange(width)[None, :] < n_genes[:, None]
-    ranked[~is_gene] = pad_id
+    limit = input_size - (2 if special else 0)
+    kept = rank < limit
+    rows, cols, rank = rows[kept], cols[kept], rank[kept]
+    n_genes = np.minimum(np.diff(starts), limit)
+    offset = 1 if special else 0
+    width = int(n_genes.max(initial=0)) + 2 * offset
+    width = max(width, 1)
+    ids = np.full((n_cells, width), pad_id, dtype=np.int64)
+    gene_positions = np.zeros((n_cells, width), dtype=bool)
+    ids[rows, rank + offset] = np.asarray(gene_tokens, dtype=np.int64)[cols]
+    gene_positions[rows, rank + offset] = True
     if special:
-        n_cells = x.shape[0]
-        ids = np.full((n_cells, width + 2), pad_id, dtype=np.int64)
         ids[:, 0] = cls_id
-        ids[:, 1 : width + 1] = ranked
         ids[np.arange(n_cells), n_genes + 1] = eos_id
-        gene_positions = np.zeros_like(ids, dtype=bool)
-        gene_positions[:, 1 : width + 1] = is_gene
-        attention = np.arange(width + 2)[None, :] < (n_genes + 2)[:, None]
-    else:
-        ids, gene_positions, attention = ranked, is_gene, is_gene
+    attention = np.arange(width)[None, :] < (n_genes + 2 * offset)[:, None]
     return GeneformerTokens(
         torch.from_numpy(ids), torch.from_numpy(attention.astype(np.int64)), torch.from_numpy(gene_positions)
     )
@@ -285,8 +295,10 @@ def build_geneformer(
 
     """
     if checkpoint is None:
-        raise InputError("the geneformer model loads a pretrained checkpoint; pass --checkpoint DIR (a Hugging "
-                         "Face BERT folder with Geneformer's token dictionary and gene medians)")
+        raise InputError(
+            "the geneformer model loads a pretrained checkpoint; pass --checkpoint DIR (a Hugging "
+            "Face BERT folder with Geneformer's token dictionary and gene medians)"
+        )
     if options:
         logger.info("geneformer ignores options %s", ", ".join(sorted(options)))
     loaded = load_geneformer_checkpoint(
@@ -316,7 +328,9 @@ def load_geneformer(path: str | Path) -> GeneformerEncoder:
     keys = [g if g in loaded.tokens else loaded.names.get(g, "") for g in genes]
     unknown = [g for g, k in zip(genes, keys, strict=True) if k not in loaded.tokens or k not in loaded.medians]
     if unknown:
-        raise InputError(f"{len(unknown)} saved genes are not in the Geneformer dictionaries (e.g. {unknown[0]}); "
-                         "the checkpoint changed since the encoder was saved")
+        raise InputError(
+            f"{len(unknown)} saved genes are not in the Geneformer dictionaries (e.g. {unknown[0]}); "
+            "the checkpoint changed since the encoder was saved"
+        )
     tokens = np.asarray([loaded.tokens[k] for k in keys], dtype=np.int64)
     return _encoder(loaded, genes, tokens, str(info["pooling"]))

@@ -94,7 +94,8 @@ def _read_pickle(path: Path, what: str) -> dict[Any, Any]:
     except Exception as error:
         raise InputError(f"cannot read Geneformer {what} {path} ({error})") from error
     if not isinstance(content, dict) or not content:
-        raise InputError(f"Geneformer {what} {path} must be a non-empty pickled dict; it holds {type(content).__name__}")
+        kind = type(content).__name__
+        raise InputError(f"Geneformer {what} {path} must be a non-empty pickled dict; it holds {kind}")
     return content
 
 

@@ -108,11 +108,12 @@ def tokenize_scgpt(
         Most tokens per cell, ``<cls>`` included.
 
     """
-    x = np.asarray(x, dtype=np.float64)
-    normalised = normalise_log1p(np.clip(x, 0, None))
-    rows, cols = np.nonzero(normalised > 0)
+    x = np.asarray(x)
+    rows, cols = np.nonzero(x > 0)
+    raw = x[rows, cols].astype(np.float64)
+    totals = np.bincount(rows, weights=raw, minlength=x.shape[0])
+    values = np.log1p(raw * (1e4 / totals[rows]))  # normalise_log1p on the expressed entries only
     tokens = np.asarray(gene_tokens, dtype=np.int64)[cols]
-    values = normalised[rows, cols]
     n_cells = x.shape[0]
     starts = np.searchsorted(rows, np.arange(n_cells + 1))
 

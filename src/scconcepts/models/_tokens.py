@@ -120,7 +120,7 @@ def context_seeds(context: torch.Tensor | np.ndarray | None, n_cells: int, *, de
     return seeds
 
 
-def length_chunks(lengths: np.ndarray, *, n_heads: int, attention_budget: int = 1 << 26) -> list[np.ndarray]:
+def length_chunks(lengths: np.ndarray, *, n_heads: int, attention_budget: int = 1 << 24) -> list[np.ndarray]:
     """Split cells into forward passes of similar sequence length.
 
     Cells are sorted by token count so that a pass pads little, and each pass holds at most
