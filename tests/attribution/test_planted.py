@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anndata as ad
 import numpy as np
 import pytest
 
@@ -34,9 +35,11 @@ def test_drivers_first_decoy_low(planted, engine):
     assert (agreement["top20_overlap"] <= 1).all()
 
 
-def test_cells_used_are_recorded_and_table(planted):
+def test_cells_used_are_recorded_and_table(planted, tmp_path):
     adata, encoder, concepts = planted
     tl.attribute(adata, encoder=encoder, sae=concepts, n_cells=10, concepts=[1])
+    adata.write_h5ad(tmp_path / "a.h5ad")
+    adata = ad.read_h5ad(tmp_path / "a.h5ad")
     cells = adata.uns["concepts_attribution"]["cells"]
     assert list(cells["concept"].unique()) == [1]
     assert len(cells) == 10

@@ -304,7 +304,7 @@ def _agreement(
             }
         )
     table = pd.DataFrame(records)
-    table.index = table["concept"].astype(str)
+    table.index = pd.Index(table["concept"].astype(str).to_numpy(), name=None)
     return table
 
 

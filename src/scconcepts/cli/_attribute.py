@@ -1,0 +1,91 @@
+"""``scconcepts attribute DIR``: add gene attribution of every concept to a results folder."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from scconcepts._errors import InputError
+from scconcepts.attribution import ENGINES, GENE_SETS, STRATEGIES
+from scconcepts.cli._common import positive
+from scconcepts.results import MODEL_DIR, SAE_DIR, add_to_results, read_manifest, read_results, update_results
+
+logger = logging.getLogger(__name__)
+
+ATTRIBUTION_CSV = "attribution.csv"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``attribute`` subcommand."""
+    parser = subparsers.add_parser(
+        "attribute", help="find the genes that make each concept fire (perturb, re-encode, compare)"
+    )
+    parser.add_argument("folder", metavar="DIR", help="results folder written by `scconcepts run`")
+    parser.add_argument("--method", choices=list(STRATEGIES), default="mask", help="perturbation (default: mask)")
+    parser.add_argument("--n-cells", type=positive, default=50, help="cells perturbed per concept (default: 50)")
+    parser.add_argument(
+        "--cells", choices=["top", "random"], default="top", help="most activating or random activating cells"
+    )
+    parser.add_argument("--genes", choices=list(GENE_SETS), default="expressed", help="genes perturbed in each cell")
+    parser.add_argument("--engine", choices=list(ENGINES), default="auto", help="how changes are computed")
+    parser.add_argument("--n-confirm", type=positive, default=50, help="genes confirmed per concept (screen+confirm)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --cells random (default: 0)")
+    parser.set_defaults(func=attribute_command)
+
+
+def attribute_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -> Path:
+    """Attribute every concept of a results folder and update it atomically.
+
+    ``results.h5ad`` gains the attribution keys of :func:`scconcepts.tl.attribute` and
+    ``attribution.csv`` the long table of :func:`scconcepts.tl._attribute.attribution_table`.
+
+    Parameters
+    ----------
+    folder
+        Results folder of ``scconcepts run`` (with ``model/`` and ``sae/``).
+    key
+        Stem of the concept keys.
+    **options
+        Passed to :func:`scconcepts.tl.attribute` (``method``, ``n_cells``, ``engine``...).
+
+    Returns
+    -------
+    The path of ``attribution.csv``.
+
+    """
+    from scconcepts import tl
+    from scconcepts.models import load_encoder
+    from scconcepts.sae import load_sae
+    from scconcepts.tl._attribute import attribution_table
+
+    folder = Path(folder)
+    read_manifest(folder)
+    for name in (MODEL_DIR, SAE_DIR):
+        if not (folder / name).is_dir():
+            raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
+    adata = read_results(folder)
+    encoder = load_encoder(folder / MODEL_DIR)
+    sae = load_sae(folder / SAE_DIR)
+    tl.attribute(adata, encoder=encoder, sae=sae, key=key, **options)
+    table = attribution_table(adata, key=key)
+    update_results(folder, adata)
+    add_to_results(folder, ATTRIBUTION_CSV, lambda tmp: table.to_csv(tmp, index=False))
+    return folder / ATTRIBUTION_CSV
+
+
+def attribute_command(args: argparse.Namespace) -> int:
+    """Run ``scconcepts attribute``."""
+    path = attribute_folder(
+        args.folder,
+        method=args.method,
+        n_cells=args.n_cells,
+        cells=args.cells,
+        genes=args.genes,
+        engine=args.engine,
+        n_confirm=args.n_confirm,
+        seed=args.seed,
+    )
+    logger.info("attribution written to %s", path)
+    return 0
