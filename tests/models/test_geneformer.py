@@ -143,7 +143,7 @@ def test_save_load_and_cls_pooling(encoder, pbmc, folder, tmp_path):
     encoder.save(tmp_path / "model")
     loaded = load_encoder(tmp_path / "model")
     np.testing.assert_allclose(loaded.embed(pbmc[:30]), encoder.embed(pbmc[:30]), atol=1e-6)
-    last_cls = build_encoder("geneformer", pbmc, checkpoint=folder, layer=0, pooling="cls")
+    last_cls = build_encoder("geneformer", pbmc, checkpoint=folder, emb_layer=0, pooling="cls")
     assert len(last_cls.model.encoder.layer) == 3
     assert not np.allclose(last_cls.embed(pbmc[:30]), encoder.embed(pbmc[:30]), atol=1e-3)
 

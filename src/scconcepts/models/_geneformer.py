@@ -241,7 +241,7 @@ class GeneformerEncoder(Encoder):
         info = {
             "model": "geneformer",
             "checkpoint": str(self.checkpoint.path),
-            "layer": self.checkpoint.layer,
+            "emb_layer": self.checkpoint.layer,
             "pooling": self.pooling,
             **self.checkpoint.files,
             "genes": self._genes,
@@ -261,7 +261,7 @@ def build_geneformer(
     adata: AnnData,
     *,
     checkpoint: str | Path | None = None,
-    layer: int = -1,
+    emb_layer: int = -1,
     pooling: str = "mean",
     token_dictionary: str | Path | None = None,
     gene_median: str | Path | None = None,
@@ -280,8 +280,8 @@ def build_geneformer(
         Data to embed.
     checkpoint
         Hugging Face BERT folder holding (or beside the paths given for) Geneformer's dictionaries.
-    layer
-        Layer to read (-1: second to last, Geneformer's default; 0: last).
+    emb_layer
+        Layer to read, named and counted as Geneformer's ``emb_layer`` (-1: second to last, the default; 0: last).
     pooling
         ``"mean"`` over gene tokens or ``"cls"``.
     token_dictionary, gene_median, gene_name_id
@@ -303,7 +303,7 @@ def build_geneformer(
         logger.info("geneformer ignores options %s", ", ".join(sorted(options)))
     loaded = load_geneformer_checkpoint(
         checkpoint,
-        layer=int(layer),
+        layer=int(emb_layer),
         token_dictionary=token_dictionary,
         gene_median=gene_median,
         gene_name_id=gene_name_id,
@@ -319,7 +319,7 @@ def load_geneformer(path: str | Path) -> GeneformerEncoder:
     info = json.loads((Path(path) / "encoder.json").read_text())
     loaded = load_geneformer_checkpoint(
         info["checkpoint"],
-        layer=int(info["layer"]),
+        layer=int(info["emb_layer"]),
         token_dictionary=info.get("token_dictionary"),
         gene_median=info.get("gene_median"),
         gene_name_id=info.get("gene_name_id"),
