@@ -27,6 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_libraries() -> None:
+    """Keep the libraries' chatter (seeds set, GPUs absent...) out of the command's output."""
+    for noisy in ("lightning", "lightning.fabric", "lightning.pytorch", "pytorch_lightning", "scvi", "anndata", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        import scvi
+
+        scvi.settings.verbosity = logging.WARNING
+    except ImportError:  # pragma: no cover - scvi-tools is a dependency
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; user mistakes print one line on stderr and return exit code 2."""
     parser = build_parser()
@@ -34,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("lightning", "pytorch_lightning", "lightning.pytorch", "scvi", "anndata", "h5py"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_libraries()
     try:
         return int(args.func(args) or 0)
     except ScconceptsError as error:

@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_model_arguments(parser)
     parser.add_argument("--k", type=positive, default=None, help="active concepts per cell (default: dim / 2)")
     parser.add_argument("--expansion", type=positive, default=8, help="dictionary size / embedding dim (default: 8)")
+    parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--labels-key", default="cell_type", help="obs column of cell types (default: cell_type)")
     parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
@@ -97,6 +98,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             seed=args.seed,
             key_added=key,
             labels_key=args.labels_key,
+            epochs=args.epochs,
         )
         save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
         compute_umap(adata, use_rep, seed=args.seed)

@@ -184,12 +184,12 @@ def build_scvi(
     """
     import scvi
 
-    scvi.settings.seed = seed
     if batch_key is not None and batch_key not in adata.obs:
         raise InputError(f"batch key {batch_key!r} is not a column of obs; choose one of {list(adata.obs.columns)}")
     if checkpoint is not None:
         return _load_pretrained(adata, Path(checkpoint), layer=layer, batch_key=batch_key)
     counts = _counts_for(adata, None, layer)
+    scvi.settings.seed = seed
     if counts.n_obs < MIN_CELLS:
         raise InputError(f"scVI needs at least {MIN_CELLS} cells to train; the data hold {counts.n_obs}")
     if counts.n_vars > n_top_genes:
@@ -238,7 +238,7 @@ def load_scvi(path: str | Path) -> ScviEncoder:
     folder = path / SCVI_FOLDER
     genes = [str(g) for g in torch.load(folder / "model.pt", map_location="cpu", weights_only=False)["var_names"]]
     # scvi-tools loads a model onto an AnnData with its genes; a few cells of ones satisfy the set-up checks.
-    n_cells = max(2, len(info["batches"]))
+    n_cells = 3 * max(1, len(info["batches"]))
     template = AnnData(X=sp.csr_matrix(np.ones((n_cells, len(genes)), dtype=np.float32)))
     template.var_names = genes
     if info["batch_key"] is not None:

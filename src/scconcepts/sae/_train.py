@@ -66,8 +66,9 @@ def _step(
         recon = z @ sae.W_dec + sae.b_dec
         fired = mask.any(0)
         selected = pre.detach()[mask]
-        if selected.numel():
-            sae.threshold.mul_(0.99).add_(0.01 * selected.min())
+        if selected.numel():  # inference threshold: running mean of the smallest kept activation
+            smallest = selected.min()
+            sae.threshold.copy_(smallest if sae.threshold == 0 else 0.99 * sae.threshold + 0.01 * smallest)
     else:
         values, indices = sae.select(x_norm, sparse=config.sparse_backward)
         recon = sae.reconstruct(values, indices, sparse=config.sparse_backward)
@@ -98,12 +99,13 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
 
     """
     n_cells, d_in = check_embedding(data)
-    config = (config or SAEConfig()).resolved(d_in)
+    config = config or SAEConfig()
     if n_cells < MIN_CELLS:
         raise InputError(f"training an SAE needs at least {MIN_CELLS} cells; the embedding has {n_cells}")
+    train_rows, val_rows = split_rows(n_cells, config.val_fraction, config.seed)
+    config = config.resolved(d_in, len(train_rows))
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    train_rows, val_rows = split_rows(n_cells, config.val_fraction, config.seed)
     mean, scale = normaliser_stats(data, train_rows)
     offset = float(np.linalg.norm(mean)) / (scale * math.sqrt(d_in))
     logger.info("embedding %d x %d: ||mean|| / ||std|| = %.2f (centred before training)", n_cells, d_in, offset)
@@ -112,7 +114,7 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
     sae = TopKSAE(d_in, config.expansion * d_in, config.k, batch_topk=config.batch_topk).to(device)
     sae.mean.copy_(torch.as_tensor(mean))
     sae.scale.fill_(scale)
-    batch_size = min(config.batch_size, len(train_rows))
+    batch_size = config.batch_size
     steps_per_epoch = math.ceil(len(train_rows) / batch_size)
     total_steps = config.epochs * steps_per_epoch
     optimizer = torch.optim.Adam(sae.parameters(), lr=config.lr)
@@ -130,6 +132,8 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
         epoch_loss = 0.0
         for batch in iter_minibatches(data, train_rows, batch_size, rng):
             x_norm = sae.normalise(torch.as_tensor(batch, device=device))
+            if config.input_noise > 0:
+                x_norm = x_norm + config.input_noise * torch.randn_like(x_norm)
             loss, fired = _step(sae, x_norm, config, since_fired, dead_after)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

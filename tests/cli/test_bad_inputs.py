@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+from anndata import AnnData
+
+import scconcepts
+from scconcepts._errors import InputError
+from scconcepts.cli import main
+
+
+def _run(*args):
+    return main(["run", "--max-epochs", "2", *args])
+
+
+def _assert_one_line_error(capsys, fragment):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert fragment in err
+
+
+def test_missing_input_file(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _run("--input", str(tmp_path / "missing.h5ad"), "--out", str(out)) == 2
+    _assert_one_line_error(capsys, "missing.h5ad")
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_text_file_named_h5ad(tmp_path, capsys):
+    fake = tmp_path / "cells.h5ad"
+    fake.write_text("gene,cell\nCD3E,1\n")
+    assert _run("--input", str(fake), "--out", str(tmp_path / "out")) == 2
+    _assert_one_line_error(capsys, "cells.h5ad")
+    assert not (tmp_path / "out").exists()
+
+
+def test_log_normalised_data_refused_by_scvi(lognormalised, write_h5ad, tmp_path, capsys):
+    assert _run("--input", str(write_h5ad(lognormalised)), "--out", str(tmp_path / "out")) == 2
+    _assert_one_line_error(capsys, "counts")
+    assert not (tmp_path / "out").exists()
+
+
+def test_k_larger_than_the_dictionary(tmp_path, capsys):
+    assert _run("--dataset", "pbmc68k", "--k", "100", "--expansion", "2", "--out", str(tmp_path / "out")) == 2
+    _assert_one_line_error(capsys, "--k 100")
+
+
+def test_zero_cells(pbmc_counts, write_h5ad, tmp_path, capsys):
+    assert _run("--input", str(write_h5ad(pbmc_counts[:0].copy())), "--out", str(tmp_path / "out")) == 2
+    _assert_one_line_error(capsys, "cells")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_dataset(tmp_path, capsys):
+    assert _run("--dataset", "nope", "--out", str(tmp_path / "out")) == 2
+    _assert_one_line_error(capsys, "nope")
+
+
+def test_out_folder_not_written_by_scconcepts_is_left_alone(tmp_path, capsys):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    assert _run("--dataset", "pbmc68k", "--out", str(out)) == 2
+    _assert_one_line_error(capsys, "not written by scconcepts")
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+
+
+def test_nan_in_the_embedding_is_refused():
+    adata = AnnData(np.ones((50, 5), dtype=np.float32))
+    adata.obsm["X_custom"] = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    adata.obsm["X_custom"][3, 2] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        scconcepts.tl.train_sae(adata, use_rep="X_custom", k=2, expansion=2)
+
+
+def test_missing_embedding_key_names_the_fix():
+    adata = AnnData(np.ones((50, 5), dtype=np.float32))
+    with pytest.raises(InputError, match=r"tl\.embed"):
+        scconcepts.tl.train_sae(adata, use_rep="X_scvi", k=2, expansion=2)

@@ -1,0 +1,93 @@
+import json
+
+import anndata as ad
+import numpy as np
+import scipy.sparse as sp
+
+from scconcepts.cli import main
+from scconcepts.sae import encode_csr, load_sae
+
+
+def test_run_on_pbmc68k_writes_a_complete_results_folder(tmp_path, capsys):
+    out = tmp_path / "results"
+    code = main(
+        [
+            "run",
+            "--dataset",
+            "pbmc68k",
+            "--model",
+            "scvi",
+            "--max-epochs",
+            "20",
+            "--k",
+            "5",
+            "--expansion",
+            "4",
+            "--epochs",
+            "300",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    for name in ("scconcepts.json", "results.h5ad", "metrics.json", "concepts.csv", "model", "sae"):
+        assert (out / name).exists(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    for name in (
+        "r2",
+        "l0",
+        "dead_fraction",
+        "n_concepts",
+        "k",
+        "embedding_dim",
+        "accuracy_concepts",
+        "accuracy_embedding",
+    ):
+        assert name in metrics, name
+    assert metrics["n_concepts"] == 40 and metrics["k"] == 5 and metrics["embedding_dim"] == 10
+    assert metrics["l0"] <= 5
+    assert metrics["r2"] > 0.5  # a short scVI run still gives a usable embedding
+
+    adata = ad.read_h5ad(out / "results.h5ad")
+    assert sp.issparse(adata.obsm["X_concepts"]) and adata.obsm["X_concepts"].shape == (700, 40)
+    assert adata.obsm["X_scvi"].shape == (700, 10) and adata.obsm["X_umap"].shape == (700, 2)
+    table = adata.uns["concepts"]["table"]
+    assert len(table) == 40 and {"frequency", "top_cell_type", "label"} <= set(table.columns)
+    # the saved SAE reproduces the stored activations
+    stored = encode_csr(load_sae(out / "sae"), adata.obsm["X_scvi"])
+    assert abs(stored - adata.obsm["X_concepts"]).max() < 1e-5
+
+    # the saved encoder re-encodes cells to the stored embedding
+    from scconcepts.models import load_encoder
+
+    encoder = load_encoder(out / "model")
+    cells = ad.read_h5ad(out / "results.h5ad")
+    np.testing.assert_allclose(encoder.embed(cells), adata.obsm["X_scvi"], atol=1e-4)
+
+    assert main(["info", str(out)]) == 0
+    assert "r2" in capsys.readouterr().out
+
+
+def test_rerun_needs_overwrite_and_keeps_the_users_files(tmp_path):
+    out = tmp_path / "results"
+    args = [
+        "run",
+        "--dataset",
+        "pbmc68k",
+        "--max-epochs",
+        "5",
+        "--k",
+        "2",
+        "--expansion",
+        "2",
+        "--epochs",
+        "5",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    (out / "my_notes.txt").write_text("mine")
+    assert main(args) == 2
+    assert main([*args, "--overwrite"]) == 0
+    assert (out / "my_notes.txt").read_text() == "mine"
+    assert (out / "results.h5ad").exists()
