@@ -30,7 +30,7 @@ def test_run_on_pbmc68k_writes_a_complete_results_folder(tmp_path, capsys):
         ]
     )
     assert code == 0
-    for name in ("scconcepts.json", "results.h5ad", "metrics.json", "concepts.csv", "model", "sae"):
+    for name in ("scconcepts.json", "results.h5ad", "metrics.json", "concepts.csv", "attribution.csv", "model", "sae"):
         assert (out / name).exists(), name
     metrics = json.loads((out / "metrics.json").read_text())
     for name in (
@@ -53,6 +53,8 @@ def test_run_on_pbmc68k_writes_a_complete_results_folder(tmp_path, capsys):
     assert adata.obsm["X_scvi"].shape == (700, 10) and adata.obsm["X_umap"].shape == (700, 2)
     table = adata.uns["concepts"]["table"]
     assert len(table) == 40 and {"frequency", "top_cell_type", "label"} <= set(table.columns)
+    assert adata.varm["concepts_attribution"].shape == (adata.n_vars, 40)
+    assert np.abs(adata.varm["concepts_attribution"]).max() > 0
     # the saved SAE reproduces the stored activations
     stored = encode_csr(load_sae(out / "sae"), adata.obsm["X_scvi"])
     assert abs(stored - adata.obsm["X_concepts"]).max() < 1e-5
@@ -82,6 +84,7 @@ def test_rerun_needs_overwrite_and_keeps_the_users_files(tmp_path):
         "2",
         "--epochs",
         "5",
+        "--no-attribution",
         "--out",
         str(out),
     ]

@@ -12,8 +12,11 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
+from scconcepts.cli._attribute import ATTRIBUTION_CSV
 from scconcepts.cli._common import add_input_arguments, add_model_arguments, load_cells, model_options, positive
+from scconcepts.models import Encoder
 from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, new_results_folder
+from scconcepts.sae import TopKSAE
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_input_arguments(parser)
     add_model_arguments(parser)
     parser.add_argument("--k", type=positive, default=None, help="active concepts per cell (default: dim / 2)")
-    parser.add_argument("--expansion", type=positive, default=8, help="dictionary size / embedding dim (default: 8)")
+    parser.add_argument("--expansion", type=positive, default=4, help="dictionary size / embedding dim (default: 4)")
     parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--labels-key", default="cell_type", help="obs column of cell types (default: cell_type)")
+    parser.add_argument("--no-attribution", action="store_true", help="skip gene attribution (faster)")
     parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
     parser.set_defaults(func=run_pipeline)
@@ -53,6 +57,15 @@ def compute_umap(adata: AnnData, use_rep: str, *, seed: int = 0) -> None:
     n_neighbors = max(2, min(15, adata.n_obs - 1))
     sc.pp.neighbors(adata, use_rep=use_rep, n_neighbors=n_neighbors, random_state=seed)
     sc.tl.umap(adata, random_state=seed)
+
+
+def add_attribution(adata: AnnData, folder: Path, *, encoder: Encoder, sae: TopKSAE, key: str) -> None:
+    """Attribute every concept to genes (default settings) and write ``attribution.csv`` into ``folder``."""
+    from scconcepts import tl
+    from scconcepts.tl._attribute import attribution_table
+
+    tl.attribute(adata, encoder=encoder, sae=sae, key=key)
+    attribution_table(adata, key=key).to_csv(folder / ATTRIBUTION_CSV, index=False)
 
 
 def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
@@ -102,6 +115,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
         )
         save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
         compute_umap(adata, use_rep, seed=args.seed)
+        if not args.no_attribution:
+            add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key)
 
         metrics = summary_metrics(adata, key)
         adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)

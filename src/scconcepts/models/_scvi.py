@@ -155,6 +155,7 @@ def build_scvi(
     batch_key: str | None = None,
     layer: str | None = None,
     max_epochs: int | None = None,
+    early_stopping: bool = True,
     seed: int = 0,
     **model_kwargs: Any,
 ) -> ScviEncoder:
@@ -175,7 +176,10 @@ def build_scvi(
     layer
         Layer holding raw counts; ``None`` uses ``X``.
     max_epochs
-        Training epochs; ``None`` uses scvi-tools' default for the data size.
+        Most training epochs; ``None`` uses scvi-tools' default for the data size.
+    early_stopping
+        Stop when the validation ELBO stops improving (scvi-tools' early stopping), rather than
+        always running ``max_epochs``.
     seed
         Random seed of scvi-tools.
     **model_kwargs
@@ -205,9 +209,9 @@ def build_scvi(
     model.train(
         max_epochs=max_epochs,
         accelerator="cpu" if not torch.cuda.is_available() else "auto",
+        early_stopping=early_stopping,
         enable_progress_bar=False,
         enable_model_summary=False,
-        logger=False,
         enable_checkpointing=False,
     )
     return ScviEncoder(model, batch_key=batch_key)

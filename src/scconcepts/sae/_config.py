@@ -58,7 +58,7 @@ class SAEConfig:
 
     """
 
-    expansion: int = 8
+    expansion: int = 4
     k: int | None = None
     aux_k: int | None = None
     aux_coef: float = 1 / 32

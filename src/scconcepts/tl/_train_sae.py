@@ -26,7 +26,7 @@ def train_sae(
     *,
     use_rep: str,
     k: int | None = None,
-    expansion: int = 8,
+    expansion: int = 4,
     seed: int = 0,
     key_added: str = DEFAULT_KEY,
     labels_key: str | None = "cell_type",
