@@ -222,10 +222,10 @@ def run_attribution(
             estimate = _scores(acc.total.numpy(), n_cells, mean_activation)
             confirmed = _top_genes(estimate, acc.count.numpy() > 0, n_confirm)
         total, n_forwards, n_exact = plan.exact(n_genes, n_concepts, confirmed)
-        if confirmed is not None:
-            keep = torch.as_tensor(confirmed)
-            for name in ("total", "acting", "count"):
-                setattr(total, name, torch.where(keep, getattr(total, name), getattr(acc, name)))
+        if confirmed is not None:  # the exact rows replace their estimates in every concept they serve
+            total.total += acc.total
+            total.acting += acc.acting
+            total.count = acc.count
     score = _scores(total.total.numpy(), n_cells, mean_activation)
     tested = total.count.numpy() > 0
     pval, padj = empirical_null_pvalues(score, tested)
@@ -319,8 +319,6 @@ class _Plan:
                 perturb &= (member.astype(np.float32) @ confirmed.T.astype(np.float32)) > 0
             group, gene = np.nonzero(perturb)
             weight_all = member[group]
-            if confirmed is not None:
-                weight_all = weight_all & confirmed[gene]
             for start in range(0, gene.size, self.batch_size):
                 rows = slice(start, start + self.batch_size)
                 cell = torch.as_tensor(cells[group[rows]])
@@ -331,9 +329,22 @@ class _Plan:
                 before = self.base[cell]
                 delta = out - before
                 acts = delta.abs() > self.min_change * before.abs()
-                acc.add(gene_t, sign * delta, acts, torch.as_tensor(weight_all[rows], dtype=torch.float64))
+                weight = torch.as_tensor(weight_all[rows], dtype=torch.float64)
+                if confirmed is None:
+                    acc.add(gene_t, sign * delta, acts, weight)
+                else:  # add (exact - estimate) of these rows to the estimates, for every concept of the group
+                    estimate = self._estimates(chunk.start + group[rows], gene[rows])
+                    est_acts = estimate.abs() > self.min_change * before.abs()
+                    acc.total.index_add_(0, gene_t, sign * (delta - estimate) * weight)
+                    acc.acting.index_add_(0, gene_t, (acts.double() - est_acts.double()) * weight)
                 n_rows += gene_t.numel()
         return acc, n_rows, n_exact
+
+    def _estimates(self, group: np.ndarray, gene: np.ndarray) -> torch.Tensor:
+        """The screen's estimated change of each row (rows x concepts; 0 for concepts the group does not serve)."""
+        pair = self.pair_id[group]  # rows x concepts
+        values = self.estimates[np.maximum(pair, 0), gene[:, None]]
+        return torch.as_tensor(np.where(pair >= 0, values, 0.0), dtype=torch.float64)
 
     def gradients(self, n_genes: int, n_concepts: int) -> tuple[_Accumulator, int]:
         """First-order estimate of every row's change: gradient x input step, one gradient per (cell, concept)."""
@@ -341,6 +352,10 @@ class _Plan:
         n_rows = 0
         sign = float(self.strategy.sign)
         per_batch = max(1, self.batch_size // 8)
+        # Each (group, concept) pair's estimated changes of every gene, kept for screen+confirm's corrections.
+        self.pair_id = np.full(self.groups.member.shape, -1, dtype=np.int64)
+        self.pair_id[self.groups.member] = np.arange(int(self.groups.member.sum()))
+        self.estimates = np.zeros((int(self.groups.member.sum()), n_genes), dtype=np.float32)
         for chunk, cells, original, new, perturb in self._chunks(f"gradients ({self.runner.name})"):
             group, concept = np.nonzero(self.groups.member[chunk])
             for start in range(0, group.size, per_batch):
@@ -352,6 +367,7 @@ class _Plan:
                 step = self.runner.gene_steps(torch.as_tensor(original[g]), torch.as_tensor(new[g]))
                 mask = torch.as_tensor(perturb[g])
                 delta = (grad * step * mask).double()
+                self.estimates[self.pair_id[chunk.start + g, j]] = delta.numpy()
                 before = self.base[cell, torch.as_tensor(j)][:, None]
                 acts = delta.abs() > self.min_change * before.abs()
                 acc.add(torch.as_tensor(j), sign * delta, acts, mask.double())
