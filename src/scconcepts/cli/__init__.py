@@ -28,15 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def quiet_libraries() -> None:
-    """Keep the libraries' chatter (seeds set, GPUs absent...) out of the command's output."""
-    for noisy in ("lightning", "lightning.fabric", "lightning.pytorch", "pytorch_lightning", "scvi", "anndata", "h5py"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        import scvi
+    """Keep the libraries' chatter (seeds set, GPUs absent, tips, deprecations) out of the command's output."""
+    import warnings
 
-        scvi.settings.verbosity = logging.WARNING
-    except ImportError:  # pragma: no cover - scvi-tools is a dependency
-        pass
+    for module in ("lightning", "pytorch_lightning", "scvi", "anndata", "torch"):
+        warnings.filterwarnings("ignore", module=module)
+    import scvi  # imports lightning, which attaches its own loggers
+
+    scvi.settings.verbosity = logging.WARNING
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in {"lightning", "lightning_fabric", "pytorch_lightning", "scvi", "anndata", "h5py"}:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
