@@ -17,6 +17,7 @@ def pbmc68k() -> AnnData:
     Returns
     -------
     Cells x genes AnnData with float32 integer counts (CSR) in ``X`` and ``obs["cell_type"]``.
+
     """
     import scanpy as sc
 

@@ -1,0 +1,105 @@
+"""``scconcepts.ds.read``: read a user's expression file into a validated cells x genes AnnData."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from anndata import AnnData
+
+from scconcepts._errors import InputError
+from scconcepts.ds import _formats as fmt
+from scconcepts.ds._counts import RAW, count_problem
+from scconcepts.ds._readers import read_10x_h5_file, read_10x_mtx_folder, read_h5ad_file, read_zarr_store
+from scconcepts.ds._table import read_table
+from scconcepts.ds._validate import validate
+
+logger = logging.getLogger(__name__)
+
+
+def _select_layer(adata: AnnData, layer: str, source: str) -> AnnData:
+    """Return ``adata`` with ``layer`` (or ``raw.X`` for ``"raw"``) moved into ``X``."""
+    if layer in adata.layers:
+        adata.X = adata.layers[layer]
+        return adata
+    if layer == RAW and adata.raw is not None:
+        selected = adata.raw.to_adata()
+        adata.raw = None
+        return selected
+    have = ", ".join(repr(name) for name in adata.layers.keys()) or "none"
+    raw = ", or 'raw' for adata.raw" if adata.raw is not None else ""
+    raise InputError(f"{source} has no layer {layer!r} (layers: {have}{raw}); pass one of them or no layer")
+
+
+def _as_csr_float32(matrix: object) -> sp.csr_matrix:
+    if sp.issparse(matrix):
+        csr = matrix.tocsr()
+        return csr if csr.dtype == np.float32 else csr.astype(np.float32)
+    return sp.csr_matrix(np.asarray(matrix, dtype=np.float32))
+
+
+def read(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    transpose: bool | None = None,
+    make_unique: bool = True,
+) -> AnnData:
+    """Read an expression file into a cells x genes AnnData and check that it can be used.
+
+    Supported: ``.h5ad``, ``.zarr`` (AnnData store), 10x Genomics ``.h5`` (:func:`scanpy.read_10x_h5`),
+    a 10x mtx folder or its ``matrix.mtx[.gz]`` (:func:`scanpy.read_10x_mtx`), and ``.csv``/``.tsv``/``.txt``
+    tables (optionally gzipped) with cell ids in the first column and gene names in the header.
+
+    Parameters
+    ----------
+    path
+        File or folder.
+    layer
+        Move this layer into ``X`` (``"raw"``: ``adata.raw``), e.g. ``"counts"`` when ``X`` is normalised.
+    transpose
+        For tables only: ``True`` when rows are genes and columns cells. ``None`` (default) and
+        ``False`` read rows as cells.
+    make_unique
+        Make duplicate gene names unique (originals kept in ``var["gene_name"]``) instead of raising.
+
+    Returns
+    -------
+    AnnData with a float32 CSR ``X`` (cells x genes), unique names and finite values.
+    ``uns["source"]`` holds the path. Whether ``X`` holds raw counts is logged; see :func:`check_counts`.
+
+    Raises
+    ------
+    InputError
+        Missing path, unknown extension, content not matching the extension, no cells, no genes,
+        duplicate gene names (with ``make_unique=False``), NaN/inf values, unknown layer.
+
+    """
+    path = Path(path).expanduser()
+    kind = fmt.detect_format(path)
+    if transpose and kind != fmt.TABLE:
+        raise InputError(f"transpose applies to CSV/TSV tables only, not to {path}; leave it unset")
+    if kind == fmt.H5AD:
+        adata = read_h5ad_file(path)
+    elif kind == fmt.ZARR:
+        adata = read_zarr_store(path)
+    elif kind == fmt.TENX_H5:
+        adata = read_10x_h5_file(path)
+    elif kind == fmt.TENX_MTX:
+        adata = read_10x_mtx_folder(fmt.mtx_folder(path))
+    else:
+        adata = read_table(path, sep=fmt.table_separator(path), transpose=bool(transpose))
+    if layer is not None:
+        adata = _select_layer(adata, layer, str(path))
+    validate(adata, source=str(path), make_unique=make_unique)
+    adata.X = _as_csr_float32(adata.X)
+    adata.uns["source"] = str(path)
+    problem = count_problem(adata.X)
+    if problem is None:
+        logger.info("read %s: %d cells x %d genes, raw counts in X", path, *adata.shape)
+    else:
+        logger.info("read %s: %d cells x %d genes; X is not raw counts (%s)", path, *adata.shape, problem)
+    return adata
