@@ -37,7 +37,8 @@ def write_10x_mtx(folder: Path, adata: AnnData) -> Path:
         packed.write(raw.read())
     (folder / "matrix.mtx").unlink()
     ids = [f"ENSG{j:011d}" for j in range(adata.n_vars)]
-    _write_gz(folder / "features.tsv.gz", [f"{i}\t{n}\tGene Expression" for i, n in zip(ids, adata.var_names)])
+    features = [f"{i}\t{n}\tGene Expression" for i, n in zip(ids, adata.var_names, strict=True)]
+    _write_gz(folder / "features.tsv.gz", features)
     _write_gz(folder / "barcodes.tsv.gz", list(adata.obs_names))
     return folder
 
@@ -103,7 +104,7 @@ def test_csv_r_style_header_and_quotes(tmp_path, counts):
     """R's write.csv quotes names and leaves the corner out of the header."""
     matrix = counts.X.toarray().astype(int)
     lines = [",".join(f'"{g}"' for g in counts.var_names)]
-    lines += [f'"{c}",' + ",".join(map(str, row)) for c, row in zip(counts.obs_names, matrix)]
+    lines += [f'"{c}",' + ",".join(map(str, row)) for c, row in zip(counts.obs_names, matrix, strict=True)]
     (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
     _same(ds.read(tmp_path / "r.csv"), counts)
 

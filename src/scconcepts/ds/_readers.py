@@ -28,7 +28,10 @@ def read_h5ad_file(path: Path) -> AnnData:
     try:
         return anndata.read_h5ad(path)
     except Exception as error:  # anndata raises many types for malformed files
-        raise InputError(f"{path} is HDF5 but not a readable AnnData file ({_reason(error)})") from None
+        raise InputError(
+            f"{path} is HDF5 but not a readable AnnData file ({_reason(error)}); "
+            "give an .h5ad written by anndata or scanpy"
+        ) from None
 
 
 def read_zarr_store(path: Path) -> AnnData:
