@@ -147,3 +147,9 @@ def test_csv_missing_values_fall_back_and_are_refused(tmp_path, counts, bad):
     frame.to_csv(tmp_path / "missing.csv")
     with pytest.raises(InputError, match=r"cell4.*GENE3"):
         ds.read(tmp_path / "missing.csv")
+
+
+def test_txt_with_commas_is_sniffed(tmp_path, counts):
+    frame = pd.DataFrame(counts.X.toarray().astype(int), index=counts.obs_names, columns=counts.var_names)
+    frame.to_csv(tmp_path / "cells.txt")
+    _same(ds.read(tmp_path / "cells.txt"), counts)

@@ -82,7 +82,7 @@ def read_table(path: Path, *, sep: str, transpose: bool = False) -> AnnData:
     path
         ``.csv``, ``.tsv``, ``.txt`` file, optionally ``.gz``.
     sep
-        Field separator.
+        Field separator; when the header lacks it but has the other of tab and comma, that one is used.
     transpose
         ``False``: rows are cells, columns genes. ``True``: rows are genes, columns cells.
 
@@ -95,6 +95,11 @@ def read_table(path: Path, *, sep: str, transpose: bool = False) -> AnnData:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise InputError(f"{path} is empty; give a table with a header line and one row per cell")
+    if sep not in lines[0]:
+        other = "," if sep == "\t" else "\t"
+        if other in lines[0]:
+            logger.info("%s: the header has no %r but has %r; using %r as separator", path, sep, other, other)
+            sep = other
     header = _names(lines[0], sep)
     rows = lines[1:]
     parsed = _fast(rows, sep) if rows else ([], np.zeros((0, max(0, len(header) - 1)), dtype=np.float32))
