@@ -73,6 +73,8 @@ def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
     info = adata.uns[params_key(key)]
     params = info["params"]
     return {
+        "accuracy_concepts": None,  # null when the cells have no labels (e.g. immune_sample)
+        "accuracy_embedding": None,
         **{name: float(value) for name, value in info["metrics"].items()},
         "n_concepts": int(params["n_concepts"]),
         "k": int(params["k"]),

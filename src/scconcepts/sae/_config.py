@@ -47,6 +47,10 @@ class SAEConfig:
     batch_topk
         Use BatchTopK: keep the ``k * batch`` largest activations of a minibatch during training,
         and a learned threshold at inference.
+    inference
+        How trained SAEs encode cells: ``"encoder"`` (linear encoder + Top-K) or ``"pursuit"``
+        (greedy non-negative pursuit over the learned decoder atoms; see :class:`TopKSAE`). Training
+        is the same; the validation score that picks the best epoch uses this inference.
     sparse_backward
         Use the sparse Top-K backward (gradients only through the selected latents); ``None`` uses it
         for dictionaries of at least 1,024 latents, where it is about 2x faster than the dense one on
@@ -70,6 +74,7 @@ class SAEConfig:
     val_fraction: float = 0.2
     input_noise: float = 0.2
     batch_topk: bool = False
+    inference: str = "pursuit"
     sparse_backward: bool | None = None
     seed: int = 0
     device: str = "cpu"
@@ -103,6 +108,8 @@ class SAEConfig:
         n_latents = self.expansion * d_in
         if self.k is not None and not 1 <= self.k <= n_latents:
             raise InputError(f"k={self.k} must be between 1 and the dictionary size {n_latents} (expansion x dim)")
+        if self.inference not in ("encoder", "pursuit"):
+            raise InputError(f"inference must be 'encoder' or 'pursuit', got {self.inference!r}")
         if not 0 < self.val_fraction < 1:
             raise InputError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
         if any(value is not None and value < 1 for value in (self.epochs, self.batch_size, self.patience)):

@@ -30,6 +30,7 @@ def save_sae(
         "n_latents": sae.n_latents,
         "k": sae.k,
         "batch_topk": sae.batch_topk,
+        "inference": sae.inference,
         "normaliser": {"mean": sae.mean.tolist(), "scale": float(sae.scale)},
         "training": config.to_dict() if config is not None else None,
         **(extra or {}),
@@ -43,7 +44,13 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> TopKSAE:
     if not (path / CONFIG).is_file() or not (path / WEIGHTS).is_file():
         raise InputError(f"{path} is not an SAE checkpoint folder ({CONFIG} and {WEIGHTS} expected)")
     info = json.loads((path / CONFIG).read_text())
-    sae = TopKSAE(info["d_in"], info["n_latents"], info["k"], batch_topk=info.get("batch_topk", False))
+    sae = TopKSAE(
+        info["d_in"],
+        info["n_latents"],
+        info["k"],
+        batch_topk=info.get("batch_topk", False),
+        inference=info.get("inference", "encoder"),
+    )
     state = load_file(str(path / WEIGHTS))
     expected = set(sae.state_dict())
     if set(state) != expected:

@@ -12,6 +12,38 @@ from scconcepts.sae._topk import (
     topk_encode_sparse,
 )
 
+INFERENCE = ("encoder", "pursuit")
+
+
+def pursuit(
+    x: torch.Tensor, dictionary: torch.Tensor, k: int, *, ridge: float = 1e-4
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy non-negative pursuit: ``k`` atoms per row of ``x`` and their least-squares coefficients.
+
+    Each step adds the atom (row of ``dictionary``) most correlated with the current residual, then
+    refits all chosen atoms' coefficients by (ridge-stabilised) least squares, clipped at zero.
+    Differentiable in ``x`` and ``dictionary`` for a fixed choice of atoms.
+
+    Returns
+    -------
+    ``(values, indices)``, both ``rows x k``; atoms whose coefficient was clipped have value 0.
+
+    """
+    n_rows = x.shape[0]
+    indices = torch.empty(n_rows, 0, dtype=torch.long, device=x.device)
+    values = torch.empty(n_rows, 0, dtype=x.dtype, device=x.device)
+    residual = x
+    for step in range(1, k + 1):
+        scores = (residual @ dictionary.T).detach()
+        if indices.shape[1]:
+            scores.scatter_(1, indices, -torch.inf)
+        indices = torch.cat([indices, scores.argmax(dim=1, keepdim=True)], dim=1)
+        atoms = dictionary[indices]  # rows x step x d
+        gram = atoms @ atoms.transpose(1, 2) + ridge * torch.eye(step, dtype=x.dtype, device=x.device)
+        values = torch.linalg.solve(gram, atoms @ x.unsqueeze(-1)).squeeze(-1).clamp_min(0)
+        residual = x - (values.unsqueeze(-1) * atoms).sum(dim=1)
+    return values, indices
+
 
 class TopKSAE(nn.Module):
     """A Top-K sparse autoencoder on cell embeddings.
@@ -30,12 +62,22 @@ class TopKSAE(nn.Module):
         Latents kept per cell.
     batch_topk
         Whether the SAE was trained with BatchTopK (inference then uses :attr:`threshold`).
+    inference
+        How :meth:`encode` picks each cell's concepts: ``"encoder"``, the SAE's own linear encoder
+        and Top-K; or ``"pursuit"``, greedy non-negative pursuit over the decoder atoms (see
+        :func:`pursuit`), which uses the same dictionary but chooses concepts far more accurately on
+        cells the SAE did not train on.
 
     """
 
-    def __init__(self, d_in: int, n_latents: int, k: int, *, batch_topk: bool = False) -> None:
+    def __init__(
+        self, d_in: int, n_latents: int, k: int, *, batch_topk: bool = False, inference: str = "encoder"
+    ) -> None:
         super().__init__()
+        if inference not in INFERENCE:
+            raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
         self.d_in, self.n_latents, self.k, self.batch_topk = d_in, n_latents, k, batch_topk
+        self.inference = inference
         decoder = torch.randn(n_latents, d_in)
         decoder /= decoder.norm(dim=1, keepdim=True)
         self.W_dec = nn.Parameter(decoder)
@@ -67,6 +109,11 @@ class TopKSAE(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Concept activations (cells x latents, non-negative, at most ``k`` non-zero) of raw embeddings."""
         x_norm = self.normalise(x)
+        if self.inference == "pursuit":
+            values, indices = pursuit(x_norm - self.b_dec, self.W_dec, self.k)
+            return torch.zeros(x.shape[0], self.n_latents, dtype=values.dtype, device=x.device).scatter(
+                1, indices, values
+            )
         if self.batch_topk:
             pre = torch.relu(self.pre_activation(x_norm))
             return pre * (pre > self.threshold)

@@ -111,7 +111,8 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
     logger.info("embedding %d x %d: ||mean|| / ||std|| = %.2f (centred before training)", n_cells, d_in, offset)
 
     device = torch.device(config.device)
-    sae = TopKSAE(d_in, config.expansion * d_in, config.k, batch_topk=config.batch_topk).to(device)
+    sae = TopKSAE(d_in, config.expansion * d_in, config.k, batch_topk=config.batch_topk, inference=config.inference)
+    sae = sae.to(device)
     sae.mean.copy_(torch.as_tensor(mean))
     sae.scale.fill_(scale)
     batch_size = config.batch_size
