@@ -77,6 +77,7 @@ def train_sae(
     adata.obsm[activations_key(key_added)] = activations
 
     metrics = reconstruction_metrics(result.sae, embedding, result.val_rows)
+    metrics["n_cells_heldout"] = metrics.pop("n_cells")
     metrics["dead_fraction_all"] = float((np.diff(activations.tocsc().indptr) == 0).mean())
     labels = adata.obs[labels_key] if labels_key is not None and labels_key in adata.obs else None
     if labels is not None:
