@@ -32,9 +32,15 @@ class _SparseTopKEncode(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = F.embedding_bag(indices, weight, per_sample_weights=grad, mode="sum")
         if ctx.needs_input_grad[1]:
-            k = indices.shape[1]
-            rows = (grad.reshape(-1, 1) * x.repeat_interleave(k, dim=0)).to(weight.dtype)
-            grad_weight = torch.zeros_like(weight).index_add_(0, flat, rows)
+            # row j of the gradient sums grad[b, j] * x[b] over the cells b that selected latent j:
+            # one embedding_bag over x, with the (cell, latent) pairs grouped by latent
+            order = flat.argsort()
+            cells = torch.arange(x.shape[0], device=x.device).repeat_interleave(indices.shape[1])[order]
+            counts = torch.bincount(flat, minlength=weight.shape[0])
+            offsets = counts.cumsum(0) - counts
+            grad_weight = F.embedding_bag(
+                cells, x, offsets, per_sample_weights=grad.reshape(-1)[order].to(x.dtype), mode="sum"
+            ).to(weight.dtype)
         if ctx.needs_input_grad[2]:
             grad_bias = torch.zeros_like(weight[:, 0]).index_add_(0, flat, grad.reshape(-1))
         return grad_x, grad_weight, grad_bias, None
