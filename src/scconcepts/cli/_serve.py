@@ -23,9 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _handle(args: argparse.Namespace) -> int:
     from scconcepts._errors import InputError
     from scconcepts.app import serve
+    from scconcepts.results import read_manifest
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port {args.port} is not a port number; use 1-65535")
+    read_manifest(args.folder)  # a wrong folder is reported before anything is printed
     print(f"scconcepts explorer: open http://{args.host}:{args.port}/ in a browser (Ctrl+C to stop)")
     serve(args.folder, host=args.host, port=args.port)
     return 0
