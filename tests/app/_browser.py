@@ -21,14 +21,14 @@ ARGS = [
 ]
 
 
-def launch(playwright):  # noqa: ANN001, ANN201
+def launch(playwright):
     """Start headless Chromium (a fresh profile each time) or fail with what to install."""
     if not CHROMIUM.exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run scripts/install-browser.sh (make install)")
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
 
 
-def canvas_pixels(page, selector: str = "canvas.scatter") -> np.ndarray:  # noqa: ANN001
+def canvas_pixels(page, selector: str = "canvas.scatter") -> np.ndarray:
     """RGB pixels of an element, from a screenshot of it."""
     from PIL import Image
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from scconcepts.app import ANNOTATIONS_JSON, AnnotationStore, Annotation, create_app
+from scconcepts.app import ANNOTATIONS_JSON, Annotation, AnnotationStore, create_app
 from scconcepts.app._server import STATIC_FILES
 
 from .conftest import XSS_LABEL

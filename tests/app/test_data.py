@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from scconcepts._errors import InputError
-from scconcepts.app import ConceptResults
-from scconcepts.app import _pages
+from scconcepts.app import ConceptResults, _pages
 from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.results import new_results_folder
 
@@ -70,7 +69,7 @@ def test_gene_and_cell_type_pages(results_dir):
 def test_neuron_page(results_dir):
     data = ConceptResults(results_dir)
     doc = _pages.neuron(data, 3)
-    cells, values = data.neuron_values(3)
+    cells, _values = data.neuron_values(3)
     assert cells.size == data.n_cells
     assert doc["top_cells"][0]["value"] == pytest.approx(float(data.embedding[:, 3].max()))
     # the embedding grows with the cell type index: top cells of any dimension are mostly the last type
@@ -101,7 +100,7 @@ def test_not_a_results_folder(tmp_path):
         ConceptResults(tmp_path)
     with new_results_folder(tmp_path / "empty"):
         pass
-    with pytest.raises(InputError, match="results.h5ad"):
+    with pytest.raises(InputError, match=r"results\.h5ad"):
         ConceptResults(tmp_path / "empty")
 
 
