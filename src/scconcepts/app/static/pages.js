@@ -79,7 +79,9 @@ export async function featurePage(main, kind, id, current) {
   const [doc, values, view, info] = await Promise.all([getJSON(base), getValues(`${base}/activations`), mapView(), getJSON('/api/info')]);
   if (!current()) return;
   const vmin = kind === 'concept' ? 0 : values.values[0];
-  const vmax = values.values.length ? values.values[values.values.length - 1] : 1;
+  // colour scale up to the 99th percentile, so that a few extreme cells do not wash out the rest
+  const n = values.values.length;
+  const vmax = n ? values.values[Math.floor(0.99 * (n - 1))] : 1;
   view.setValues(values.indices, values.values, vmin, vmax);
   const total = kind === 'concept' ? info.n_concepts : info.n_neurons;
   const prefix = kind === 'concept' ? '#/concept/' : '#/neuron/';

@@ -1,0 +1,171 @@
+"""Assemble the self-contained ``report.html``: catalogue and one card per concept with inline plots."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from scconcepts.app import _pages
+from scconcepts.app._annotations import AnnotationStore
+from scconcepts.app._data import ConceptResults
+from scconcepts.report._raster import MapRaster
+from scconcepts.report._svg import bars_svg, histogram_svg
+
+logger = logging.getLogger(__name__)
+
+REPORT_HTML = "report.html"
+
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;color:#1d2433;margin:0 auto;max-width:1200px;padding:1rem 1.5rem}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:3px 6px;
+border-bottom:1px solid #e5e7eb;vertical-align:top}th{background:#f1f5f9}.muted{color:#6b7280}
+.card{border:1px solid #e5e7eb;border-radius:6px;padding:.8rem 1rem;margin:1rem 0;page-break-inside:avoid}
+.row{display:flex;flex-wrap:wrap;gap:1.2rem;align-items:flex-start}.row>div{min-width:220px}
+h3{margin:.2rem 0 .6rem}h4{margin:.2rem 0 .3rem;font-size:13px}img.map{width:200px;height:200px;
+image-rendering:pixelated;border:1px solid #e5e7eb}svg text{font-size:10px;fill:#374151}
+svg.hist rect{fill:#7c3aed}svg.bars rect.pos{fill:#2563eb}svg.bars rect.neg{fill:#dc2626}
+svg.bars line{stroke:#94a3b8}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0}
+dt{color:#6b7280}dd{margin:0}
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _num(value: Any) -> str:
+    return "–" if value is None else f"{value:.3g}" if isinstance(value, float) else _e(value)
+
+
+def _catalogue(rows: list[dict[str, Any]], notes: dict[str, dict[str, Any]]) -> str:
+    body = []
+    for r in rows:
+        note = notes.get(str(r["id"]), {})
+        verdict = {True: "yes", False: "no"}.get(note.get("interpretable"), "–")
+        types = ", ".join(f"{t['cell_type']} ({t['share']:.0%})" for t in r["top_cell_types"] if t["share"] is not None)
+        body.append(
+            f'<tr><td><a href="#c{r["id"]}">{r["id"]}</a></td><td>{_e(r["label"])}</td>'
+            f"<td>{_e(note.get('label', ''))}</td><td>{verdict}</td><td>{_num(r['frequency'])}</td>"
+            f"<td>{_e(types)}</td><td>{_e(', '.join(r['top_genes']))}</td><td>{_e('; '.join(r['top_terms']))}</td></tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("id", "automatic label", "expert label", "interpretable", "frequency", "cell types", "genes", "terms")
+    )
+    return f'<table id="catalogue"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
+    cid = doc["id"]
+    comp = doc["composition"]
+    comp_html = (
+        "<table>"
+        + "".join(
+            f"<tr><td>{_e(r['cell_type'])}</td><td>{r['share']:.1%}</td>"
+            f"<td class='muted'>{r['background']:.1%}</td></tr>"
+            for r in comp[:6]
+        )
+        + "</table>"
+        if comp
+        else '<p class="muted">not computed</p>'
+    )
+    attr = doc["attribution"]
+    attr_html = (
+        bars_svg([(g["gene"], g["score"]) for g in attr["positive"][:8] + attr["negative"][:4][::-1]])
+        if attr
+        else '<p class="muted">not computed</p>'
+    )
+    de_html = (
+        bars_svg([(g["gene"], g["score"]) for g in doc["de"][:8]])
+        if doc["de"] is not None
+        else ('<p class="muted">not computed</p>')
+    )
+    enr = doc["enrichment"]
+    if enr is None:
+        enr_html = '<p class="muted">not computed</p>'
+    else:
+        kept = [r for r in enr if r["elim"]][:6]
+        enr_html = (
+            "<table><tr><th>term</th><th>id</th><th>adj. p</th></tr>"
+            + "".join(
+                f"<tr><td>{_e(r['term'])}</td><td>{_e(r['term_id'])}</td><td>{_num(r['padj'])}</td></tr>" for r in kept
+            )
+            + "</table>"
+        )
+
+    def neighbours(rows: list[dict[str, Any]] | None) -> str:
+        if rows is None:
+            return '<span class="muted">not computed</span>'
+        return ", ".join(f'<a href="#c{n["concept"]}">#{n["concept"]}</a> ({n["score"]:.2f})' for n in rows[:5])
+
+    expert = ""
+    if note:
+        verdict = {True: "interpretable", False: "not interpretable"}.get(note.get("interpretable"), "not judged")
+        expert = (
+            f"<dt>expert label</dt><dd>{_e(note.get('label'))}</dd><dt>verdict</dt><dd>{verdict}"
+            f" (confidence {_e(note.get('confidence') or '–')})</dd><dt>note</dt><dd>{_e(note.get('note'))}</dd>"
+        )
+    row = doc["row"]
+    return f"""<section class="card" id="c{cid}"><h3>Concept {cid}: {_e(doc["label"])}</h3>
+<div class="row"><div><img class="map" alt="map of concept {cid}" src="{map_uri}"></div>
+<div><h4>Activation histogram</h4>{histogram_svg(doc["histogram"])}
+<dl><dt>frequency</dt><dd>{_num(row.get("frequency"))}</dd>
+<dt>active cells</dt><dd>{doc["n_active"]}</dd>{expert}</dl></div>
+<div><h4>Cell types (active vs all)</h4>{comp_html}</div></div>
+<div class="row"><div><h4>Attributed genes</h4>{attr_html}</div><div><h4>DE genes</h4>{de_html}</div>
+<div><h4>Enrichment (elim)</h4>{enr_html}</div></div>
+<p><b>Decoder neighbours:</b> {neighbours(doc["cosine"])}<br><b>Co-activation:</b> {neighbours(doc["coactivation"])}</p>
+</section>"""
+
+
+def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concepts: list[int]) -> str:
+    """The report's HTML text for ``concepts`` of ``data`` with the expert's ``notes``."""
+    raster = MapRaster(data.umap)
+    rows = _pages.catalogue(data)
+    cards = []
+    for cid in tqdm(concepts, desc="report", unit="concept", disable=len(concepts) < 50):
+        doc = _pages.concept(data, cid)
+        cards.append(_card(doc, raster.data_uri(*data.concept_values(cid)), notes.get(str(cid), {})))
+    metrics = "".join(
+        f"<dt>{_e(k)}</dt><dd>{_num(v)}</dd>"
+        for k, v in {**data.params, **data.metrics}.items()
+        if not isinstance(v, dict)
+    )
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>scconcepts report: {_e(data.folder.name)}</title><style>{STYLE}</style></head><body>
+<h1>scconcepts report: {_e(data.folder.name)}</h1>
+<p class="muted">{data.n_cells} cells, {data.n_concepts} concepts; written {stamp}.</p><dl>{metrics}</dl>
+<h2>Catalogue</h2>{_catalogue(rows, notes)}<h2>Concepts</h2>{"".join(cards)}</body></html>"""
+
+
+def write_report(folder: str | Path, *, max_concepts: int | None = None) -> Path:
+    """Write ``report.html`` into a results folder and return its path.
+
+    The file is self-contained (plots inline as PNG data URIs and SVG, no script, no external
+    resource) and opens in a browser without a server.
+
+    Parameters
+    ----------
+    folder
+        Results folder written by ``scconcepts run``.
+    max_concepts
+        Give cards to the first ``max_concepts`` concepts only (all by default; the catalogue lists all).
+
+    """
+    from scconcepts.results import add_to_results
+
+    data = ConceptResults(folder)
+    notes = AnnotationStore(data.folder).all()
+    n = data.n_concepts if max_concepts is None else min(max_concepts, data.n_concepts)
+    text = render_report(data, notes, list(range(n)))
+    add_to_results(data.folder, REPORT_HTML, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    path = data.folder / REPORT_HTML
+    logger.info("report written to %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return path

@@ -1,0 +1,117 @@
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scconcepts.app import Annotation, AnnotationStore
+from scconcepts.app._synthetic import make_synthetic_results
+from scconcepts.cli import main
+from scconcepts.report import REPORT_HTML, write_report
+from scconcepts.report._raster import MapRaster
+
+XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    folder = make_synthetic_results(tmp_path_factory.mktemp("report") / "results", labels={1: XSS})
+    AnnotationStore(folder).save(3, Annotation(label=XSS + " naive B", note="a & b", confidence=5, interpretable=True))
+    path = write_report(folder)
+    return folder, path, path.read_text(encoding="utf-8")
+
+
+def test_report_is_written_and_recorded(report):
+    folder, path, _ = report
+    assert path == folder / REPORT_HTML
+    assert REPORT_HTML in json.loads((folder / "scconcepts.json").read_text())["files"]
+
+
+def test_report_has_catalogue_and_one_card_per_concept(report):
+    _, _, html = report
+    assert html.count('<section class="card" id="c') == 40
+    rows = re.search(r'<table id="catalogue">.*?</table>', html, re.S).group(0)
+    assert rows.count("<tr>") == 41  # header + 40 concepts
+    card = re.search(r'<section class="card" id="c7">.*?</section>', html, re.S).group(0)
+    # planted: G7 drives concept 7, G9 is its DE gene, TERM:00007 passes elim, concept 6 is its decoder twin
+    assert re.search(r"<text[^>]*>G7</text>", card)
+    assert card.index(">G7<") < card.index(">G8<")  # strongest positive first, the repressor last
+    assert ">G9<" in card and "TERM:00007" in card and "TERM:90007" not in card
+    assert '<a href="#c6">#6</a> (1.00)' in card
+    assert "type C" in card
+
+
+def test_report_is_self_contained_and_escaped(report):
+    _, _, html = report
+    assert "<script" not in html
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in html
+    assert "a &amp; b" in html
+    assert not re.search(r'(src|href)="(?!data:|#)', html), "a resource outside the file"
+    uris = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(uris) == 40
+    img = Image.open(io.BytesIO(base64.b64decode(uris[0])))
+    assert img.size == (200, 200)
+
+
+def test_map_raster_colours_the_active_cluster():
+    rng = np.random.default_rng(0)
+    umap = np.concatenate([rng.normal(-5, 0.5, (500, 2)), rng.normal(5, 0.5, (500, 2))])
+    raster = MapRaster(umap, size=100)
+    rgba = np.asarray(Image.open(io.BytesIO(raster.png(np.arange(500, 1000), np.ones(500)))))[..., :3].astype(int)
+    coloured = (rgba.max(axis=2) - rgba.min(axis=2)) > 60
+    ys, xs = np.nonzero(coloured)
+    assert coloured.sum() > 50
+    assert xs.mean() > 60 and ys.mean() < 40  # upper right: x = +5, y = +5 (y grows upwards)
+
+
+def test_bare_folder_report_says_not_computed(tmp_path):
+    folder = make_synthetic_results(
+        tmp_path / "r",
+        n_cells=300,
+        n_concepts=6,
+        n_types=3,
+        with_attribution=False,
+        with_enrichment=False,
+        with_sae=False,
+        with_cell_type=False,
+    )
+    html = write_report(folder).read_text()
+    assert html.count('<section class="card"') == 6
+    assert html.count("not computed") >= 6 * 4
+
+
+def test_report_cli(tmp_path, capsys):
+    folder = make_synthetic_results(tmp_path / "r", n_cells=300, n_concepts=6, n_types=3)
+    assert main(["report", str(folder), "--max-concepts", "2"]) == 0
+    html = (folder / REPORT_HTML).read_text()
+    assert html.count('<section class="card"') == 2 and html.count('<a href="#c') >= 6
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_report_opens_without_a_server(report):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    _, path, _ = report
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        page = browser.new_page()
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.as_uri())
+        loaded = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth === 200)")
+        xss = page.evaluate("window.__xss")
+        browser.close()
+    assert loaded
+    assert xss is None
+    assert all(u.startswith(("file:", "data:")) for u in requests)
