@@ -104,6 +104,7 @@ class AnnotationStore:
     def _write(self, concepts: dict[str, dict[str, Any]]) -> None:
         ordered = dict(sorted(concepts.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else -1))
         atomic_write_text(self.path, json.dumps({"version": FORMAT_VERSION, "concepts": ordered}, indent=1))
+        self.path.chmod(0o644)  # readable like the other result files (the temporary file was private)
 
     def to_csv(self, automatic: dict[int, str]) -> str:
         """All annotations as CSV text (one row per annotated concept, with its automatic label)."""
