@@ -55,7 +55,7 @@ export function table(columns, rows, attrs = {}) {
     el('thead', {}, el('tr', {}, columns.map((c) => el('th', {}, c.title)))),
     el('tbody', {}, rows.map((row) => el('tr', {}, columns.map((c) => {
       const v = c.value(row);
-      return el('td', {}, typeof v === 'number' ? fmt(v) : v);
+      return el('td', {}, typeof v === 'number' ? fmt(v) : v instanceof Node ? v : String(v ?? '–'));
     })))));
 }
 

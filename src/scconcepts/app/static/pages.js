@@ -88,7 +88,7 @@ export async function featurePage(main, kind, id, current) {
   const nav = el('span', { class: 'pager' },
     id > 0 ? link(`${prefix}${id - 1}`, '← previous') : '', ' ',
     id + 1 < total ? link(`${prefix}${id + 1}`, 'next →') : '');
-  const stats = el('dl', { class: 'stats' }, Object.entries(doc.row).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, typeof v === 'number' ? fmt(v) : v ?? '–')]),
+  const stats = el('dl', { class: 'stats' }, Object.entries(doc.row).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, typeof v === 'number' ? fmt(v) : String(v ?? '–'))]),
     el('dt', {}, kind === 'concept' ? 'active cells' : doc.composition_of), el('dd', {}, `${doc.n_active} of ${info.n_cells}`));
   const side = [section('Activation histogram', histogram(doc.histogram)), section('Summary', stats)];
   if (kind === 'concept') side.unshift(await annotationForm(id));
