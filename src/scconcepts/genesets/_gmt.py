@@ -43,6 +43,7 @@ def read_gmt(path: str | Path, *, source: str | None = None) -> GeneSets:
     ------
     InputError
         When the file is missing, a line has no gene, or a set name repeats.
+
     """
     path = Path(path)
     if not path.is_file():

@@ -69,6 +69,7 @@ def go_db_files(path: str | Path | None = None) -> tuple[Path, Path]:
     ------
     InputError
         When either file cannot be found.
+
     """
     folders = [Path(path)] if path is not None else _default_dirs()
     for folder in folders:
@@ -123,6 +124,7 @@ def go_bp(path: str | Path | None = None, *, exclude_evidence: tuple[str, ...] =
         Folder with the SQLite files (see :func:`go_db_files`).
     exclude_evidence
         GO evidence codes to ignore (``ND``: no biological data).
+
     """
     go_file, org_file = go_db_files(path)
     stamp = (str(go_file), go_file.stat().st_mtime, str(org_file), org_file.stat().st_mtime)

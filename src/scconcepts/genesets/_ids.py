@@ -94,6 +94,7 @@ def harmonise_genes(
         Callable returning an Ensembl -> symbol table, called only when the ids look like Ensembl.
     source
         Name of the gene sets, for messages.
+
     """
     if gene_symbols is not None:
         if var is None or gene_symbols not in var.columns:

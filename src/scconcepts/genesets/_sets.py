@@ -38,6 +38,7 @@ class GeneSets:
         For ontologies: term id -> ids of its direct parents (``is_a`` / ``part_of``). Members of a
         child must be members of its parents (annotations propagated up the DAG). ``None`` when the
         source has no structure.
+
     """
 
     source: str
@@ -110,6 +111,7 @@ class GeneSets:
             Normalised gene keys of the background, one per row of the returned matrix (repeats allowed).
         min_size, max_size
             Size filter on the members inside the background.
+
         """
         if min_size < 1 or max_size < min_size:
             raise InputError(f"need 1 <= min_size <= max_size, got min_size={min_size}, max_size={max_size}")

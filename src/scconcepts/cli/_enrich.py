@@ -1,0 +1,105 @@
+"""``scconcepts enrich DIR``: gene-set enrichment of every concept, added to a results folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from scconcepts.results import METRICS_JSON, add_to_results, read_manifest, read_results, update_results
+
+logger = logging.getLogger(__name__)
+
+ENRICHMENT_CSV = "enrichment.csv"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``enrich`` subcommand."""
+    parser = subparsers.add_parser(
+        "enrich",
+        help="find the pathways (GO BP, KEGG, GMT files) of each concept's gene attribution",
+        description="Enrich each concept's attribution (and DE) ranking; write enrichment.csv and concept labels.",
+    )
+    parser.add_argument("folder", metavar="DIR", help="results folder with attribution (`scconcepts attribute`)")
+    parser.add_argument(
+        "--source",
+        action="append",
+        dest="sources",
+        metavar="SOURCE",
+        help="go_bp, GO_Biological_Process_2023, KEGG_2021_Human or a .gmt file; repeat for several "
+        "(default: go_bp when installed, else the bundled GO BP 2023)",
+    )
+    parser.add_argument("--method", choices=["ulm", "ora", "gsea"], default="ulm", help="statistic (default: ulm)")
+    parser.add_argument("--go-db", metavar="DIR", help="folder of GO.sqlite and org.Hs.eg.sqlite")
+    parser.add_argument("--min-size", type=int, default=15, help="smallest set inside the background (default: 15)")
+    parser.add_argument("--max-size", type=int, default=500, help="largest set inside the background (default: 500)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="FDR threshold for terms (default: 0.05)")
+    parser.add_argument("--no-de", action="store_true", help="skip the enrichment of the DE ranking")
+    parser.add_argument("--no-elim", action="store_true", help="skip the elim pass over the GO DAG")
+    parser.add_argument("--gene-symbols", metavar="COLUMN", help="var column with gene symbols")
+    parser.set_defaults(func=enrich_command)
+
+
+def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -> dict[str, Any]:
+    """Enrich and label the concepts of a results folder; update it atomically.
+
+    ``results.h5ad`` gains ``uns["<key>_enrichment"]`` and labels in the concept table,
+    ``enrichment.csv`` the long table and ``metrics.json`` an ``enrichment`` entry.
+
+    Parameters
+    ----------
+    folder
+        Results folder with attribution.
+    key
+        Stem of the concept keys.
+    **options
+        Passed to :func:`scconcepts.tl.enrich`.
+
+    Returns
+    -------
+    The summary written under ``enrichment`` in ``metrics.json``.
+
+    """
+    from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
+    from scconcepts.tl._label import label_concepts
+
+    folder = Path(folder)
+    read_manifest(folder)
+    adata = read_results(folder)
+    enrich(adata, key=key, **options)
+    label_concepts(adata, key=key)
+    table = enrichment_table(adata, key=key)
+    summary = enrichment_summary(adata, key=key, alpha=options.get("alpha", 0.05))
+    update_results(folder, adata)
+    add_to_results(folder, ENRICHMENT_CSV, lambda tmp: table.to_csv(tmp, index=False))
+    metrics_path = folder / METRICS_JSON
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics["enrichment"] = {k: v for k, v in summary.items() if k != "attribution_vs_de"}
+    if "attribution_vs_de" in summary:
+        comparison = summary["attribution_vs_de"]
+        metrics["enrichment"]["attribution_vs_de"] = {k: comparison[k] for k in ("totals", "totals_elim", "by_source")}
+    add_to_results(folder, METRICS_JSON, lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
+    return summary
+
+
+def enrich_command(args: argparse.Namespace) -> int:
+    """Run ``scconcepts enrich``."""
+    options: dict[str, Any] = {
+        "method": args.method,
+        "go_db": args.go_db,
+        "min_size": args.min_size,
+        "max_size": args.max_size,
+        "alpha": args.alpha,
+        "elim": not args.no_elim,
+        "gene_symbols": args.gene_symbols,
+    }
+    if args.sources:
+        options["sources"] = args.sources
+    if args.no_de:
+        options["rankings"] = ("attribution",)
+    summary = enrich_folder(args.folder, **options)
+    shares = ", ".join(f"{source} {100 * share:.0f}%" for source, share in summary["concepts_with_term"].items())
+    print(f"enrichment written to {Path(args.folder) / ENRICHMENT_CSV} (concepts with a term: {shares or 'none'})")
+    return 0

@@ -1,0 +1,277 @@
+"""``scconcepts.tl.enrich``: gene-set enrichment of every concept's attribution (and DE) ranking."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from scconcepts._errors import InputError
+from scconcepts._keys import DEFAULT_KEY, attribution_key, attribution_padj_key, de_key, enrichment_key, params_key
+from scconcepts.genesets import EnrichOptions, GeneSets, compare_rankings, enrich_scores, harmonise_genes, load_source
+from scconcepts.genesets._go import ensembl_to_symbol
+
+logger = logging.getLogger(__name__)
+
+Ranking = Literal["attribution", "de"]
+
+
+def _matrix(adata: AnnData, key: str) -> tuple[np.ndarray, list[int]]:
+    value = adata.varm[key]
+    if isinstance(value, pd.DataFrame):
+        columns = list(value.columns)
+        value = value.to_numpy()
+    else:
+        columns = list(range(value.shape[1]))
+    try:
+        ids = [int(c) for c in columns]
+    except (TypeError, ValueError):
+        ids = list(range(len(columns)))
+    return np.asarray(value, dtype=np.float64), ids
+
+
+def _model_genes(adata: AnnData, key: str) -> np.ndarray | None:
+    """Rows of the genes the model read, as the attribution step recorded them (None if unknown)."""
+    info = adata.uns.get(attribution_key(key))
+    genes = info.get("model_genes") if isinstance(info, dict) else None
+    if genes is not None:
+        return pd.Index(adata.var_names).isin(list(np.asarray(genes).astype(str)))
+    ncells = adata.varm.get(f"{attribution_key(key)}_ncells")
+    if ncells is not None:  # genes perturbed in at least one concept's cells
+        return (np.asarray(ncells) > 0).any(axis=1)
+    return None
+
+
+def _background(adata: AnnData, attribution: np.ndarray, background: Sequence[str] | None, key: str) -> np.ndarray:
+    seen = np.isfinite(attribution).any(axis=1)  # genes the model did not read have no score (NaN)
+    model = _model_genes(adata, key)
+    if model is not None:
+        seen &= model
+    if background is not None:
+        wanted = pd.Index(adata.var_names).isin(list(background))
+        if not wanted.any():
+            raise InputError("no gene of background= is in adata.var_names; pass names of the data's genes")
+        seen &= wanted
+    rows = np.flatnonzero(seen)
+    if rows.size < 3:
+        raise InputError("fewer than 3 genes have an attribution score; run scconcepts.tl.attribute first")
+    return rows
+
+
+def _selected(
+    scores: np.ndarray, padj: np.ndarray | None, *, gene_alpha: float, direction: str, n_top: int
+) -> np.ndarray:
+    """Concepts x genes: each concept's significant genes in the chosen direction (or its top ``n_top``)."""
+    signed = {"positive": scores, "negative": -scores, "both": np.abs(scores)}[direction]
+    if padj is not None:
+        return (np.nan_to_num(padj, nan=1.0) < gene_alpha) & (signed > 0)
+    order = np.argsort(-signed, axis=1, kind="stable")[:, :n_top]
+    out = np.zeros(scores.shape, dtype=bool)
+    np.put_along_axis(out, order, True, axis=1)
+    return out & (signed > 0)
+
+
+def _matched_top(scores: np.ndarray, counts: np.ndarray, direction: str) -> np.ndarray:
+    """Each concept's top genes of ``scores`` in number ``counts`` (DE ORA matched to attribution ORA)."""
+    signed = {"positive": scores, "negative": -scores, "both": np.abs(scores)}[direction]
+    order = np.argsort(-signed, axis=1, kind="stable")
+    out = np.zeros(scores.shape, dtype=bool)
+    for c, n in enumerate(counts):
+        out[c, order[c, :n]] = True
+    return out & (signed > 0)
+
+
+def enrich(
+    adata: AnnData,
+    *,
+    sources: Sequence[str | Path | GeneSets] | str | GeneSets = "auto",
+    method: Literal["ulm", "ora", "gsea"] = "ulm",
+    key: str = DEFAULT_KEY,
+    rankings: Sequence[Ranking] | None = None,
+    concepts: Sequence[int] | None = None,
+    background: Sequence[str] | None = None,
+    gene_symbols: str | None = None,
+    go_db: str | Path | None = None,
+    min_size: int = 15,
+    max_size: int = 500,
+    alpha: float = 0.05,
+    gene_alpha: float = 0.05,
+    direction: Literal["positive", "negative", "both"] = "positive",
+    n_top: int = 100,
+    elim: bool = True,
+    elim_cutoff: float = 0.01,
+    collapse: float = 0.7,
+    fdr: Literal["concept", "source"] = "concept",
+    max_padj: float = 0.25,
+    gsea_method: Literal["multilevel", "permutation"] = "multilevel",
+    permutation_num: int = 1000,
+    seed: int = 0,
+    threads: int = 1,
+) -> None:
+    """Enrich every concept's gene attribution against gene-set sources, in place.
+
+    Writes ``uns["<key>_enrichment"]``: a long table with one row per concept, ranking, source and
+    term with ``padj < max_padj`` (columns concept, ranking, source, method, term_id, term, size,
+    score, pval, padj, pval_elim, elim, duplicate_of, genes). ``elim`` marks terms significant at
+    ``alpha`` and not explained by a more specific significant term (topGO's elim over the GO DAG;
+    for sources without a DAG and for GSEA it equals significance); ``duplicate_of`` names the
+    better term a near-duplicate collapses into.
+
+    Parameters
+    ----------
+    adata
+        Data with ``varm["<key>_attribution"]`` (genes x concepts, signed).
+    sources
+        Gene-set sources: ``"auto"`` (GO BP with DAG if installed, else the bundled GO BP 2023),
+        ``"go_bp"``, ``"GO_Biological_Process_2023"``, ``"KEGG_2021_Human"``, ``.gmt`` paths or
+        :class:`~scconcepts.genesets.GeneSets`.
+    method
+        ``"ulm"``: univariate linear model on signed scores, all concepts at once (decoupler's ulm);
+        ``"ora"``: hypergeometric test of each concept's significant genes
+        (``varm["<key>_attribution_padj"] < gene_alpha``, or its top ``n_top`` genes);
+        ``"gsea"``: gseapy prerank per concept, with leading-edge genes in ``genes``.
+    key
+        Stem of the concept keys.
+    rankings
+        ``"attribution"`` and/or ``"de"`` (``varm["<key>_de"]``); default both when DE is present.
+    concepts
+        Concept ids to enrich; default every concept with a non-zero score.
+    background
+        Genes that count; default the genes the model read: ``uns["<key>_attribution"]["model_genes"]``
+        when recorded, else genes perturbed in some concept's cells (``varm["<key>_attribution_ncells"]``),
+        else genes with a non-NaN attribution row.
+    gene_symbols
+        ``var`` column with gene symbols; default the best-matching identifiers are found.
+    go_db
+        Folder of the GO SQLite files.
+    min_size, max_size
+        Sizes of the sets inside the background.
+    alpha
+        FDR threshold for significant terms.
+    gene_alpha, direction, n_top
+        How ``ora`` picks a concept's genes: FDR threshold, sign of the scores, fallback count.
+    elim, elim_cutoff
+        Run the elim pass on sources with a DAG; raw-p threshold at which a term explains its ancestors.
+    collapse
+        Jaccard index at or above which significant terms count as near-duplicates (1 disables).
+    fdr
+        BH over each concept's terms of a source (``"concept"``) or over all concepts of a source.
+    max_padj
+        Rows kept in the table.
+    gsea_method, permutation_num, seed, threads
+        gseapy options for ``method="gsea"``.
+
+    """
+    a_key = attribution_key(key)
+    if a_key not in adata.varm:
+        raise InputError(f"adata.varm[{a_key!r}] is missing; run scconcepts.tl.attribute (or `scconcepts attribute`)")
+    opts = EnrichOptions(method=method, min_size=min_size, max_size=max_size, alpha=alpha, max_padj=max_padj, fdr=fdr,
+                         elim=elim, elim_cutoff=elim_cutoff, collapse=collapse, gsea_method=gsea_method,
+                         permutation_num=permutation_num, seed=seed, threads=threads)  # fmt: skip
+    if direction not in ("positive", "negative", "both"):
+        raise InputError(f"direction={direction!r}: choose 'positive', 'negative' or 'both'")
+    attribution, ids = _matrix(adata, a_key)
+    rows = _background(adata, attribution, background, key)
+    matrices = {"attribution": attribution}
+    if rankings is None:
+        rankings = ("attribution", "de") if de_key(key) in adata.varm else ("attribution",)
+    for ranking in rankings:
+        if ranking == "de":
+            if de_key(key) not in adata.varm:
+                raise InputError(f"rankings includes 'de' but adata.varm[{de_key(key)!r}] is missing; run attribution")
+            matrices["de"] = _matrix(adata, de_key(key))[0]
+        elif ranking != "attribution":
+            raise InputError(f"unknown ranking {ranking!r}; choose 'attribution' and/or 'de'")
+    scores_all = np.nan_to_num(attribution[rows])
+    columns = [i for i in range(len(ids)) if np.any(scores_all[:, i] != 0)]
+    if concepts is not None:
+        wanted = {int(c) for c in concepts}
+        unknown = wanted - set(ids)
+        if unknown:
+            raise InputError(
+                f"concepts {sorted(unknown)[:5]} are not in {a_key}; pass ids between 0 and {len(ids) - 1}"
+            )
+        columns = [i for i in columns if ids[i] in wanted]
+    if not columns:
+        raise InputError(f"no concept has a non-zero attribution in {a_key}; nothing to enrich")
+    concept_ids = [ids[i] for i in columns]
+    padj_matrix = None
+    if method == "ora" and attribution_padj_key(key) in adata.varm:
+        padj_matrix = _matrix(adata, attribution_padj_key(key))[0][rows][:, columns].T
+    elif method == "ora":
+        logger.warning("no %s: ora uses each concept's top %d genes", attribution_padj_key(key), n_top)
+    var = adata.var.iloc[rows]
+    names = list(adata.var_names[rows])
+    if isinstance(sources, str | Path | GeneSets):
+        sources = [sources]
+    frames = []
+    attribution_counts = None
+    for spec in sources:
+        sets = load_source(spec, go_db=go_db)
+        keys = harmonise_genes(names, sets.members(), var=var, gene_symbols=gene_symbols,
+                               ensembl_to_symbol=lambda: ensembl_to_symbol(go_db), source=sets.source)  # fmt: skip
+        for ranking in rankings:
+            scores = np.nan_to_num(matrices[ranking][rows][:, columns].T)
+            selected = None
+            if method == "ora":
+                if ranking == "attribution" or attribution_counts is None:
+                    pad = padj_matrix if ranking == "attribution" else None
+                    selected = _selected(scores, pad, gene_alpha=gene_alpha, direction=direction, n_top=n_top)
+                    if ranking == "attribution":
+                        attribution_counts = selected.sum(axis=1)
+                else:
+                    selected = _matched_top(scores, attribution_counts, direction)
+            frame = enrich_scores(scores, sets, gene_keys=keys, gene_names=names, concepts=concept_ids, opts=opts,
+                                  selected=selected)  # fmt: skip
+            frame.insert(1, "ranking", ranking)
+            frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(table):
+        table = table.sort_values(["concept", "ranking", "source", "pval"], kind="stable", ignore_index=True)
+    adata.uns[enrichment_key(key)] = table
+    params = {"sources": [getattr(s, "source", str(s)) for s in sources], "method": method,
+              "rankings": list(rankings), "min_size": min_size, "max_size": max_size, "alpha": alpha, "elim": elim,
+              "elim_cutoff": elim_cutoff, "collapse": collapse, "fdr": fdr, "n_background": int(rows.size),
+              "n_concepts": len(concept_ids)}  # fmt: skip
+    adata.uns.setdefault(params_key(key), {})["enrichment_params"] = params
+    n_hit = table.loc[table["padj"] < alpha, "concept"].nunique() if len(table) else 0
+    logger.info("enrichment: %d of %d concepts have a term at FDR < %g", n_hit, len(concept_ids), alpha)
+
+
+def enrichment_table(adata: AnnData, *, key: str = DEFAULT_KEY) -> pd.DataFrame:
+    """Return the long enrichment table (the content of ``enrichment.csv``)."""
+    e_key = enrichment_key(key)
+    if e_key not in adata.uns:
+        raise InputError(f"adata.uns[{e_key!r}] is missing; run scconcepts.tl.enrich first")
+    return pd.DataFrame(adata.uns[e_key]).reset_index(drop=True)
+
+
+def enrichment_summary(adata: AnnData, *, key: str = DEFAULT_KEY, alpha: float = 0.05) -> dict[str, Any]:
+    """Return figures for ``metrics.json``: concepts with terms, and attribution vs DE term sets.
+
+    Returns
+    -------
+    ``{"n_concepts", "alpha", "concepts_with_term": {source: share}, "concepts_with_elim_term": {...},
+    "attribution_vs_de": compare_rankings(...) (raw and elim totals, per concept term lists)}``.
+
+    """
+    table = enrichment_table(adata, key=key)
+    n = int(adata.uns.get(params_key(key), {}).get("enrichment_params", {}).get("n_concepts", 0))
+    n = n or (table["concept"].nunique() if len(table) else 0)
+    out: dict[str, Any] = {"n_concepts": n, "alpha": alpha, "concepts_with_term": {}, "concepts_with_elim_term": {}}
+    if not len(table):
+        return out
+    attribution = table[table["ranking"] == "attribution"]
+    for source, group in attribution.groupby("source"):
+        out["concepts_with_term"][source] = group.loc[group["padj"] < alpha, "concept"].nunique() / max(n, 1)
+        out["concepts_with_elim_term"][source] = group.loc[group["elim"], "concept"].nunique() / max(n, 1)
+    if (table["ranking"] == "de").any():
+        raw, kept = compare_rankings(table, alpha=alpha), compare_rankings(table, alpha=alpha, elim=True)
+        out["attribution_vs_de"] = {"totals": raw["totals"], "totals_elim": kept["totals"],
+                                    "by_source": raw["by_source"], "per_concept": raw["per_concept"]}  # fmt: skip
+    return out
