@@ -60,7 +60,12 @@ def _stats(scores, selected, rows, membership, sets, kept, gene_names, opts):
     if opts.method == "ulm":
         state = UlmState.of(scores)
         score, pval = ulm(state, membership)
-        return score, pval, lambda c, _j, genes: ulm_one(state, c, genes)[1], None
+
+        def retest(c: int, j: int, genes: np.ndarray) -> float:
+            t, p = ulm_one(state, c, genes)
+            return p if t * score[c, j] > 0 else 1.0  # elim keeps a term only in its own direction
+
+        return score, pval, retest, None
     if opts.method == "ora":
         score, pval = ora(selected, membership)
         return score, pval, lambda c, _j, genes: ora_one(selected, c, genes)[1], None
@@ -127,7 +132,7 @@ def enrich_scores(
 
     Returns
     -------
-    Rows with ``padj < opts.max_padj``: concept, source, method, term_id, term, size, score, pval,
+    Rows with ``padj <= opts.max_padj``: concept, source, method, term_id, term, size, score, pval,
     padj, pval_elim (NaN where no DAG or for GSEA), elim (significant and not explained by a
     descendant), duplicate_of (representative term id among near-duplicates, "" for itself), genes.
 
@@ -155,7 +160,7 @@ def enrich_scores(
                 opts.min_size, opts.max_size)  # fmt: skip
     records = []
     for c, concept in enumerate(concepts):
-        hits = np.flatnonzero(padj[c] < opts.max_padj)
+        hits = np.flatnonzero(padj[c] <= opts.max_padj)
         hits = hits[np.argsort(pval[c, hits], kind="stable")]
         significant = [j for j in hits if padj[c, j] < opts.alpha]
         representative = collapse(significant, rows, threshold=opts.collapse) if opts.collapse < 1 else {}

@@ -116,7 +116,7 @@ def enrich(
     """Enrich every concept's gene attribution against gene-set sources, in place.
 
     Writes ``uns["<key>_enrichment"]``: a long table with one row per concept, ranking, source and
-    term with ``padj < max_padj`` (columns concept, ranking, source, method, term_id, term, size,
+    term with ``padj <= max_padj`` (columns concept, ranking, source, method, term_id, term, size,
     score, pval, padj, pval_elim, elim, duplicate_of, genes). ``elim`` marks terms significant at
     ``alpha`` and not explained by a more specific significant term (topGO's elim over the GO DAG;
     for sources without a DAG and for GSEA it equals significance); ``duplicate_of`` names the
