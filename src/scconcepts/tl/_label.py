@@ -36,7 +36,7 @@ def short_term(name: str, *, max_len: int = 40) -> str:
     return f"{cut}…"
 
 
-def dominant_cell_types(shares: pd.Series, *, cover: float = 0.6, max_types: int = 2) -> str:
+def dominant_cell_types(shares: pd.Series, *, cover: float = 0.7, max_types: int = 2) -> str:
     """Return the one or two cell types that hold ``cover`` of a concept's activation, else ``"mixed"``."""
     shares = shares.sort_values(ascending=False)
     if shares.empty or shares.sum() <= 0:
