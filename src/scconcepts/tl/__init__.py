@@ -3,6 +3,17 @@
 from scconcepts.tl._attribute import attribute
 from scconcepts.tl._concept_table import concept_table
 from scconcepts.tl._embed import embed
+from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
+from scconcepts.tl._label import label_concepts
 from scconcepts.tl._train_sae import train_sae
 
-__all__ = ["attribute", "concept_table", "embed", "train_sae"]
+__all__ = [
+    "attribute",
+    "concept_table",
+    "embed",
+    "enrich",
+    "enrichment_summary",
+    "enrichment_table",
+    "label_concepts",
+    "train_sae",
+]
