@@ -1,0 +1,25 @@
+"""Evaluation of concepts against baselines: fidelity, sparsity, informativeness, monosemanticity, stability."""
+
+from scconcepts.evaluation._baselines import BASELINES, Representation, fit_baseline
+from scconcepts.evaluation._fidelity import r2, sparsity
+from scconcepts.evaluation._json import to_jsonable
+from scconcepts.evaluation._monosemanticity import monosemanticity, purity, top_cell_ami
+from scconcepts.evaluation._stability import match_atoms, pair_stability, stability
+from scconcepts.evaluation._sweep import default_grid, sweep
+
+__all__ = [
+    "BASELINES",
+    "Representation",
+    "default_grid",
+    "fit_baseline",
+    "match_atoms",
+    "monosemanticity",
+    "pair_stability",
+    "purity",
+    "r2",
+    "sparsity",
+    "stability",
+    "sweep",
+    "to_jsonable",
+    "top_cell_ami",
+]

@@ -1,0 +1,58 @@
+"""Stability: match decoder atoms of two runs one-to-one (Hungarian algorithm on |cosine|)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+#: Matched atoms with |cosine| above this count as reproduced.
+REPRODUCED = 0.9
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float64)
+    return matrix / np.clip(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12, None)
+
+
+def match_atoms(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best one-to-one matching of the rows of two decoders by absolute cosine.
+
+    Returns
+    -------
+    ``(rows, cols, cosines)``: matched row indices of ``first`` and ``second`` and their |cosine|;
+    ``min(len(first), len(second))`` pairs.
+
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    similarity = np.abs(_unit_rows(first) @ _unit_rows(second).T)
+    rows, cols = linear_sum_assignment(similarity, maximize=True)
+    return rows, cols, similarity[rows, cols]
+
+
+def pair_stability(first: np.ndarray, second: np.ndarray, *, threshold: float = REPRODUCED) -> dict[str, float]:
+    """Mean matched |cosine| of two decoders and the share of atoms reproduced above ``threshold``."""
+    cosines = match_atoms(first, second)[2]
+    return {"matched_cosine": float(cosines.mean()), "reproduced": float((cosines > threshold).mean())}
+
+
+def stability(decoders: list[np.ndarray], *, threshold: float = REPRODUCED) -> dict[str, float]:
+    """Stability over every pair of runs: mean and standard deviation over pairs of each pair measure.
+
+    Returns
+    -------
+    ``matched_cosine`` / ``matched_cosine_std`` and ``reproduced`` / ``reproduced_std`` (share of
+    atoms matched at |cosine| > ``threshold``), and ``n_pairs``; NaN with fewer than two runs.
+
+    """
+    pairs = [pair_stability(a, b, threshold=threshold) for a, b in itertools.combinations(decoders, 2)]
+    if not pairs:
+        nan = float("nan")
+        return {"matched_cosine": nan, "matched_cosine_std": nan, "reproduced": nan, "reproduced_std": nan}
+    out: dict[str, float] = {}
+    for name in ("matched_cosine", "reproduced"):
+        values = np.array([pair[name] for pair in pairs])
+        out[name], out[f"{name}_std"] = float(values.mean()), float(values.std())
+    out["n_pairs"] = len(pairs)
+    return out

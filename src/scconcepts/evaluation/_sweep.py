@@ -1,0 +1,68 @@
+"""The k x expansion sweep: fidelity and sparsity of SAEs over a grid of sizes."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from scconcepts.evaluation._sae_runs import fit_sae, sae_fidelity, with_settings
+from scconcepts.sae import SAEConfig
+
+logger = logging.getLogger(__name__)
+
+
+def default_grid(k: int, expansion: int, n_dims: int) -> tuple[list[int], list[int]]:
+    """Half, equal and double the run's ``k`` and ``expansion`` (``k`` kept below the smallest dictionary)."""
+    expansions = sorted({max(1, expansion // 2), expansion, 2 * expansion})
+    largest_k = expansions[0] * n_dims
+    ks = sorted({min(max(1, k // 2), largest_k), min(k, largest_k), min(2 * k, largest_k)})
+    return ks, expansions
+
+
+def sweep(
+    embedding: np.ndarray,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    config: SAEConfig,
+    *,
+    ks: Sequence[int],
+    expansions: Sequence[int],
+    known: dict[tuple[int, int], dict[str, float]] | None = None,
+) -> pd.DataFrame:
+    """Train one SAE per (k, expansion) on the training rows and measure it on the held-out rows.
+
+    Parameters
+    ----------
+    embedding
+        Cells x dims.
+    train_rows, val_rows
+        Row indices to train on and to measure on.
+    config
+        Base settings (seed, learning rate, epochs...); ``k``, ``expansion`` and the automatic
+        settings that depend on them are set per grid point.
+    ks, expansions
+        The grid.
+    known
+        Already measured grid points (``(k, expansion) -> metrics``), reused instead of retrained.
+
+    Returns
+    -------
+    One row per grid point: ``k``, ``expansion``, ``n_concepts``, ``r2``, ``l0``, ``dead_fraction``.
+
+    """
+    known = known or {}
+    rows = []
+    grid = [(k, e) for k, e in itertools.product(ks, expansions) if k <= e * embedding.shape[1]]
+    for k, expansion in tqdm(grid, desc="k x expansion sweep", unit="SAE"):
+        if (k, expansion) in known:
+            metrics = known[(k, expansion)]
+        else:
+            settings = with_settings(config, k=k, expansion=expansion, aux_k=None, sparse_backward=None)
+            metrics = sae_fidelity(fit_sae(embedding, train_rows, settings), embedding, val_rows)[0]
+        rows.append({"k": k, "expansion": expansion, "n_concepts": expansion * embedding.shape[1], **metrics})
+    return pd.DataFrame(rows)

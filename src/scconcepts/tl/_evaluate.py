@@ -1,0 +1,223 @@
+"""``tl.evaluate``: SAE concepts against neurons, PCA, ICA, NMF and dictionary learning, with spread over seeds."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+from tqdm.auto import tqdm
+
+from scconcepts._errors import InputError
+from scconcepts._keys import params_key
+from scconcepts.evaluation._baselines import BASELINES, SEEDED, fit_baseline
+from scconcepts.evaluation._fidelity import r2, sparsity
+from scconcepts.evaluation._monosemanticity import monosemanticity
+from scconcepts.evaluation._sae_runs import fit_sae, sae_fidelity, with_settings
+from scconcepts.evaluation._stability import stability
+from scconcepts.evaluation._sweep import default_grid, sweep
+from scconcepts.sae import SAEConfig, informativeness
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share")
+#: Settings resolved from the data size, recomputed for the training cells of each evaluation run.
+AUTOMATIC = ("aux_k", "batch_size", "epochs", "patience", "sparse_backward", "dead_after")
+
+
+def evaluation_key(key: str) -> str:
+    """Return the ``uns`` key of the evaluation of run ``key``."""
+    return f"{key}_evaluation"
+
+
+def _sae_config(params: dict[str, Any], overrides: dict[str, Any]) -> SAEConfig:
+    values = {name: (None if isinstance(value, str) and value == "none" else value) for name, value in params.items()}
+    values = {name: (value.item() if isinstance(value, np.generic) else value) for name, value in values.items()}
+    config = SAEConfig.from_dict({**values, **dict.fromkeys(AUTOMATIC)})
+    unknown = set(overrides) - set(SAEConfig.__dataclass_fields__)
+    if unknown:
+        raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
+    return with_settings(config, **overrides)
+
+
+def _split(adata: AnnData, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    if "val_cells" not in info:
+        raise InputError("the SAE run has no held-out cells (uns[...]['val_cells']); rerun scconcepts.tl.train_sae")
+    val_rows = adata.obs_names.get_indexer(np.asarray(info["val_cells"]).astype(str))
+    if (val_rows < 0).any():
+        raise InputError(
+            "some held-out cells of the SAE run are not in adata; evaluate the object the SAE was trained on"
+        )
+    train_rows = np.setdiff1d(np.arange(adata.n_obs), val_rows)
+    return train_rows, np.sort(val_rows)
+
+
+def _quality(activations: Any, labels: np.ndarray | None, *, signed: bool, seed: int, n_top: int | None) -> dict:
+    if labels is None:
+        return {}
+    accuracy = informativeness(activations, labels, seed=seed)[0]
+    mono = monosemanticity(activations, labels, signed=signed, n_top=n_top)
+    return {"accuracy": accuracy, "purity": mono["purity"], "ami": mono["ami"], "pure_share": mono["pure_share"]}
+
+
+def _summarise(per_seed: pd.DataFrame, n_components: dict[str, int]) -> pd.DataFrame:
+    grouped = per_seed.drop(columns="seed").groupby("method", sort=False)
+    mean, std = grouped.mean(), grouped.std(ddof=0)
+    table = pd.DataFrame(index=mean.index)
+    for name in mean.columns:
+        table[name], table[f"{name}_std"] = mean[name], std[name]
+    table.insert(0, "n_components", [n_components[m] for m in table.index])
+    table.insert(1, "n_seeds", grouped.size())
+    table.index.name = "method"
+    return table
+
+
+def evaluate(
+    adata: AnnData,
+    *,
+    key: str = "concepts",
+    seeds: Sequence[int] = (0, 1, 2),
+    methods: Sequence[str] = BASELINES,
+    labels_key: str | None = None,
+    n_top: int | None = None,
+    sweep_k: Sequence[int] | None = None,
+    sweep_expansion: Sequence[int] | None = None,
+    run_sweep: bool = True,
+    **sae_options: Any,
+) -> dict[str, Any]:
+    """Measure SAE concepts and baseline components of the same embedding on the same held-out cells.
+
+    For each seed an SAE with the run's settings is trained on the training cells only (every cell
+    not in ``uns[key]["val_cells"]``), and so is each baseline (see
+    :func:`scconcepts.evaluation.fit_baseline`). Each representation is measured for fidelity and
+    sparsity on the held-out cells (R^2 with the definition of
+    :func:`scconcepts.sae.reconstruction_metrics`, L0, dead fraction), informativeness
+    (cross-validated balanced accuracy of a cell-type classifier, :func:`scconcepts.sae.informativeness`)
+    and monosemanticity (:func:`scconcepts.evaluation.monosemanticity` over all cells). Decoders of
+    the seeded methods are matched across seeds (:func:`scconcepts.evaluation.stability`). A
+    k x expansion sweep of the SAE follows.
+
+    Parameters
+    ----------
+    adata
+        Cells with the embedding and the SAE run ``key`` written by :func:`scconcepts.tl.train_sae`.
+    key
+        Stem of the SAE run to evaluate.
+    seeds
+        Random seeds; every figure is the mean and standard deviation over them.
+    methods
+        Baselines to compare with (``"neurons"``, ``"pca"``, ``"ica"``, ``"nmf"``, ``"dictionary"``).
+    labels_key
+        ``obs`` column of cell types; ``None`` uses the run's (informativeness and monosemanticity
+        are skipped without labels).
+    n_top
+        Top cells per component for monosemanticity (default: 5% of cells, 10 to 100).
+    sweep_k, sweep_expansion
+        Grid of the sweep; ``None`` uses half, equal and double the run's values.
+    run_sweep
+        Whether to run the sweep at all.
+    **sae_options
+        :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``).
+
+    Returns
+    -------
+    A dict, also stored in ``uns["<key>_evaluation"]``: ``table`` (methods x metrics, ``<metric>``
+    and ``<metric>_std``), ``per_seed`` (long table), ``stability`` (per seeded method),
+    ``sweep`` (DataFrame) and ``params``.
+
+    """
+    if params_key(key) not in adata.uns:
+        raise InputError(f"uns[{key!r}] not found; run scconcepts.tl.train_sae first (or pass the right key)")
+    if len(seeds) < 1 or len(set(seeds)) != len(seeds):
+        raise InputError(f"seeds must be distinct and at least one, got {list(seeds)}")
+    unknown = set(methods) - set(BASELINES)
+    if unknown:
+        raise InputError(f"unknown baselines {sorted(unknown)}; choose from {', '.join(BASELINES)}")
+    info = adata.uns[params_key(key)]
+    params = dict(info["params"])
+    use_rep = str(params["use_rep"])
+    if use_rep not in adata.obsm:
+        raise InputError(f"obsm[{use_rep!r}] (the SAE's embedding) not found; run scconcepts.tl.embed first")
+    embedding = np.asarray(adata.obsm[use_rep], dtype=np.float64)
+    labels_key = labels_key or (None if params.get("labels_key") in (None, "none") else str(params["labels_key"]))
+    if labels_key is not None and labels_key not in adata.obs:
+        raise InputError(f"obs[{labels_key!r}] not found; pass labels_key= one of {list(adata.obs.columns)}")
+    labels = adata.obs[labels_key].astype(str).to_numpy() if labels_key else None
+    config = _sae_config(params, sae_options)
+    k, expansion = int(config.k), int(config.expansion)
+    n_concepts = expansion * embedding.shape[1]
+    train_rows, val_rows = _split(adata, info)
+    start = time.perf_counter()
+
+    rows: list[dict[str, Any]] = []
+    decoders: dict[str, list[np.ndarray]] = {"sae": [], **{m: [] for m in methods if m in SEEDED}}
+    n_components: dict[str, int] = {"sae": n_concepts}
+    fitted: dict[str, Any] = {}
+    for seed in tqdm(seeds, desc="evaluation seeds", unit="seed"):
+        sae = fit_sae(embedding, train_rows, with_settings(config, seed=int(seed)))
+        metrics, activations = sae_fidelity(sae, embedding, val_rows)
+        metrics.update(_quality(activations, labels, signed=False, seed=seed, n_top=n_top))
+        rows.append({"method": "sae", "seed": seed, **metrics})
+        decoders["sae"].append(sae.W_dec.detach().cpu().numpy())
+        for method in methods:
+            if method in SEEDED or method not in fitted:
+                fitted[method] = fit_baseline(method, embedding, train_rows, n_concepts=n_concepts, k=k, seed=seed)
+            rep = fitted[method]
+            n_components[method] = rep.activations.shape[1]
+            metrics = {"r2": r2(embedding[val_rows], rep.reconstruction[val_rows])}
+            metrics.update(sparsity(rep.activations[val_rows]))
+            metrics.update(_quality(rep.activations, labels, signed=rep.signed, seed=seed, n_top=n_top))
+            rows.append({"method": method, "seed": seed, **metrics})
+            if method in decoders:
+                decoders[method].append(rep.decoder)
+    per_seed = pd.DataFrame(rows)
+    table = _summarise(per_seed, n_components)
+    stable = {method: stability(matrices) for method, matrices in decoders.items()}
+
+    sweep_table = pd.DataFrame(columns=["k", "expansion", "n_concepts", "r2", "l0", "dead_fraction"])
+    if run_sweep:
+        ks, expansions = default_grid(k, expansion, embedding.shape[1])
+        first = per_seed[(per_seed["method"] == "sae") & (per_seed["seed"] == seeds[0])].iloc[0]
+        known = {(k, expansion): {name: float(first[name]) for name in ("r2", "l0", "dead_fraction")}}
+        sweep_table = sweep(
+            embedding,
+            train_rows,
+            val_rows,
+            with_settings(config, seed=int(seeds[0])),
+            ks=list(sweep_k or ks),
+            expansions=list(sweep_expansion or expansions),
+            known=known,
+        )
+    result = {
+        "table": table,
+        "per_seed": per_seed,
+        "stability": stable,
+        "sweep": sweep_table,
+        "params": {
+            "key": key,
+            "use_rep": use_rep,
+            "labels_key": labels_key or "none",
+            "seeds": [int(s) for s in seeds],
+            "k": k,
+            "expansion": expansion,
+            "n_concepts": n_concepts,
+            "n_cells_train": len(train_rows),
+            "n_cells_heldout": len(val_rows),
+            "seconds": time.perf_counter() - start,
+        },
+    }
+    adata.uns[evaluation_key(key)] = result
+    sae_row = table.loc["sae"]
+    logger.info(
+        "evaluation over %d seeds: SAE held-out R^2 %.3f +- %.3f, pure share %.2f; stability %.3f",
+        len(seeds),
+        sae_row["r2"],
+        sae_row["r2_std"],
+        sae_row.get("pure_share", float("nan")),
+        stable["sae"]["matched_cosine"],
+    )
+    return result
