@@ -11,7 +11,7 @@ from scconcepts import __version__
 from scconcepts._errors import ScconceptsError
 
 #: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
-SUBCOMMANDS = ["_run", "_embed", "_info", "_serve", "_attribute", "_report", "_enrich"]
+SUBCOMMANDS = ["_run", "_embed", "_info", "_serve", "_attribute", "_report", "_enrich", "_evaluate"]
 
 EXIT_USER_ERROR = 2
 

@@ -1,4 +1,4 @@
-"""Monosemanticity: do a component's top activating cells belong to one cell type?"""
+"""Monosemanticity: whether the top activating cells of a component belong to one cell type."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Sequence
 
@@ -16,12 +15,11 @@ from scconcepts.sae import SAEConfig
 logger = logging.getLogger(__name__)
 
 
-def default_grid(k: int, expansion: int, n_dims: int) -> tuple[list[int], list[int]]:
-    """Half, equal and double the run's ``k`` and ``expansion`` (``k`` kept below the smallest dictionary)."""
-    expansions = sorted({max(1, expansion // 2), expansion, 2 * expansion})
-    largest_k = expansions[0] * n_dims
-    ks = sorted({min(max(1, k // 2), largest_k), min(k, largest_k), min(2 * k, largest_k)})
-    return ks, expansions
+def default_grid(k: int, expansion: int, n_dims: int) -> list[tuple[int, int]]:
+    """A cross through the run's ``(k, expansion)``: half and double each, the other held at the run's value."""
+    points = [(max(1, k // 2), expansion), (k, expansion), (2 * k, expansion)]
+    points += [(k, max(1, expansion // 2)), (k, 2 * expansion)]
+    return sorted({(a, e) for a, e in points if a <= e * n_dims})
 
 
 def sweep(
@@ -30,8 +28,7 @@ def sweep(
     val_rows: np.ndarray,
     config: SAEConfig,
     *,
-    ks: Sequence[int],
-    expansions: Sequence[int],
+    grid: Sequence[tuple[int, int]],
     known: dict[tuple[int, int], dict[str, float]] | None = None,
 ) -> pd.DataFrame:
     """Train one SAE per (k, expansion) on the training rows and measure it on the held-out rows.
@@ -45,8 +42,8 @@ def sweep(
     config
         Base settings (seed, learning rate, epochs...); ``k``, ``expansion`` and the automatic
         settings that depend on them are set per grid point.
-    ks, expansions
-        The grid.
+    grid
+        ``(k, expansion)`` points, e.g. :func:`default_grid` or ``itertools.product(ks, expansions)``.
     known
         Already measured grid points (``(k, expansion) -> metrics``), reused instead of retrained.
 
@@ -57,7 +54,7 @@ def sweep(
     """
     known = known or {}
     rows = []
-    grid = [(k, e) for k, e in itertools.product(ks, expansions) if k <= e * embedding.shape[1]]
+    grid = [(int(k), int(e)) for k, e in grid if k <= e * embedding.shape[1]]
     for k, expansion in tqdm(grid, desc="k x expansion sweep", unit="SAE"):
         if (k, expansion) in known:
             metrics = known[(k, expansion)]

@@ -4,6 +4,7 @@ from scconcepts.tl._attribute import attribute
 from scconcepts.tl._concept_table import concept_table
 from scconcepts.tl._embed import embed
 from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
+from scconcepts.tl._evaluate import evaluate
 from scconcepts.tl._label import label_concepts
 from scconcepts.tl._train_sae import train_sae
 
@@ -14,6 +15,7 @@ __all__ = [
     "enrich",
     "enrichment_summary",
     "enrichment_table",
+    "evaluate",
     "label_concepts",
     "train_sae",
 ]

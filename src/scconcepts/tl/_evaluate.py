@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -26,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 METRICS = ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share")
 #: Settings resolved from the data size, recomputed for the training cells of each evaluation run.
+#: Fewest epochs an evaluation SAE trains for when the run's own stopping epoch is known.
+MIN_EPOCHS = 20
 AUTOMATIC = ("aux_k", "batch_size", "epochs", "patience", "sparse_backward", "dead_after")
 
 
@@ -35,9 +39,16 @@ def evaluation_key(key: str) -> str:
 
 
 def _sae_config(params: dict[str, Any], overrides: dict[str, Any]) -> SAEConfig:
+    """The run's SAE settings; the epochs budget is 1.5 x the epochs the run needed to reach its best."""
     values = {name: (None if isinstance(value, str) and value == "none" else value) for name, value in params.items()}
     values = {name: (value.item() if isinstance(value, np.generic) else value) for name, value in values.items()}
     config = SAEConfig.from_dict({**values, **dict.fromkeys(AUTOMATIC)})
+    best_epoch = values.get("best_epoch")
+    if best_epoch is not None and "epochs" not in overrides:
+        budget = max(MIN_EPOCHS, math.ceil(1.5 * (int(best_epoch) + 1)))
+        if values.get("epochs") is not None:
+            budget = min(budget, int(values["epochs"]))
+        config = with_settings(config, epochs=budget)
     unknown = set(overrides) - set(SAEConfig.__dataclass_fields__)
     if unknown:
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
@@ -117,11 +128,14 @@ def evaluate(
     n_top
         Top cells per component for monosemanticity (default: 5% of cells, 10 to 100).
     sweep_k, sweep_expansion
-        Grid of the sweep; ``None`` uses half, equal and double the run's values.
+        Grid of the sweep (their product; one of them ``None`` keeps the run's value); both ``None``
+        use :func:`scconcepts.evaluation.default_grid`, a cross of half and double the run's values.
     run_sweep
         Whether to run the sweep at all.
     **sae_options
-        :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``).
+        :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``). By default
+        each SAE trains for 1.5 x the epochs the run needed to reach its best validation loss (at
+        least 20, at most the run's budget), with early stopping.
 
     Returns
     -------
@@ -180,7 +194,10 @@ def evaluate(
 
     sweep_table = pd.DataFrame(columns=["k", "expansion", "n_concepts", "r2", "l0", "dead_fraction"])
     if run_sweep:
-        ks, expansions = default_grid(k, expansion, embedding.shape[1])
+        if sweep_k is None and sweep_expansion is None:
+            grid = default_grid(k, expansion, embedding.shape[1])
+        else:
+            grid = list(itertools.product(sweep_k or [k], sweep_expansion or [expansion]))
         first = per_seed[(per_seed["method"] == "sae") & (per_seed["seed"] == seeds[0])].iloc[0]
         known = {(k, expansion): {name: float(first[name]) for name in ("r2", "l0", "dead_fraction")}}
         sweep_table = sweep(
@@ -188,8 +205,7 @@ def evaluate(
             train_rows,
             val_rows,
             with_settings(config, seed=int(seeds[0])),
-            ks=list(sweep_k or ks),
-            expansions=list(sweep_expansion or expansions),
+            grid=grid,
             known=known,
         )
     result = {

@@ -1,0 +1,71 @@
+"""tl.evaluate and `scconcepts evaluate DIR` on a small labelled embedding."""
+
+import json
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+from scconcepts import tl
+from scconcepts._errors import InputError
+from scconcepts.cli import main
+from scconcepts.results import new_results_folder
+
+from ._typed import typed_embeddings
+
+METHODS = ["sae", "neurons", "pca", "ica", "nmf", "dictionary"]
+
+
+@pytest.fixture(scope="module")
+def adata():
+    embeddings, _, labels = typed_embeddings(n_cells=400, dim=6, n_atoms=6)
+    cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
+    cells.obs_names = [f"cell{i}" for i in range(len(labels))]
+    cells.obs["cell_type"] = pd.Categorical(labels)
+    cells.obsm["X_toy"] = embeddings
+    tl.train_sae(cells, use_rep="X_toy", k=1, expansion=2, epochs=8, patience=3, lr=1e-2, input_noise=0.0)
+    return cells
+
+
+def test_evaluate_table_has_every_method_and_metric_with_spread(adata):
+    result = tl.evaluate(adata, seeds=(0, 1), sweep_k=[1, 2], sweep_expansion=[2], epochs=8)
+    table = result["table"]
+    assert list(table.index) == METHODS
+    for metric in ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share"):
+        assert table[metric].notna().all() and f"{metric}_std" in table
+    assert (table["n_seeds"] == 2).all()
+    assert table.loc["neurons", "r2"] == pytest.approx(1.0)
+    assert table.loc["pca", "n_components"] == 6 and table.loc["nmf", "n_components"] == 12
+    assert table.loc["sae", "l0"] <= 1 and table.loc["dictionary", "l0"] <= 1
+    assert table.loc["sae", "r2"] > 0.8
+    # held-out cells are the SAE run's: every method measured on the same 20%
+    assert result["params"]["n_cells_heldout"] == len(adata.uns["concepts"]["val_cells"]) == 80
+    assert set(result["stability"]) == {"sae", "ica", "nmf", "dictionary"}
+    assert 0 <= result["stability"]["sae"]["matched_cosine"] <= 1
+    assert sorted(zip(result["sweep"]["k"], result["sweep"]["expansion"], strict=True)) == [(1, 2), (2, 2)]
+    assert adata.uns["concepts_evaluation"] is result
+
+
+def test_evaluate_refuses_a_missing_run(adata):
+    with pytest.raises(InputError, match="train_sae"):
+        tl.evaluate(adata, key="other")
+    with pytest.raises(InputError, match="unknown baselines"):
+        tl.evaluate(adata, methods=("pca", "umap"))
+
+
+def test_cli_writes_evaluation_json(adata, tmp_path, capsys):
+    out = tmp_path / "run"
+    with new_results_folder(out) as folder:
+        adata.write_h5ad(folder / "results.h5ad")
+    assert main(["evaluate", str(out), "--seeds", "2", "--no-sweep", "--epochs", "5"]) == 0
+    data = json.loads((out / "evaluation.json").read_text())
+    assert [row["method"] for row in data["table"]] == METHODS
+    assert data["params"]["seeds"] == [0, 1]
+    assert "evaluation.json" in json.loads((out / "scconcepts.json").read_text())["files"]
+    assert "pure_share" in capsys.readouterr().out
+
+
+def test_cli_bad_folder_is_a_one_line_error(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
