@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(BIN)/scconcepts run --dataset pbmc68k --model scvi --out $(DEMO_OUT) --overwrite
+	@echo "Results are in $(DEMO_OUT)/ (summary: $(BIN)/scconcepts info $(DEMO_OUT); report: $(DEMO_OUT)/report.html)"
+	@echo "Open the explorer: $(BIN)/scconcepts serve $(DEMO_OUT)   then visit http://127.0.0.1:8000/"
 
 # pytest exits 5 when it collects no test; any other non-zero status is a real failure.
 test: install

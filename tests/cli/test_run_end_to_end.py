@@ -30,7 +30,16 @@ def test_run_on_pbmc68k_writes_a_complete_results_folder(tmp_path, capsys):
         ]
     )
     assert code == 0
-    for name in ("scconcepts.json", "results.h5ad", "metrics.json", "concepts.csv", "attribution.csv", "model", "sae"):
+    for name in (
+        "scconcepts.json",
+        "results.h5ad",
+        "metrics.json",
+        "concepts.csv",
+        "attribution.csv",
+        "report.html",
+        "model",
+        "sae",
+    ):
         assert (out / name).exists(), name
     metrics = json.loads((out / "metrics.json").read_text())
     for name in (

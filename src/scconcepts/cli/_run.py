@@ -90,6 +90,7 @@ def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
 def run_pipeline(args: argparse.Namespace) -> int:
     """Run embed -> SAE -> metrics into a new results folder (written only if every step succeeds)."""
     from scconcepts import tl
+    from scconcepts.report import write_report
     from scconcepts.sae import save_sae
 
     _check_options(args)
@@ -125,6 +126,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
         adata.write_h5ad(tmp / RESULTS_H5AD)
     out = Path(args.out).resolve()
+    write_report(out)
     n_alive = int((adata.obsm[activations_key(key)].getnnz(axis=0) > 0).sum())
     logger.info(
         "done: %d concepts (%d alive), held-out R^2 %.3f. Results in %s",
@@ -133,5 +135,6 @@ def run_pipeline(args: argparse.Namespace) -> int:
         metrics["r2"],
         out,
     )
-    logger.info("summary: scconcepts info %s", out)
+    logger.info("summary: scconcepts info %s; report: %s", out, out / "report.html")
+    logger.info("explore and annotate the concepts: scconcepts serve %s", out)
     return 0

@@ -128,6 +128,12 @@ def add_to_results(folder: str | Path, name: str, write: Callable[[Path], None])
     _write_manifest(folder, files, {k: v for k, v in manifest.items() if k not in {"tool", "written", "files"}})
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename (never a half-written file)."""
     path = Path(path)
@@ -135,6 +141,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
