@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scconcepts import tl
+from scconcepts import pl, tl
 from scconcepts._errors import InputError
 from scconcepts.cli import main
 from scconcepts.results import new_results_folder
@@ -45,6 +45,16 @@ def test_evaluate_table_has_every_method_and_metric_with_spread(adata):
     assert 0 <= result["stability"]["sae"]["matched_cosine"] <= 1
     assert sorted(zip(result["sweep"]["k"], result["sweep"]["expansion"], strict=True)) == [(1, 2), (2, 2)]
     assert adata.uns["concepts_evaluation"] is result
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = pl.evaluation(adata, metrics=("r2", "purity"))
+    heights = [patch.get_height() for patch in ax.patches]
+    assert len(heights) == 2 * len(METHODS)
+    assert heights[0] == pytest.approx(table.loc["sae", "r2"])  # bars drawn method by method
+    ax = pl.sweep(result, metric="l0")
+    assert ax.images[0].get_array().shape == (2, 1)
 
 
 def test_evaluate_refuses_a_missing_run(adata):
