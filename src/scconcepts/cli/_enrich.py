@@ -42,6 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=enrich_command)
 
 
+def enrichment_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The part of :func:`scconcepts.tl.enrichment_summary` that goes into ``metrics.json`` (totals, not term lists)."""
+    metrics = {key: value for key, value in summary.items() if key != "attribution_vs_de"}
+    if "attribution_vs_de" in summary:
+        comparison = summary["attribution_vs_de"]
+        metrics["attribution_vs_de"] = {key: comparison[key] for key in ("totals", "totals_elim", "by_source")}
+    return metrics
+
+
 def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -> dict[str, Any]:
     """Enrich and label the concepts of a results folder; update it atomically.
 
@@ -76,10 +85,7 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
     add_to_results(folder, ENRICHMENT_CSV, lambda tmp: table.to_csv(tmp, index=False))
     metrics_path = folder / METRICS_JSON
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metrics["enrichment"] = {k: v for k, v in summary.items() if k != "attribution_vs_de"}
-    if "attribution_vs_de" in summary:
-        comparison = summary["attribution_vs_de"]
-        metrics["enrichment"]["attribution_vs_de"] = {k: comparison[k] for k in ("totals", "totals_elim", "by_source")}
+    metrics["enrichment"] = enrichment_metrics(summary)
     add_to_results(folder, METRICS_JSON, lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
     return summary
 

@@ -14,6 +14,7 @@ from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
 from scconcepts.cli._common import add_input_arguments, add_model_arguments, load_cells, model_options, positive
+from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
 from scconcepts.models import Encoder
 from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, new_results_folder
 from scconcepts.sae import TopKSAE
@@ -33,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--labels-key", default="cell_type", help="obs column of cell types (default: cell_type)")
-    parser.add_argument("--no-attribution", action="store_true", help="skip gene attribution (faster)")
+    parser.add_argument("--no-attribution", action="store_true", help="skip gene attribution and enrichment")
+    parser.add_argument("--no-enrichment", action="store_true", help="skip gene-set enrichment and labels")
     parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
     parser.set_defaults(func=run_pipeline)
@@ -66,6 +68,16 @@ def add_attribution(adata: AnnData, folder: Path, *, encoder: Encoder, sae: TopK
 
     tl.attribute(adata, encoder=encoder, sae=sae, key=key)
     attribution_table(adata, key=key).to_csv(folder / ATTRIBUTION_CSV, index=False)
+
+
+def add_enrichment(adata: AnnData, folder: Path, *, key: str) -> dict[str, Any]:
+    """Enrich and label every concept (default sources), write ``enrichment.csv``; return the metrics summary."""
+    from scconcepts.tl import enrich, enrichment_summary, enrichment_table, label_concepts
+
+    enrich(adata, key=key)
+    label_concepts(adata, key=key)
+    enrichment_table(adata, key=key).to_csv(folder / ENRICHMENT_CSV, index=False)
+    return enrichment_metrics(enrichment_summary(adata, key=key))
 
 
 def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
@@ -122,6 +134,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
             add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key)
 
         metrics = summary_metrics(adata, key)
+        if not (args.no_attribution or args.no_enrichment):
+            metrics["enrichment"] = add_enrichment(adata, tmp, key=key)
         adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)
         (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
         adata.write_h5ad(tmp / RESULTS_H5AD)
