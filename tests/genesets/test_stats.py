@@ -85,3 +85,14 @@ def test_bh_rows_matches_scipy_and_keeps_nan():
     assert np.isnan(out[1, 4])
     ok = ~np.isnan(p[1])
     np.testing.assert_allclose(out[1, ok], st.false_discovery_control(p[1, ok]))
+
+
+def test_hypergeom_sf_matches_scipy_in_both_tails():
+    from scconcepts.genesets._ora import hypergeom_sf
+
+    rng = np.random.default_rng(5)
+    sizes, drawn = rng.integers(1, 300, 5000), rng.integers(1, 200, 5000)
+    overlap = rng.integers(0, 60, 5000)
+    ours = hypergeom_sf(overlap, 4000, sizes, drawn)
+    ref = st.hypergeom.sf(overlap - 1, 4000, sizes, drawn)
+    np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-12)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import sparse
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -20,13 +21,25 @@ def collapse(order: Sequence[int], rows: Sequence[np.ndarray], *, threshold: flo
     A term whose genes have Jaccard index >= ``threshold`` with an earlier representative is
     assigned to the first such representative; otherwise it becomes a representative.
     """
+    order = [int(term) for term in order]
+    if not order:
+        return {}
+    lengths = [rows[term].size for term in order]
+    indices = np.concatenate([rows[term] for term in order])
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    width = int(indices.max(initial=0)) + 1
+    matrix = sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(len(order), width))
+    inter = (matrix @ matrix.T).toarray()
+    sizes = np.asarray(lengths, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        similar = inter / (sizes[:, None] + sizes[None, :] - inter) >= threshold
     representatives: list[int] = []
     out: dict[int, int] = {}
-    for term in order:
-        match = next((r for r in representatives if jaccard(rows[term], rows[r]) >= threshold), None)
+    for i, term in enumerate(order):
+        match = next((r for r in representatives if similar[i, r]), None)
         if match is None:
-            representatives.append(term)
+            representatives.append(i)
             out[term] = term
         else:
-            out[term] = match
+            out[term] = order[match]
     return out

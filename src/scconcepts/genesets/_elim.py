@@ -56,6 +56,7 @@ def elim(
 
     """
     out = np.array(pvals, dtype=np.float64, copy=True)
+    n_genes = 1 + max((int(r.max()) for r in rows if r.size), default=0)
     order = np.argsort(-np.asarray(depths), kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -66,15 +67,18 @@ def elim(
             continue
         # only significant terms and their ancestors can change or act
         candidates = np.unique(np.concatenate([significant, *(ancestors[j] for j in significant)]))
-        removed: dict[int, set[int]] = {}
+        removed: dict[int, np.ndarray] = {}  # term -> boolean mask of genes removed by significant descendants
         for term in candidates[np.argsort(rank[candidates], kind="stable")]:
             gone = removed.get(term)
-            if gone:
-                left = rows[term][~np.isin(rows[term], np.fromiter(gone, dtype=np.int64))]
-                out[concept, term] = retest(concept, term, left)
+            if gone is not None:
+                members = rows[term]
+                out[concept, term] = retest(concept, term, members[~gone[members]])
                 n_retests += 1
             if out[concept, term] < cutoff:
                 for parent in ancestors[term]:
-                    removed.setdefault(int(parent), set()).update(rows[term].tolist())
+                    mask = removed.get(int(parent))
+                    if mask is None:
+                        mask = removed[int(parent)] = np.zeros(n_genes, dtype=bool)
+                    mask[rows[term]] = True
     logger.debug("elim: %d terms retested over %d concepts", n_retests, out.shape[0])
     return out

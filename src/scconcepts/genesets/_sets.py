@@ -47,6 +47,7 @@ class GeneSets:
     genes: tuple[tuple[str, ...], ...]
     parents: Mapping[str, tuple[str, ...]] | None = None
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _keys: list[list[str]] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not (len(self.term_ids) == len(self.names) == len(self.genes)):
@@ -89,9 +90,15 @@ class GeneSets:
         net["weight"] = 1.0
         return net
 
+    def keys(self) -> list[list[str]]:
+        """Return the normalised identifiers of each set's genes (computed once)."""
+        if not self._keys:
+            self._keys.extend(normalise_ids(genes) for genes in self.genes)
+        return self._keys
+
     def members(self) -> set[str]:
         """Return the normalised identifiers of all genes in any set."""
-        return {gene for genes in self.genes for gene in normalise_ids(genes)}
+        return {gene for genes in self.keys() for gene in genes}
 
     def membership(
         self,
@@ -119,8 +126,8 @@ class GeneSets:
         for row, key in enumerate(universe):
             rows_of.setdefault(key, []).append(row)
         indptr, indices, kept = [0], [], []
-        for j, genes in enumerate(self.genes):
-            rows = sorted({row for key in normalise_ids(genes) for row in rows_of.get(key, ())})
+        for j, keys in enumerate(self.keys()):
+            rows = sorted({row for key in keys for row in rows_of.get(key, ())})
             if min_size <= len(rows) <= max_size:
                 indices.extend(rows)
                 indptr.append(len(indices))
