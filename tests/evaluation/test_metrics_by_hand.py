@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from scconcepts.evaluation import (
+    default_grid,
     match_atoms,
     monosemanticity,
     pair_stability,
@@ -90,3 +91,9 @@ def test_r2_and_sparsity_by_hand():
     assert out["l0"] == pytest.approx(4 / 3)
     assert out["dead_fraction"] == pytest.approx(1 / 3)
     assert sparsity(sp.csr_matrix(acts)) == out
+
+
+def test_default_sweep_grid_is_a_cross_within_the_dictionary():
+    assert default_grid(5, 4, 10) == [(2, 4), (5, 2), (5, 4), (5, 8), (10, 4)]
+    # k larger than the smallest dictionary (1 x 3 dims) is left out
+    assert (4, 1) not in default_grid(4, 2, 3)
