@@ -96,3 +96,8 @@ def test_hypergeom_sf_matches_scipy_in_both_tails():
     ours = hypergeom_sf(overlap, 4000, sizes, drawn)
     ref = st.hypergeom.sf(overlap - 1, 4000, sizes, drawn)
     np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-12)
+    from scconcepts.genesets._ora import hypergeom_sf_one
+
+    for i in range(0, 5000, 97):
+        one = hypergeom_sf_one(int(overlap[i]), 4000, int(sizes[i]), int(drawn[i]))
+        assert one == pytest.approx(ref[i], rel=1e-8, abs=1e-12)

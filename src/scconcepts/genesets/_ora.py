@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import sparse
 from scipy.special import gammaln
@@ -57,6 +59,31 @@ def hypergeom_sf(overlap: np.ndarray, n_total: int, n_set: np.ndarray, n_drawn: 
     return np.clip(out, 0.0, 1.0).reshape(np.broadcast(overlap, n_set, n_drawn).shape)
 
 
+def hypergeom_sf_one(k: int, n_total: int, n_set: int, n_drawn: int) -> float:
+    """Scalar :func:`hypergeom_sf` (same tails, plain floats) for the many single retests of ``elim``."""
+    low, high = max(0, n_drawn + n_set - n_total), min(n_drawn, n_set)
+    if k <= low:
+        return 1.0
+    if k > high:
+        return 0.0
+    const = (math.lgamma(n_set + 1) + math.lgamma(n_total - n_set + 1) - math.lgamma(n_total + 1)
+             + math.lgamma(n_drawn + 1) + math.lgamma(n_total - n_drawn + 1))  # fmt: skip
+
+    def pmf(i: int) -> float:
+        return math.exp(const - math.lgamma(i + 1) - math.lgamma(n_set - i + 1) - math.lgamma(n_drawn - i + 1)
+                        - math.lgamma(n_total - n_set - n_drawn + i + 1))  # fmt: skip
+
+    if k > n_drawn * n_set / n_total:
+        total = 0.0
+        for i in range(k, high + 1):
+            term = pmf(i)
+            total += term
+            if term <= _TINY * total:
+                break
+        return min(total, 1.0)
+    return min(max(1.0 - sum(pmf(i) for i in range(low, k)), 0.0), 1.0)
+
+
 def ora(selected: np.ndarray, membership: sparse.spmatrix) -> tuple[np.ndarray, np.ndarray]:
     """Return fold enrichments and p-values (concepts x sets) of over-representation.
 
@@ -87,4 +114,4 @@ def ora_one(selected: np.ndarray, concept: int, genes: np.ndarray) -> tuple[floa
     if genes.size == 0 or drawn == 0:
         return 0.0, 1.0
     overlap = int(row[genes].sum())
-    return overlap / (drawn * genes.size / n), float(hypergeom_sf(np.array(overlap), n, genes.size, drawn))
+    return overlap / (drawn * genes.size / n), hypergeom_sf_one(overlap, n, int(genes.size), drawn)
