@@ -68,7 +68,7 @@ def test_cli_writes_evaluation_json(adata, tmp_path, capsys):
     out = tmp_path / "run"
     with new_results_folder(out) as folder:
         adata.write_h5ad(folder / "results.h5ad")
-    assert main(["evaluate", str(out), "--seeds", "2", "--no-sweep", "--epochs", "5"]) == 0
+    assert main(["evaluate", str(out), "--seeds", "2", "--no-sweep", "--no-grounding", "--epochs", "5"]) == 0
     data = json.loads((out / "evaluation.json").read_text())
     assert [row["method"] for row in data["table"]] == METHODS
     assert data["params"]["seeds"] == [0, 1]

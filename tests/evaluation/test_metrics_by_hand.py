@@ -97,3 +97,17 @@ def test_default_sweep_grid_is_a_cross_within_the_dictionary():
     assert default_grid(5, 4, 10) == [(2, 4), (5, 2), (5, 4), (5, 8), (10, 4)]
     # k larger than the smallest dictionary (1 x 3 dims) is left out
     assert (4, 1) not in default_grid(4, 2, 3)
+
+
+def test_oriented_function_flips_and_clips_like_the_stored_activations():
+    import torch
+
+    from scconcepts.evaluation._grounding import oriented_function
+    from scconcepts.evaluation._monosemanticity import orientation
+
+    x = np.array([[0.0, 0.0], [0.1, -0.1], [-0.2, 0.1], [5.0, -5.0]])
+    signs = orientation(x)
+    assert list(signs) == [1.0, -1.0]
+    out = oriented_function(lambda new: 2 * new, signs)(torch.tensor(x, dtype=torch.float32))
+    assert out.numpy() == pytest.approx(np.clip(2 * x * signs, 0, None))
+    assert out[2, 0] == 0 and out[3, 1] == pytest.approx(10.0)

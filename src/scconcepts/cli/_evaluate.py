@@ -29,24 +29,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seeds", type=positive, default=3, help="number of seeds 0..N-1 (default: 3)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the k x expansion sweep")
     parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
+    parser.add_argument(
+        "--no-grounding", action="store_true", help="skip attribution + GO enrichment of every method's components"
+    )
     parser.add_argument("--labels-key", default=None, help="obs column of cell types (default: the run's)")
     parser.set_defaults(func=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     from scconcepts.evaluation import to_jsonable
-    from scconcepts.results import add_to_results, read_results
+    from scconcepts.results import MODEL_DIR, add_to_results, read_results
     from scconcepts.tl._evaluate import evaluate
 
     adata = read_results(args.folder)
-    options = {} if args.epochs is None else {"epochs": args.epochs}
+    options: dict = {} if args.epochs is None else {"epochs": args.epochs}
+    if not args.no_grounding:
+        from scconcepts.models import load_encoder
+
+        options["encoder"] = load_encoder(Path(args.folder) / MODEL_DIR)
     result = evaluate(
         adata, seeds=tuple(range(args.seeds)), labels_key=args.labels_key, run_sweep=not args.no_sweep, **options
     )
     text = json.dumps(to_jsonable(result), indent=2)
     add_to_results(args.folder, EVALUATION_JSON, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     table = result["table"]
-    columns = [c for c in ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share") if c in table]
+    columns = [
+        c for c in ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share", "grounding") if c in table
+    ]
     print(table[columns].round(3).to_string())
     print(f"evaluation written to {Path(args.folder) / EVALUATION_JSON}")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,9 @@ class Representation:
     reconstruction
         Cells x dims reconstruction of the embedding in its own space.
     signed
-        Whether activations take both signs (neurons, PCA, ICA).
+        Whether activations take both signs (neurons, PCA, ICA, dictionary learning).
+    transform
+        Maps new cells x dims embeddings to their activations (used to attribute components to genes).
 
     """
 
@@ -46,11 +49,13 @@ class Representation:
     decoder: np.ndarray | None
     reconstruction: np.ndarray
     signed: bool
+    transform: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def _neurons(x: np.ndarray, train: np.ndarray) -> Representation:
     decoder = np.eye(x.shape[1], dtype=np.float64)
-    return Representation("neurons", x.astype(np.float64), decoder, x.astype(np.float64), signed=True)
+    x = x.astype(np.float64)
+    return Representation("neurons", x, decoder, x, signed=True, transform=lambda new: np.asarray(new, np.float64))
 
 
 def _pca(x: np.ndarray, train: np.ndarray, n_components: int, seed: int) -> Representation:
@@ -58,7 +63,9 @@ def _pca(x: np.ndarray, train: np.ndarray, n_components: int, seed: int) -> Repr
 
     model = PCA(n_components=n_components, random_state=seed).fit(x[train])
     codes = model.transform(x)
-    return Representation("pca", codes, model.components_.copy(), model.inverse_transform(codes), signed=True)
+    return Representation(
+        "pca", codes, model.components_.copy(), model.inverse_transform(codes), signed=True, transform=model.transform
+    )
 
 
 def _ica(x: np.ndarray, train: np.ndarray, n_components: int, seed: int) -> Representation:
@@ -69,7 +76,9 @@ def _ica(x: np.ndarray, train: np.ndarray, n_components: int, seed: int) -> Repr
         model = FastICA(n_components=n_components, whiten="unit-variance", random_state=seed, max_iter=1000)
         model.fit(x[train])
     codes = model.transform(x)
-    return Representation("ica", codes, model.mixing_.T.copy(), model.inverse_transform(codes), signed=True)
+    return Representation(
+        "ica", codes, model.mixing_.T.copy(), model.inverse_transform(codes), signed=True, transform=model.transform
+    )
 
 
 def _nmf(x: np.ndarray, train: np.ndarray, n_components: int, seed: int) -> Representation:
@@ -83,7 +92,14 @@ def _nmf(x: np.ndarray, train: np.ndarray, n_components: int, seed: int) -> Repr
         init = "nndsvda" if n_components <= min(shifted.shape[1], len(train)) else "random"
         model = NMF(n_components=n_components, init=init, random_state=seed, max_iter=500).fit(shifted[train])
     codes = model.transform(shifted)
-    return Representation("nmf", codes, model.components_.copy(), codes @ model.components_ + shift, signed=False)
+    return Representation(
+        "nmf",
+        codes,
+        model.components_.copy(),
+        codes @ model.components_ + shift,
+        signed=False,
+        transform=lambda new: model.transform(np.clip(new - shift, 0, None)),
+    )
 
 
 def _dictionary(x: np.ndarray, train: np.ndarray, n_components: int, k: int, seed: int) -> Representation:
@@ -103,7 +119,14 @@ def _dictionary(x: np.ndarray, train: np.ndarray, n_components: int, k: int, see
             random_state=seed,
         ).fit(centred[train])
     codes = model.transform(centred)
-    return Representation("dictionary", codes, model.components_.copy(), codes @ model.components_ + mean, signed=True)
+    return Representation(
+        "dictionary",
+        codes,
+        model.components_.copy(),
+        codes @ model.components_ + mean,
+        signed=True,
+        transform=lambda new: model.transform(new - mean),
+    )
 
 
 def fit_baseline(

@@ -11,12 +11,17 @@ from scconcepts.evaluation._fidelity import ACTIVE_TOL
 PURE_SHARE = 0.8
 
 
-def orient(activations: np.ndarray) -> np.ndarray:
-    """Flip signed components so that their heavier tail (the larger extreme about the median) is positive."""
+def orientation(activations: np.ndarray) -> np.ndarray:
+    """Per component, -1 where the heavier tail (the larger extreme about the median) is negative, else 1."""
     x = np.asarray(activations, dtype=np.float64)
     median = np.median(x, axis=0)
-    flip = (median - x.min(axis=0)) > (x.max(axis=0) - median)
-    return np.where(flip, -x, x)
+    return np.where((median - x.min(axis=0)) > (x.max(axis=0) - median), -1.0, 1.0)
+
+
+def orient(activations: np.ndarray) -> np.ndarray:
+    """Flip signed components so that their heavier tail is positive (see :func:`orientation`)."""
+    x = np.asarray(activations, dtype=np.float64)
+    return x * orientation(x)
 
 
 def top_cells(column: np.ndarray, n_top: int, *, positive_only: bool) -> np.ndarray:

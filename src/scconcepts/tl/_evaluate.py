@@ -18,7 +18,7 @@ from scconcepts._errors import InputError
 from scconcepts._keys import params_key
 from scconcepts.evaluation._baselines import BASELINES, SEEDED, fit_baseline
 from scconcepts.evaluation._fidelity import r2, sparsity
-from scconcepts.evaluation._monosemanticity import monosemanticity
+from scconcepts.evaluation._monosemanticity import monosemanticity, orientation
 from scconcepts.evaluation._sae_runs import fit_sae, sae_fidelity, with_settings
 from scconcepts.evaluation._stability import stability
 from scconcepts.evaluation._sweep import default_grid, sweep
@@ -26,7 +26,7 @@ from scconcepts.sae import SAEConfig, informativeness
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share")
+METRICS = ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share", "grounding")
 #: Settings resolved from the data size, recomputed for the training cells of each evaluation run.
 #: Fewest epochs an evaluation SAE trains for when the run's own stopping epoch is known.
 MIN_EPOCHS = 20
@@ -87,6 +87,28 @@ def _summarise(per_seed: pd.DataFrame, n_components: dict[str, int]) -> pd.DataF
     return table
 
 
+def _grounding(adata: AnnData, encoder: Any, first: dict[str, Any], *, alpha: float) -> dict[str, dict[str, float]]:
+    """Share of components with an enriched term, per method, for the first seed's fits."""
+    from scconcepts.evaluation._grounding import grounding, oriented_function
+
+    out = {}
+    sae, activations = first["sae"]
+    out["sae"] = grounding(
+        adata, encoder=encoder, name="sae", components=sae.encode, activations=activations, alpha=alpha
+    )
+    for method, rep in tqdm([(m, r) for m, r in first.items() if m != "sae"], desc="grounding", unit="method"):
+        signs = orientation(rep.activations) if rep.signed else np.ones(rep.activations.shape[1])
+        out[method] = grounding(
+            adata,
+            encoder=encoder,
+            name=method,
+            components=oriented_function(rep.transform, signs),
+            activations=np.clip(rep.activations * signs, 0, None),
+            alpha=alpha,
+        )
+    return out
+
+
 def evaluate(
     adata: AnnData,
     *,
@@ -98,6 +120,8 @@ def evaluate(
     sweep_k: Sequence[int] | None = None,
     sweep_expansion: Sequence[int] | None = None,
     run_sweep: bool = True,
+    encoder: Any = None,
+    grounding_alpha: float = 0.05,
     **sae_options: Any,
 ) -> dict[str, Any]:
     """Measure SAE concepts and baseline components of the same embedding on the same held-out cells.
@@ -132,6 +156,13 @@ def evaluate(
         use :func:`scconcepts.evaluation.default_grid`, a cross of half and double the run's values.
     run_sweep
         Whether to run the sweep at all.
+    encoder
+        The model the embedding came from (:func:`scconcepts.models.load_encoder`). When given, the
+        first seed's SAE concepts and baseline components (oriented, clipped at zero) are each
+        attributed to genes by exact re-encoding and enriched (:func:`scconcepts.tl.enrich`, GO BP by
+        default); ``grounding`` is the share of components with a term at FDR < ``grounding_alpha``.
+    grounding_alpha
+        FDR threshold of the grounding.
     **sae_options
         :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``). By default
         each SAE trains for 1.5 x the epochs the run needed to reach its best validation loss (at
@@ -171,16 +202,19 @@ def evaluate(
     decoders: dict[str, list[np.ndarray]] = {"sae": [], **{m: [] for m in methods if m in SEEDED}}
     n_components: dict[str, int] = {"sae": n_concepts}
     fitted: dict[str, Any] = {}
+    first: dict[str, Any] = {}
     for seed in tqdm(seeds, desc="evaluation seeds", unit="seed"):
         sae = fit_sae(embedding, train_rows, with_settings(config, seed=int(seed)))
         metrics, activations = sae_fidelity(sae, embedding, val_rows)
         metrics.update(_quality(activations, labels, signed=False, seed=seed, n_top=n_top))
         rows.append({"method": "sae", "seed": seed, **metrics})
         decoders["sae"].append(sae.W_dec.detach().cpu().numpy())
+        first.setdefault("sae", (sae, activations))
         for method in methods:
             if method in SEEDED or method not in fitted:
                 fitted[method] = fit_baseline(method, embedding, train_rows, n_concepts=n_concepts, k=k, seed=seed)
             rep = fitted[method]
+            first.setdefault(method, rep)
             n_components[method] = rep.activations.shape[1]
             metrics = {"r2": r2(embedding[val_rows], rep.reconstruction[val_rows])}
             metrics.update(sparsity(rep.activations[val_rows]))
@@ -191,6 +225,13 @@ def evaluate(
     per_seed = pd.DataFrame(rows)
     table = _summarise(per_seed, n_components)
     stable = {method: stability(matrices) for method, matrices in decoders.items()}
+    grounded: dict[str, dict[str, float]] = {}
+    if encoder is not None:
+        grounded = _grounding(adata, encoder, first, alpha=grounding_alpha)
+        source = next(iter(grounded["sae"]), None)
+        if source is not None:
+            table["grounding"] = [grounded[m].get(source, float("nan")) for m in table.index]
+            table["grounding_std"] = float("nan")  # one seed: attribution of every seed would triple the cost
 
     sweep_table = pd.DataFrame(columns=["k", "expansion", "n_concepts", "r2", "l0", "dead_fraction"])
     if run_sweep:
@@ -213,6 +254,7 @@ def evaluate(
         "per_seed": per_seed,
         "stability": stable,
         "sweep": sweep_table,
+        "grounding": grounded,
         "params": {
             "key": key,
             "use_rep": use_rep,
