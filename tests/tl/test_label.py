@@ -18,7 +18,7 @@ def test_short_term_abbreviates_and_cuts_at_a_word():
 def test_dominant_cell_types():
     assert dominant_cell_types(pd.Series({"B": 0.1, "T": 0.8, "NK": 0.1})) == "T"
     assert dominant_cell_types(pd.Series({"B": 0.35, "T": 0.4, "NK": 0.25})) == "T/B"
-    assert dominant_cell_types(pd.Series({"B": 0.3, "T": 0.25, "NK": 0.25, "M": 0.2})) == "mixed"
+    assert dominant_cell_types(pd.Series({"B": 0.3, "T": 0.25, "NK": 0.25, "M": 0.2})) == "mixed (B)"
 
 
 def row(concept, term_id, term, pval, *, source="go_bp", score=3.0, elim=True, pval_elim=None, dup=""):
@@ -42,6 +42,7 @@ def test_labels_use_the_top_elim_term_and_cell_types():
             row(0, "GO:1", "lymphocyte activation", 1e-30, elim=False),  # explained by its child
             row(0, "GO:2", "T cell activation", 1e-20),
             row(0, "GO:3", "negative thing", 1e-25, score=-4.0),  # negatively associated: after positive ones
+            row(0, "GO:7", "less significant but lower elim p", 1e-10, pval_elim=1e-50),
             row(0, "K", "Hematopoietic cell lineage", 1e-40, source="KEGG_2021_Human"),  # other source: later
             row(1, "GO:4", "B cell receptor signaling pathway", 1e-8),
             row(1, "GO:5", "same genes as GO:4", 1e-9, dup="GO:4"),
@@ -53,7 +54,7 @@ def test_labels_use_the_top_elim_term_and_cell_types():
     assert table.loc["0", "label"] == "T: T cell activation"
     assert table.loc["0", "top_term_id"] == "GO:2"
     assert table.loc["1", "label"] == "B: B cell receptor signaling"
-    assert table.loc["2", "label"] == "mixed: no term (2)"
+    assert table.loc["2", "label"] == "mixed (B): no term (2)"
     assert table.loc["3", "label"] == "dead 3"
     assert table.loc["0", "frequency"] == 0.5  # other columns kept
     label_concepts(adata, sources=["KEGG_2021_Human"])

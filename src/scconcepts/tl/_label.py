@@ -37,7 +37,7 @@ def short_term(name: str, *, max_len: int = 40) -> str:
 
 
 def dominant_cell_types(shares: pd.Series, *, cover: float = 0.7, max_types: int = 2) -> str:
-    """Return the one or two cell types that hold ``cover`` of a concept's activation, else ``"mixed"``."""
+    """Return the one or two cell types that hold ``cover`` of a concept's activation, else ``"mixed (<top>)"``."""
     shares = shares.sort_values(ascending=False)
     if shares.empty or shares.sum() <= 0:
         return ""
@@ -45,10 +45,10 @@ def dominant_cell_types(shares: pd.Series, *, cover: float = 0.7, max_types: int
     for n, share in enumerate(shares.to_numpy(), start=1):
         total += share
         if total >= cover:
-            return "/".join(map(str, shares.index[:n])) if n <= max_types else "mixed"
+            return "/".join(map(str, shares.index[:n]))
         if n == max_types:
             break
-    return "mixed"
+    return f"mixed ({shares.index[0]})"
 
 
 def _shares(adata: AnnData, key: str, cell_type: str) -> pd.DataFrame | None:
@@ -76,9 +76,8 @@ def _top_terms(table: pd.DataFrame, sources: Sequence[str] | None) -> pd.DataFra
     rows = rows[rows["source"].isin(order)].copy()
     rows["_source_rank"] = rows["source"].map({s: i for i, s in enumerate(order)})
     rows["_positive"] = rows["score"] <= 0  # positively associated terms first
-    rows["_p"] = rows["pval_elim"].fillna(rows["pval"])
     rows["_rep"] = rows["duplicate_of"].fillna("") != ""
-    rows = rows.sort_values(["concept", "_source_rank", "_positive", "_rep", "_p", "pval"], kind="stable")
+    rows = rows.sort_values(["concept", "_source_rank", "_positive", "_rep", "pval"], kind="stable")
     return rows.groupby("concept", sort=False).head(1).set_index("concept")
 
 
@@ -93,8 +92,9 @@ def label_concepts(
     """Give every concept a short automatic label, in place, in ``uns["<key>"]["table"]``.
 
     The label is ``"<cell types>: <term>"``: the cell type(s) holding most of the concept's
-    activation and its top term kept by ``elim`` (positively associated first, the first source of
-    ``sources`` first: by default ``go_bp``, then other GO libraries). Adds the columns ``label``,
+    activation and its best term kept by ``elim`` (lowest p-value among terms that are not
+    near-duplicates, positively associated first, the first source of ``sources`` first: by
+    default ``go_bp``, then other GO libraries). Adds the columns ``label``,
     ``top_term``, ``top_term_id``, ``top_term_source``, ``top_term_padj`` and ``cell_types``.
     Experts can override labels later in the explorer.
 
