@@ -11,6 +11,8 @@ from scconcepts.tl._label import dominant_cell_types, label_concepts, short_term
 def test_short_term_abbreviates_and_cuts_at_a_word():
     assert short_term("positive regulation of T cell activation") == "+reg. of T cell activation"
     assert short_term("T Cell Activation (GO:0042110)") == "T Cell Activation"
+    name = "antigen processing and presentation of exogenous peptide antigen via MHC class II"
+    assert short_term(name) == "antigen presentation via MHC class II"
     text = short_term("a very long name of a biological process that goes on and on", max_len=20)
     assert len(text) <= 20 and text.endswith("…") and not text[:-1].endswith(" ")
 

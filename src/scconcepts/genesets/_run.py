@@ -162,10 +162,12 @@ def enrich_scores(
     for c, concept in enumerate(concepts):
         hits = np.flatnonzero(padj[c] <= opts.max_padj)
         hits = hits[np.argsort(pval[c, hits], kind="stable")]
-        significant = [j for j in hits if padj[c, j] < opts.alpha]
+        survives = (padj[c] < opts.alpha) & (pval_elim[c] < opts.elim_cutoff if with_dag else True)
+        # near-duplicates collapse into the best term, preferring terms that elim keeps
+        significant = sorted((j for j in hits if padj[c, j] < opts.alpha), key=lambda j: (not survives[j], pval[c, j]))
         representative = collapse(significant, rows, threshold=opts.collapse) if opts.collapse < 1 else {}
         for j in hits:
-            kept_by_elim = padj[c, j] < opts.alpha and (not with_dag or pval_elim[c, j] < opts.elim_cutoff)
+            kept_by_elim = bool(survives[j])
             rep = representative.get(j, j)
             records.append((int(concept), sets.source, opts.method, ids[j], sets.names[kept[j]], len(rows[j]),
                             float(score[c, j]), float(pval[c, j]), float(padj[c, j]), float(pval_elim[c, j]),

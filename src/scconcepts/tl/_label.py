@@ -22,10 +22,14 @@ _SHORTER = [
     (r"^regulation of ", "reg. of "),
     (r"\bsignaling pathway\b", "signaling"),
     (r"\binvolved in\b", "in"),
+    (r"^antigen processing and presentation\b", "antigen presentation"),
+    (r"\bof (exogenous |endogenous )?(peptide |polysaccharide |lipid )?antigen via\b", "via"),
+    (r"\bbiosynthetic process\b", "biosynthesis"),
+    (r"\bmetabolic process\b", "metabolism"),
 ]
 
 
-def short_term(name: str, *, max_len: int = 40) -> str:
+def short_term(name: str, *, max_len: int = 48) -> str:
     """Return a short form of a term name (common phrases abbreviated, cut at a word boundary)."""
     text = re.sub(r"\s*\((GO|R-HSA)[:\-][\w\-]+\)\s*$", "", str(name)).strip()
     for pattern, replacement in _SHORTER:
@@ -87,7 +91,7 @@ def label_concepts(
     key: str = DEFAULT_KEY,
     cell_type: str = "cell_type",
     sources: Sequence[str] | None = None,
-    max_len: int = 40,
+    max_len: int = 48,
 ) -> None:
     """Give every concept a short automatic label, in place, in ``uns["<key>"]["table"]``.
 
