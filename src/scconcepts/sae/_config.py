@@ -10,6 +10,7 @@ from scconcepts._errors import InputError
 
 TARGET_STEPS = 20_000
 SPARSE_MIN_LATENTS = 1024
+PURSUIT_MAX_K = 8
 
 
 @dataclass
@@ -50,7 +51,10 @@ class SAEConfig:
     inference
         How trained SAEs encode cells: ``"encoder"`` (linear encoder + Top-K) or ``"pursuit"``
         (greedy non-negative pursuit over the learned decoder atoms; see :class:`TopKSAE`). Training
-        is the same; the validation score that picks the best epoch uses this inference.
+        is the same; the validation score that picks the best epoch uses this inference. ``None``
+        uses pursuit for ``k <= 8``, where it costs a few encoder passes and generalises far better
+        on small embeddings (held-out R^2 0.97 vs 0.89 on pbmc68k's scVI latent), and the encoder
+        above, where pursuit's cost (about ``k`` encoder passes plus ``k`` growing solves) is too high.
     sparse_backward
         Use the sparse Top-K backward (gradients only through the selected latents); ``None`` uses it
         for dictionaries of at least 1,024 latents, where it is about 2x faster than the dense one on
@@ -74,7 +78,7 @@ class SAEConfig:
     val_fraction: float = 0.2
     input_noise: float = 0.2
     batch_topk: bool = False
-    inference: str = "pursuit"
+    inference: str | None = None
     sparse_backward: bool | None = None
     seed: int = 0
     device: str = "cpu"
@@ -98,6 +102,7 @@ class SAEConfig:
             "epochs": epochs,
             "patience": patience,
             "sparse_backward": sparse,
+            "inference": self.inference or ("pursuit" if k <= PURSUIT_MAX_K else "encoder"),
         }
         return SAEConfig(**{**asdict(self), **values})
 
@@ -108,7 +113,7 @@ class SAEConfig:
         n_latents = self.expansion * d_in
         if self.k is not None and not 1 <= self.k <= n_latents:
             raise InputError(f"k={self.k} must be between 1 and the dictionary size {n_latents} (expansion x dim)")
-        if self.inference not in ("encoder", "pursuit"):
+        if self.inference not in (None, "encoder", "pursuit"):
             raise InputError(f"inference must be 'encoder' or 'pursuit', got {self.inference!r}")
         if not 0 < self.val_fraction < 1:
             raise InputError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")

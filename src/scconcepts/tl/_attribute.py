@@ -262,6 +262,7 @@ def _write(
     adata.varm[de_key(key)] = de
     adata.uns[attribution_key(key)] = {
         "cells": _cells_table(adata, activations, ids, chosen),
+        "model_genes": np.asarray(encoder.genes)[present].astype(str),  # the enrichment background
         "agreement": _agreement(adata.varm[attribution_key(key)], de, adata.varm[attribution_padj_key(key)],
                                 rows[present], ids, result),
     }  # fmt: skip
