@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from scconcepts import ds, models, sae, tl
+from scconcepts import ds, models, pl, sae, tl
 
-__all__ = ["__version__", "ds", "models", "sae", "tl"]
+__all__ = ["__version__", "ds", "models", "pl", "sae", "tl"]
