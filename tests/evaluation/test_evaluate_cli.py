@@ -79,3 +79,49 @@ def test_cli_writes_evaluation_json(adata, tmp_path, capsys):
 def test_cli_bad_folder_is_a_one_line_error(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def _toy_cells(embeddings, labels):
+    cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
+    cells.obs_names = [f"cell{i}" for i in range(len(labels))]
+    cells.obs["cell_type"] = pd.Categorical(labels)
+    cells.obsm["X_toy"] = embeddings
+    return cells
+
+
+@pytest.fixture(scope="module")
+def two_datasets():
+    """Two datasets drawn from the same planted atoms, and a third from other atoms."""
+    shape = {"n_cells": 600, "dim": 6, "n_atoms": 6}
+    first = _toy_cells(*typed_embeddings(**shape, seed=3, cell_seed=1)[::2])
+    tl.train_sae(first, use_rep="X_toy", k=1, expansion=1, epochs=30, patience=8, lr=1e-2, input_noise=0.0)
+    same = _toy_cells(*typed_embeddings(**shape, seed=3, cell_seed=2)[::2])
+    other = _toy_cells(*typed_embeddings(**shape, seed=4, cell_seed=2)[::2])
+    return first, same, other
+
+
+def test_cross_dataset_stability_tells_shared_atoms_from_different_ones(two_datasets):
+    first, same, other = two_datasets
+    options = {"seeds": (0, 1), "methods": ("pca", "ica"), "run_sweep": False, "epochs": 30}
+    shared = tl.evaluate(first, other=same, other_name="same atoms", **options)["cross_dataset"]
+    assert shared["name"] == "same atoms" and shared["n_cells"] == 600
+    assert set(shared["methods"]) == {"sae", "pca", "ica"}
+    assert shared["methods"]["sae"]["n_pairs"] == 4 and shared["methods"]["pca"]["n_pairs"] == 1
+    apart = tl.evaluate(first, other=other, **options)["cross_dataset"]["methods"]
+    # atoms of another space match poorly and are rarely reproduced above 0.9
+    assert shared["methods"]["sae"]["matched_cosine"] > 0.8
+    assert apart["sae"]["matched_cosine"] < shared["methods"]["sae"]["matched_cosine"] - 0.2
+    assert apart["sae"]["reproduced"] < shared["methods"]["sae"]["reproduced"] - 0.2
+    assert shared["methods"]["pca"]["reproduced"] == 1 and apart["pca"]["reproduced"] == 0
+
+
+def test_cross_dataset_needs_the_same_embedding_space(two_datasets):
+    first, same, _ = two_datasets
+    missing = same.copy()
+    del missing.obsm["X_toy"]
+    with pytest.raises(InputError, match="encoder="):
+        tl.evaluate(first, other=missing, seeds=(0,), methods=(), run_sweep=False, epochs=2)
+    narrow = same.copy()
+    narrow.obsm["X_toy"] = narrow.obsm["X_toy"][:, :3]
+    with pytest.raises(InputError, match="same model"):
+        tl.evaluate(first, other=narrow, seeds=(0,), methods=(), run_sweep=False, epochs=2)

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from scconcepts.evaluation import (
+    cross_dataset_stability,
     default_grid,
     match_atoms,
     monosemanticity,
@@ -69,6 +70,13 @@ def test_hungarian_match_by_hand():
     # pairs: (first, first) -> 1 and 1; the two (first, second) pairs as above
     assert triple["matched_cosine"] == pytest.approx((1 + 2 * pair["matched_cosine"]) / 3)
     assert triple["reproduced_std"] == pytest.approx(np.std([1, 2 / 3, 2 / 3]))
+    # across datasets every run meets every run of the other dataset, never one of its own
+    cross = cross_dataset_stability([first, second], [second])
+    assert cross["n_pairs"] == 2
+    assert cross["matched_cosine"] == pytest.approx((pair["matched_cosine"] + 1) / 2)
+    assert cross["reproduced"] == pytest.approx((2 / 3 + 1) / 2)
+    assert cross["reproduced_std"] == pytest.approx(np.std([2 / 3, 1]))
+    assert math.isnan(cross_dataset_stability([first], [])["matched_cosine"])
 
 
 def test_hungarian_beats_greedy():

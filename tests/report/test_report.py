@@ -115,3 +115,31 @@ def test_report_opens_without_a_server(report):
     assert loaded
     assert xss is None
     assert all(u.startswith(("file:", "data:")) for u in requests)
+
+
+def test_report_has_the_evaluation_section_when_evaluated(tmp_path):
+    folder = make_synthetic_results(tmp_path / "results")
+    assert 'id="evaluation"' not in write_report(folder).read_text(encoding="utf-8")
+    evaluation = {
+        "table": [
+            {"method": "sae", "n_components": 40, "n_seeds": 3, "r2": 0.963, "r2_std": 0.002, "purity": 0.461,
+             "purity_std": 0.01, "pure_share": 0.083, "pure_share_std": 0.02, "grounding": None},
+            {"method": "ica", "n_components": 10, "n_seeds": 3, "r2": 1.0, "r2_std": 0.0, "purity": 0.528,
+             "purity_std": 0.0, "pure_share": 0.3, "pure_share_std": 0.0, "grounding": None},
+        ],
+        "stability": {"sae": {"matched_cosine": 0.691, "matched_cosine_std": 0.05, "reproduced": 0.0,
+                              "reproduced_std": 0.0}},
+        "cross_dataset": {"name": XSS, "n_cells": 559, "methods": {"sae": {
+            "matched_cosine": 0.512, "matched_cosine_std": 0.03, "reproduced": 0.1, "reproduced_std": 0.0}}},
+        "sweep": [{"k": 5, "expansion": 8, "n_concepts": 80, "r2": 0.983, "l0": 5.0, "dead_fraction": 0.0}],
+        "params": {"seeds": [0, 1, 2], "k": 5, "expansion": 4, "n_cells_heldout": 140},
+    }  # fmt: skip
+    (folder / "evaluation.json").write_text(json.dumps(evaluation))
+    html = write_report(folder).read_text(encoding="utf-8")
+    section = re.search(r'<h2 id="evaluation">.*?<h2>Catalogue', html, re.S).group(0)
+    assert "<td>sae</td><td>40</td><td>3</td><td>0.963 ± 0.002</td>" in section
+    assert "0.528 ± 0.000" in section and "0.691 ± 0.050" in section and "0.512 ± 0.030" in section
+    assert "grounding" not in section  # a metric nobody measured gets no column
+    assert "<td>0.983</td>" in section  # the sweep
+    assert "<script" not in html and "&lt;script&gt;" in section
+    assert section.count("<svg") == 2  # R^2 and pure-share bars

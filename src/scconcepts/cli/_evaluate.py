@@ -6,12 +6,14 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scconcepts.cli._common import positive
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from anndata import AnnData
 
-EVALUATION_JSON = "evaluation.json"
+logger = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,29 +35,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--no-grounding", action="store_true", help="skip attribution + GO enrichment of every method's components"
     )
     parser.add_argument("--labels-key", default=None, help="obs column of cell types (default: the run's)")
+    parser.add_argument(
+        "--cross-dataset",
+        metavar="NAME|FILE",
+        default=None,
+        help="a second dataset (bundled name or file) embedded by the run's model for stability across datasets",
+    )
     parser.set_defaults(func=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     from scconcepts.evaluation import to_jsonable
+    from scconcepts.report import REPORT_HTML, write_report
+    from scconcepts.report._evaluation import EVALUATION_JSON
     from scconcepts.results import MODEL_DIR, add_to_results, read_results
-    from scconcepts.tl._evaluate import evaluate
+    from scconcepts.tl._evaluate import METRICS, evaluate
 
     adata = read_results(args.folder)
     options: dict = {} if args.epochs is None else {"epochs": args.epochs}
-    if not args.no_grounding:
+    if args.cross_dataset is not None:
+        options["other"], options["other_name"] = _second_dataset(args.cross_dataset)
+    if not args.no_grounding or args.cross_dataset is not None:
         from scconcepts.models import load_encoder
 
         options["encoder"] = load_encoder(Path(args.folder) / MODEL_DIR)
     result = evaluate(
-        adata, seeds=tuple(range(args.seeds)), labels_key=args.labels_key, run_sweep=not args.no_sweep, **options
+        adata,
+        seeds=tuple(range(args.seeds)),
+        labels_key=args.labels_key,
+        run_sweep=not args.no_sweep,
+        grounding=not args.no_grounding,
+        **options,
     )
     text = json.dumps(to_jsonable(result), indent=2)
     add_to_results(args.folder, EVALUATION_JSON, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    table = result["table"]
-    columns = [
-        c for c in ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share", "grounding") if c in table
-    ]
-    print(table[columns].round(3).to_string())
+    table, cross = result["table"], result["cross_dataset"].get("methods", {})
+    print(table[[c for c in METRICS if c in table]].round(3).to_string())
+    for name, measures in (("stability across seeds", result["stability"]), ("across datasets", cross)):
+        if measures:
+            pairs = (f"{m} {v['matched_cosine']:.3f} ({v['reproduced']:.0%} > 0.9)" for m, v in measures.items())
+            print(f"{name} (matched cosine, share reproduced): " + ", ".join(pairs))
     print(f"evaluation written to {Path(args.folder) / EVALUATION_JSON}")
+    if (Path(args.folder) / REPORT_HTML).exists():
+        print(f"report updated: {write_report(args.folder)}")
     return 0
+
+
+def _second_dataset(value: str) -> tuple[AnnData, str]:
+    """The dataset ``--cross-dataset`` names: a bundled one, else a file."""
+    from scconcepts import ds
+
+    other, name = (ds.load_dataset(value), value) if value in ds.DATASETS else (ds.read(value), Path(value).name)
+    other.obsm.clear()  # embeddings stored with the file may come from another model: re-embed with the run's
+    return other, name

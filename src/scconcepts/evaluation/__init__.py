@@ -4,12 +4,13 @@ from scconcepts.evaluation._baselines import BASELINES, Representation, fit_base
 from scconcepts.evaluation._fidelity import r2, sparsity
 from scconcepts.evaluation._json import to_jsonable
 from scconcepts.evaluation._monosemanticity import monosemanticity, purity, top_cell_ami
-from scconcepts.evaluation._stability import match_atoms, pair_stability, stability
+from scconcepts.evaluation._stability import cross_dataset_stability, match_atoms, pair_stability, stability
 from scconcepts.evaluation._sweep import default_grid, sweep
 
 __all__ = [
     "BASELINES",
     "Representation",
+    "cross_dataset_stability",
     "default_grid",
     "fit_baseline",
     "match_atoms",

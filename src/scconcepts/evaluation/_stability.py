@@ -1,4 +1,8 @@
-"""Stability: match decoder atoms of two runs one-to-one (Hungarian algorithm on |cosine|)."""
+"""Stability: match decoder atoms of two runs one-to-one (Hungarian algorithm on |cosine|).
+
+Runs are compared across seeds on one dataset (:func:`stability`) or, across two datasets embedded by the same
+model (:func:`cross_dataset_stability`).
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,24 @@ def pair_stability(first: np.ndarray, second: np.ndarray, *, threshold: float = 
     return {"matched_cosine": float(cosines.mean()), "reproduced": float((cosines > threshold).mean())}
 
 
+def _spread(pairs: list[dict[str, float]]) -> dict[str, float]:
+    if not pairs:
+        nan = float("nan")
+        return {
+            "matched_cosine": nan,
+            "matched_cosine_std": nan,
+            "reproduced": nan,
+            "reproduced_std": nan,
+            "n_pairs": 0,
+        }
+    out: dict[str, float] = {}
+    for name in ("matched_cosine", "reproduced"):
+        values = np.array([pair[name] for pair in pairs])
+        out[name], out[f"{name}_std"] = float(values.mean()), float(values.std())
+    out["n_pairs"] = len(pairs)
+    return out
+
+
 def stability(decoders: list[np.ndarray], *, threshold: float = REPRODUCED) -> dict[str, float]:
     """Stability over every pair of runs: mean and standard deviation over pairs of each pair measure.
 
@@ -46,13 +68,17 @@ def stability(decoders: list[np.ndarray], *, threshold: float = REPRODUCED) -> d
     atoms matched at |cosine| > ``threshold``), and ``n_pairs``; NaN with fewer than two runs.
 
     """
-    pairs = [pair_stability(a, b, threshold=threshold) for a, b in itertools.combinations(decoders, 2)]
-    if not pairs:
-        nan = float("nan")
-        return {"matched_cosine": nan, "matched_cosine_std": nan, "reproduced": nan, "reproduced_std": nan}
-    out: dict[str, float] = {}
-    for name in ("matched_cosine", "reproduced"):
-        values = np.array([pair[name] for pair in pairs])
-        out[name], out[f"{name}_std"] = float(values.mean()), float(values.std())
-    out["n_pairs"] = len(pairs)
-    return out
+    return _spread([pair_stability(a, b, threshold=threshold) for a, b in itertools.combinations(decoders, 2)])
+
+
+def cross_dataset_stability(
+    first: list[np.ndarray], second: list[np.ndarray], *, threshold: float = REPRODUCED
+) -> dict[str, float]:
+    """Stability of runs trained apart on two datasets: every run of one matched with every run of the other.
+
+    Both lists hold decoders in the same embedding space (the two datasets embedded by one model).
+    The runs should not share seeds, or a shared initialisation could pass for a reproduced atom.
+    Returns the measures of :func:`stability` over the ``len(first) * len(second)`` pairs.
+
+    """
+    return _spread([pair_stability(a, b, threshold=threshold) for a, b in itertools.product(first, second)])

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from scconcepts.app import _pages
 from scconcepts.app._annotations import AnnotationStore
 from scconcepts.app._data import ConceptResults
+from scconcepts.report._evaluation import evaluation_section
 from scconcepts.report._raster import MapRaster
 from scconcepts.report._svg import bars_svg, histogram_svg
 
@@ -142,6 +143,7 @@ def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concep
 <title>scconcepts report: {_e(data.folder.name)}</title><style>{STYLE}</style></head><body>
 <h1>scconcepts report: {_e(data.folder.name)}</h1>
 <p class="muted">{data.n_cells} cells, {data.n_concepts} concepts; written {stamp}.</p><dl>{metrics}</dl>
+{evaluation_section(data.folder)}
 <h2>Catalogue</h2>{_catalogue(rows, notes)}<h2>Concepts</h2>{"".join(cards)}</body></html>"""
 
 

@@ -20,7 +20,7 @@ from scconcepts.evaluation._baselines import BASELINES, SEEDED, fit_baseline
 from scconcepts.evaluation._fidelity import r2, sparsity
 from scconcepts.evaluation._monosemanticity import monosemanticity, orientation
 from scconcepts.evaluation._sae_runs import fit_sae, sae_fidelity, with_settings
-from scconcepts.evaluation._stability import stability
+from scconcepts.evaluation._stability import cross_dataset_stability, stability
 from scconcepts.evaluation._sweep import default_grid, sweep
 from scconcepts.sae import SAEConfig, informativeness
 
@@ -109,6 +109,51 @@ def _grounding(adata: AnnData, encoder: Any, first: dict[str, Any], *, alpha: fl
     return out
 
 
+def _other_embedding(other: AnnData, use_rep: str, encoder: Any, dim: int) -> np.ndarray:
+    """The second dataset's embedding by the same model: its ``obsm[use_rep]``, else the encoder's."""
+    if use_rep in other.obsm:
+        embedding = np.asarray(other.obsm[use_rep], dtype=np.float64)
+    elif encoder is not None:
+        embedding = np.asarray(encoder.embed(other), dtype=np.float64)
+    else:
+        raise InputError(f"the second dataset has no obsm[{use_rep!r}]; pass encoder= (the run's model) to embed it")
+    if embedding.ndim != 2 or embedding.shape[1] != dim:
+        raise InputError(
+            f"the second dataset's embedding has shape {embedding.shape}, the run's has {dim} dimensions; "
+            "embed both datasets with the same model"
+        )
+    if not np.isfinite(embedding).all():
+        raise InputError("the second dataset's embedding holds NaN or infinite values")
+    return embedding
+
+
+def _cross_dataset(
+    embedding: np.ndarray,
+    config: SAEConfig,
+    seeds: Sequence[int],
+    first: dict[str, list[np.ndarray]],
+    *,
+    n_concepts: int,
+) -> dict[str, dict[str, float]]:
+    """Fit every decoder-bearing method of ``first`` on the second dataset's cells and match every pair of runs.
+
+    The second dataset's runs take seeds none of ``seeds`` uses, so that no matched pair shares an
+    initialisation.
+    """
+    rows = np.arange(embedding.shape[0])
+    own_seeds = [max(seeds) + 1 + i for i in range(len(seeds))]
+    second: dict[str, list[np.ndarray]] = {method: [] for method in first}
+    for seed in tqdm(own_seeds, desc="second dataset seeds", unit="seed"):
+        second["sae"].append(
+            fit_sae(embedding, rows, with_settings(config, seed=int(seed))).W_dec.detach().cpu().numpy()
+        )
+        for method in second:
+            if method != "sae" and (method in SEEDED or not second[method]):
+                rep = fit_baseline(method, embedding, rows, n_concepts=n_concepts, k=int(config.k), seed=int(seed))
+                second[method].append(rep.decoder)
+    return {method: cross_dataset_stability(first[method], second[method]) for method in first}
+
+
 def evaluate(
     adata: AnnData,
     *,
@@ -121,7 +166,10 @@ def evaluate(
     sweep_expansion: Sequence[int] | None = None,
     run_sweep: bool = True,
     encoder: Any = None,
+    grounding: bool = True,
     grounding_alpha: float = 0.05,
+    other: AnnData | None = None,
+    other_name: str = "other",
     **sae_options: Any,
 ) -> dict[str, Any]:
     """Measure SAE concepts and baseline components of the same embedding on the same held-out cells.
@@ -161,8 +209,18 @@ def evaluate(
         first seed's SAE concepts and baseline components (oriented, clipped at zero) are each
         attributed to genes by exact re-encoding and enriched (:func:`scconcepts.tl.enrich`, GO BP by
         default); ``grounding`` is the share of components with a term at FDR < ``grounding_alpha``.
+    grounding
+        Whether to measure the grounding when ``encoder`` is given.
     grounding_alpha
         FDR threshold of the grounding.
+    other
+        A second dataset for stability across datasets: embedded by the same model (its
+        ``obsm[use_rep]`` if present, else ``encoder.embed(other)``), it gets its own SAE per seed
+        and its own PCA, ICA, NMF and dictionary fits on all its cells, with seeds other than
+        ``seeds``; every run on it is matched with every run on ``adata``
+        (:func:`scconcepts.evaluation.cross_dataset_stability`).
+    other_name
+        Name of the second dataset in the results.
     **sae_options
         :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``). By default
         each SAE trains for 1.5 x the epochs the run needed to reach its best validation loss (at
@@ -172,7 +230,8 @@ def evaluate(
     -------
     A dict, also stored in ``uns["<key>_evaluation"]``: ``table`` (methods x metrics, ``<metric>``
     and ``<metric>_std``), ``per_seed`` (long table), ``stability`` (per seeded method),
-    ``sweep`` (DataFrame) and ``params``.
+    ``sweep`` (DataFrame), ``grounding``, ``cross_dataset`` (with ``other``: ``name``, ``n_cells``
+    and per method the matched measures) and ``params``.
 
     """
     if params_key(key) not in adata.uns:
@@ -193,6 +252,7 @@ def evaluate(
         raise InputError(f"obs[{labels_key!r}] not found; pass labels_key= one of {list(adata.obs.columns)}")
     labels = adata.obs[labels_key].astype(str).to_numpy() if labels_key else None
     config = _sae_config(params, sae_options)
+    other_embedding = None if other is None else _other_embedding(other, use_rep, encoder, embedding.shape[1])
     k, expansion = int(config.k), int(config.expansion)
     n_concepts = expansion * embedding.shape[1]
     train_rows, val_rows = _split(adata, info)
@@ -226,12 +286,23 @@ def evaluate(
     table = _summarise(per_seed, n_components)
     stable = {method: stability(matrices) for method, matrices in decoders.items()}
     grounded: dict[str, dict[str, float]] = {}
-    if encoder is not None:
+    if encoder is not None and grounding:
         grounded = _grounding(adata, encoder, first, alpha=grounding_alpha)
         source = next(iter(grounded["sae"]), None)
         if source is not None:
             table["grounding"] = [grounded[m].get(source, float("nan")) for m in table.index]
             table["grounding_std"] = float("nan")  # one seed: attribution of every seed would triple the cost
+
+    cross: dict[str, Any] = {}
+    if other_embedding is not None:
+        first_decoders = dict(decoders)
+        if "pca" in fitted:
+            first_decoders["pca"] = [fitted["pca"].decoder]
+        cross = {
+            "name": other_name,
+            "n_cells": int(other_embedding.shape[0]),
+            "methods": _cross_dataset(other_embedding, config, seeds, first_decoders, n_concepts=n_concepts),
+        }
 
     sweep_table = pd.DataFrame(columns=["k", "expansion", "n_concepts", "r2", "l0", "dead_fraction"])
     if run_sweep:
@@ -255,6 +326,7 @@ def evaluate(
         "stability": stable,
         "sweep": sweep_table,
         "grounding": grounded,
+        "cross_dataset": cross,
         "params": {
             "key": key,
             "use_rep": use_rep,
