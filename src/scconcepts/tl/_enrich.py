@@ -209,10 +209,11 @@ def enrich(
     names = list(adata.var_names[rows])
     if isinstance(sources, str | Path | GeneSets):
         sources = [sources]
-    frames = []
+    frames, searched = [], []
     attribution_counts = None
     for spec in sources:
         sets = load_source(spec, go_db=go_db)
+        searched.append(sets.source)
         keys = harmonise_genes(names, sets.members(), var=var, gene_symbols=gene_symbols,
                                ensembl_to_symbol=lambda: ensembl_to_symbol(go_db), source=sets.source)  # fmt: skip
         for ranking in rankings:
@@ -234,7 +235,7 @@ def enrich(
     if len(table):
         table = table.sort_values(["concept", "ranking", "source", "pval"], kind="stable", ignore_index=True)
     adata.uns[enrichment_key(key)] = table
-    params = {"sources": [getattr(s, "source", str(s)) for s in sources], "method": method,
+    params = {"sources": searched, "method": method,
               "rankings": list(rankings), "min_size": min_size, "max_size": max_size, "alpha": alpha, "elim": elim,
               "elim_cutoff": elim_cutoff, "collapse": collapse, "fdr": fdr, "n_background": int(rows.size),
               "n_concepts": len(concept_ids)}  # fmt: skip
@@ -261,9 +262,11 @@ def enrichment_summary(adata: AnnData, *, key: str = DEFAULT_KEY, alpha: float =
 
     """
     table = enrichment_table(adata, key=key)
-    n = int(adata.uns.get(params_key(key), {}).get("enrichment_params", {}).get("n_concepts", 0))
-    n = n or (table["concept"].nunique() if len(table) else 0)
-    out: dict[str, Any] = {"n_concepts": n, "alpha": alpha, "concepts_with_term": {}, "concepts_with_elim_term": {}}
+    params = adata.uns.get(params_key(key), {}).get("enrichment_params", {})
+    n = int(params.get("n_concepts", 0)) or (table["concept"].nunique() if len(table) else 0)
+    searched = dict.fromkeys((str(source) for source in params.get("sources", [])), 0.0)  # a source without hits: 0
+    out: dict[str, Any] = {"n_concepts": n, "alpha": alpha, "concepts_with_term": dict(searched),
+                           "concepts_with_elim_term": dict(searched)}  # fmt: skip
     if not len(table):
         return out
     attribution = table[table["ranking"] == "attribution"]

@@ -87,14 +87,16 @@ def _summarise(per_seed: pd.DataFrame, n_components: dict[str, int]) -> pd.DataF
     return table
 
 
-def _grounding(adata: AnnData, encoder: Any, first: dict[str, Any], *, alpha: float) -> dict[str, dict[str, float]]:
+def _grounding(
+    adata: AnnData, encoder: Any, first: dict[str, Any], *, alpha: float, sources: Any
+) -> dict[str, dict[str, float]]:
     """Share of components with an enriched term, per method, for the first seed's fits."""
     from scconcepts.evaluation._grounding import grounding, oriented_function
 
     out = {}
     sae, activations = first["sae"]
     out["sae"] = grounding(
-        adata, encoder=encoder, name="sae", components=sae.encode, activations=activations, alpha=alpha
+        adata, encoder=encoder, name="sae", components=sae.encode, activations=activations, alpha=alpha, sources=sources
     )
     for method, rep in tqdm([(m, r) for m, r in first.items() if m != "sae"], desc="grounding", unit="method"):
         signs = orientation(rep.activations) if rep.signed else np.ones(rep.activations.shape[1])
@@ -105,6 +107,7 @@ def _grounding(adata: AnnData, encoder: Any, first: dict[str, Any], *, alpha: fl
             components=oriented_function(rep.transform, signs),
             activations=np.clip(rep.activations * signs, 0, None),
             alpha=alpha,
+            sources=sources,
         )
     return out
 
@@ -168,6 +171,7 @@ def evaluate(
     encoder: Any = None,
     grounding: bool = True,
     grounding_alpha: float = 0.05,
+    grounding_sources: Any = "auto",
     other: AnnData | None = None,
     other_name: str = "other",
     **sae_options: Any,
@@ -213,6 +217,9 @@ def evaluate(
         Whether to measure the grounding when ``encoder`` is given.
     grounding_alpha
         FDR threshold of the grounding.
+    grounding_sources
+        Gene-set sources of the grounding's enrichment (:func:`scconcepts.tl.enrich`; default GO BP);
+        the table's ``grounding`` column is the first source's share.
     other
         A second dataset for stability across datasets: embedded by the same model (its
         ``obsm[use_rep]`` if present, else ``encoder.embed(other)``), it gets its own SAE per seed
@@ -287,7 +294,7 @@ def evaluate(
     stable = {method: stability(matrices) for method, matrices in decoders.items()}
     grounded: dict[str, dict[str, float]] = {}
     if encoder is not None and grounding:
-        grounded = _grounding(adata, encoder, first, alpha=grounding_alpha)
+        grounded = _grounding(adata, encoder, first, alpha=grounding_alpha, sources=grounding_sources)
         source = next(iter(grounded["sae"]), None)
         if source is not None:
             table["grounding"] = [grounded[m].get(source, float("nan")) for m in table.index]
