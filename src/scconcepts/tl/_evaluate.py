@@ -87,29 +87,26 @@ def _summarise(per_seed: pd.DataFrame, n_components: dict[str, int]) -> pd.DataF
     return table
 
 
-def _grounding(
-    adata: AnnData, encoder: Any, first: dict[str, Any], *, alpha: float, sources: Any
-) -> dict[str, dict[str, float]]:
-    """Share of components with an enriched term, per method, for the first seed's fits."""
+def _ground(adata: AnnData, encoder: Any, method: str, fit: Any, *, alpha: float, sources: Any) -> dict[str, float]:
+    """Share of one fit's components with an enriched term, per source (SAE concepts or oriented baseline ones)."""
     from scconcepts.evaluation._grounding import grounding, oriented_function
 
-    out = {}
-    sae, activations = first["sae"]
-    out["sae"] = grounding(
-        adata, encoder=encoder, name="sae", components=sae.encode, activations=activations, alpha=alpha, sources=sources
-    )
-    for method, rep in tqdm([(m, r) for m, r in first.items() if m != "sae"], desc="grounding", unit="method"):
-        signs = orientation(rep.activations) if rep.signed else np.ones(rep.activations.shape[1])
-        out[method] = grounding(
-            adata,
-            encoder=encoder,
-            name=method,
-            components=oriented_function(rep.transform, signs),
-            activations=np.clip(rep.activations * signs, 0, None),
-            alpha=alpha,
+    if method == "sae":
+        sae, activations = fit
+        return grounding(
+            adata, encoder=encoder, name=method, components=sae.encode, activations=activations, alpha=alpha,
             sources=sources,
-        )
-    return out
+        )  # fmt: skip
+    signs = orientation(fit.activations) if fit.signed else np.ones(fit.activations.shape[1])
+    return grounding(
+        adata,
+        encoder=encoder,
+        name=method,
+        components=oriented_function(fit.transform, signs),
+        activations=np.clip(fit.activations * signs, 0, None),
+        alpha=alpha,
+        sources=sources,
+    )
 
 
 def _other_embedding(other: AnnData, use_rep: str, encoder: Any, dim: int) -> np.ndarray:
@@ -209,10 +206,11 @@ def evaluate(
     run_sweep
         Whether to run the sweep at all.
     encoder
-        The model the embedding came from (:func:`scconcepts.models.load_encoder`). When given, the
-        first seed's SAE concepts and baseline components (oriented, clipped at zero) are each
-        attributed to genes by exact re-encoding and enriched (:func:`scconcepts.tl.enrich`, GO BP by
-        default); ``grounding`` is the share of components with a term at FDR < ``grounding_alpha``.
+        The model the embedding came from (:func:`scconcepts.models.load_encoder`). When given, every
+        seed's SAE concepts and baseline components (oriented, clipped at zero; deterministic methods
+        once) are attributed to genes by exact re-encoding and enriched (:func:`scconcepts.tl.enrich`,
+        GO BP by default); ``grounding`` is the share of components with a term at FDR
+        < ``grounding_alpha``, with its spread over seeds like every other metric.
     grounding
         Whether to measure the grounding when ``encoder`` is given.
     grounding_alpha
@@ -237,8 +235,9 @@ def evaluate(
     -------
     A dict, also stored in ``uns["<key>_evaluation"]``: ``table`` (methods x metrics, ``<metric>``
     and ``<metric>_std``), ``per_seed`` (long table), ``stability`` (per seeded method),
-    ``sweep`` (DataFrame), ``grounding``, ``cross_dataset`` (with ``other``: ``name``, ``n_cells``
-    and per method the matched measures) and ``params``.
+    ``sweep`` (DataFrame), ``grounding`` (the first seed's shares per gene-set source),
+    ``cross_dataset`` (with ``other``: ``name``, ``n_cells`` and per method the matched measures)
+    and ``params``.
 
     """
     if params_key(key) not in adata.uns:
@@ -269,36 +268,40 @@ def evaluate(
     decoders: dict[str, list[np.ndarray]] = {"sae": [], **{m: [] for m in methods if m in SEEDED}}
     n_components: dict[str, int] = {"sae": n_concepts}
     fitted: dict[str, Any] = {}
-    first: dict[str, Any] = {}
+    grounded: dict[str, dict[str, float]] = {}  # the first seed's shares per source
+
+    def ground(method: str, fit: Any, metrics: dict[str, Any], *, refit: bool) -> None:
+        if encoder is None or not grounding:
+            return
+        if refit or method not in grounded:
+            shares = _ground(adata, encoder, method, fit, alpha=grounding_alpha, sources=grounding_sources)
+            grounded.setdefault(method, shares)
+            metrics["grounding"] = next(iter(shares.values()), float("nan"))
+        else:  # a deterministic method: the same components every seed
+            metrics["grounding"] = next(iter(grounded[method].values()), float("nan"))
+
     for seed in tqdm(seeds, desc="evaluation seeds", unit="seed"):
         sae = fit_sae(embedding, train_rows, with_settings(config, seed=int(seed)))
         metrics, activations = sae_fidelity(sae, embedding, val_rows)
         metrics.update(_quality(activations, labels, signed=False, seed=seed, n_top=n_top))
+        ground("sae", (sae, activations), metrics, refit=True)
         rows.append({"method": "sae", "seed": seed, **metrics})
         decoders["sae"].append(sae.W_dec.detach().cpu().numpy())
-        first.setdefault("sae", (sae, activations))
         for method in methods:
             if method in SEEDED or method not in fitted:
                 fitted[method] = fit_baseline(method, embedding, train_rows, n_concepts=n_concepts, k=k, seed=seed)
             rep = fitted[method]
-            first.setdefault(method, rep)
             n_components[method] = rep.activations.shape[1]
             metrics = {"r2": r2(embedding[val_rows], rep.reconstruction[val_rows])}
             metrics.update(sparsity(rep.activations[val_rows]))
             metrics.update(_quality(rep.activations, labels, signed=rep.signed, seed=seed, n_top=n_top))
+            ground(method, rep, metrics, refit=method in SEEDED)
             rows.append({"method": method, "seed": seed, **metrics})
             if method in decoders:
                 decoders[method].append(rep.decoder)
     per_seed = pd.DataFrame(rows)
     table = _summarise(per_seed, n_components)
     stable = {method: stability(matrices) for method, matrices in decoders.items()}
-    grounded: dict[str, dict[str, float]] = {}
-    if encoder is not None and grounding:
-        grounded = _grounding(adata, encoder, first, alpha=grounding_alpha, sources=grounding_sources)
-        source = next(iter(grounded["sae"]), None)
-        if source is not None:
-            table["grounding"] = [grounded[m].get(source, float("nan")) for m in table.index]
-            table["grounding_std"] = float("nan")  # one seed: attribution of every seed would triple the cost
 
     cross: dict[str, Any] = {}
     if other_embedding is not None:
