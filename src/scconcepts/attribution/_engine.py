@@ -29,6 +29,9 @@ ENGINES = ("auto", "exact", "shortcut", "fast", "screen+confirm")
 #: Which genes of a cell are perturbed.
 GENE_SETS = ("expressed", "all")
 _GROUPS_PER_CHUNK = 128
+#: The screen runs the components at these multiples of each row's estimated embedding step.
+_SCREEN_FACTORS = (0.5, 1.0, 1.5)
+_JACOBIAN_FLOATS = 1 << 24  # cells x embedding dim x genes held at once by the screen (64 MiB of float32)
 
 
 @dataclass
@@ -52,13 +55,18 @@ class AttributionResult:
     n_forwards
         Perturbed rows run through the network (exactly).
     n_gradients
-        Rows whose gradient was computed (``fast`` and the screen of ``screen+confirm``).
+        Backward passes of the screen (``fast`` and ``screen+confirm``): one per embedding dimension
+        and cell group.
     n_forwards_exact
         Rows the exact engine needs for the same attribution (the reference for the share of forwards).
     engine
         The engine that ran (``auto`` resolved).
     confirmed
-        For ``screen+confirm``: genes x concepts mask of the exactly measured scores.
+        For ``fast`` and ``screen+confirm`` (``None`` otherwise): genes x concepts share of the concept's
+        perturbed cells whose change was measured exactly (1: the score is exact; 0: an estimate).
+    n_screened
+        Rows estimated by the screen; each costs three passes of the components function (the SAE) on
+        estimated embeddings, and no encoder pass.
 
     """
 
@@ -74,6 +82,7 @@ class AttributionResult:
     n_forwards_exact: int
     engine: str
     confirmed: np.ndarray | None = None
+    n_screened: int = 0
 
 
 @dataclass
@@ -131,7 +140,8 @@ def run_attribution(
     neighbours: list[np.ndarray] | None = None,
     engine: str = "auto",
     genes: str = "expressed",
-    n_confirm: int = 50,
+    n_confirm: int = 10,
+    confirm_share: float = 0.1,
     batch_size: int = 2048,
     min_change: float = 0.01,
     progress: bool = True,
@@ -163,12 +173,22 @@ def run_attribution(
         ``"auto"`` (the shortcut where the encoder has a linear first layer, else exact), ``"exact"``
         (batched re-encoding), ``"shortcut"``, ``"fast"`` (first-order gradient estimate of every
         change: input x gradient, taken on the first layer's transformed input where it has one) or
-        ``"screen+confirm"`` (``fast``, then exact perturbation of each concept's ``n_confirm`` genes of
-        largest estimated |score|; the other genes keep their estimate).
+        ``"screen+confirm"`` (``fast``, then exact perturbation of the rows chosen by ``confirm_share`` and
+        ``n_confirm``; the other rows keep their estimates). The screen linearises the encoder only:
+        each perturbed cell's embedding is estimated from the embedding's Jacobian (one backward per
+        embedding dimension and cell) and the components function runs on it exactly, so the SAE's
+        switches between active concepts are followed.
     genes
         ``"expressed"``: perturb the genes the cell expresses; ``"all"``: every model gene.
     n_confirm
-        Genes per concept measured exactly by ``screen+confirm``.
+        ``screen+confirm``: for each concept, every row of its ``n_confirm`` genes of largest estimated
+        |score| is run exactly (0: none).
+    confirm_share
+        ``screen+confirm``: share of all rows (of the exact engine's forwards) run exactly, those of
+        largest value: how much the SAE's output moves when the row's estimated embedding step is
+        scaled by 0.5 to 1.5 (the |estimated change| where the SAE responds linearly, more near a switch
+        between active concepts), relative to the concept's total activation, the largest over the
+        concepts the row's cell serves. One exact row serves every concept of its cell.
     batch_size
         Rows per forward batch.
     min_change
@@ -181,6 +201,8 @@ def run_attribution(
         raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if genes not in GENE_SETS:
         raise InputError(f"genes must be one of {', '.join(GENE_SETS)}, not {genes!r}")
+    if not 0 <= confirm_share <= 1:
+        raise InputError(f"confirm_share must be between 0 and 1, not {confirm_share}")
     if strategy.needs_neighbour and neighbours is None:
         raise InputError(f"method {strategy.name!r} needs counterfactual neighbours")
     has_shortcut = encoder.linear_first_layer() is not None
@@ -210,29 +232,31 @@ def run_attribution(
             int(((n_cells > 0) & (mean_activation <= 0)).sum()),
         )
     plan = _Plan(runner, dense, base, groups, strategy, stats, concept_index, genes, batch_size, min_change, progress)
-    confirmed = None
+    scale = n_cells * mean_activation
+    confirmed, n_gradients, n_screened = None, 0, 0
     if resolved in {"fast", "screen+confirm"}:
-        acc, n_gradients = plan.gradients(n_genes, n_concepts)
-    else:
-        acc, n_gradients = None, 0
-    if resolved == "fast":
-        total, n_forwards, n_exact = acc, 0, plan.count_rows()
-    else:
+        total, n_gradients = plan.screen(n_genes, n_concepts, scale)
+        n_screened = n_exact = int(plan.values.size)
+        n_forwards, measured = 0, torch.zeros(n_genes, n_concepts, dtype=torch.float64)
         if resolved == "screen+confirm":
-            estimate = _scores(acc.total.numpy(), n_cells, mean_activation)
-            confirmed = _top_genes(estimate, acc.count.numpy() > 0, n_confirm)
-        total, n_forwards, n_exact = plan.exact(n_genes, n_concepts, confirmed)
-        if confirmed is not None:  # the exact rows replace their estimates in every concept they serve
-            total.total += acc.total
-            total.acting += acc.acting
-            total.count = acc.count
+            estimate = _scores(total.total.numpy(), n_cells, mean_activation)
+            pairs = _top_genes(estimate, total.count.numpy() > 0, n_confirm) if n_confirm > 0 else None
+            correction, n_forwards, n_exact, measured = plan.exact(
+                n_genes, n_concepts, rows=_top_rows(plan.values, confirm_share), pairs=pairs
+            )
+            total.total += correction.total
+            total.acting += correction.acting
+        confirmed = (measured / total.count.clamp_min(1)).numpy().astype(np.float32)
+    else:
+        total, n_forwards, n_exact, _ = plan.exact(n_genes, n_concepts)
     score = _scores(total.total.numpy(), n_cells, mean_activation)
     tested = total.count.numpy() > 0
     pval, padj = empirical_null_pvalues(score, tested)
     fraction = total.acting.numpy() / np.maximum(n_cells, 1)
     logger.info(
-        "attributed %d concepts with %s (%s): %d perturbed forwards, %d gradients (exact engine: %d forwards)",
-        n_concepts, strategy.name, resolved, n_forwards, n_gradients, n_exact,
+        "attributed %d concepts with %s (%s): %d perturbed forwards, %d gradients, %d screened rows "
+        "(exact engine: %d forwards)",
+        n_concepts, strategy.name, resolved, n_forwards, n_gradients, n_screened, n_exact,
     )  # fmt: skip
     return AttributionResult(
         score=score.astype(np.float32),
@@ -247,6 +271,7 @@ def run_attribution(
         n_forwards_exact=n_exact,
         engine=resolved,
         confirmed=confirmed,
+        n_screened=n_screened,
     )
 
 
@@ -266,8 +291,17 @@ def _top_genes(estimate: np.ndarray, tested: np.ndarray, n: int) -> np.ndarray:
     return keep & tested
 
 
+def _top_rows(values: np.ndarray, share: float) -> np.ndarray:
+    """Mask of the ``share`` of rows of largest value."""
+    keep = np.zeros(values.size, dtype=bool)
+    n = min(round(share * values.size), values.size)
+    if n > 0:
+        keep[np.argpartition(-values, n - 1)[:n]] = True
+    return keep
+
+
 class _Plan:
-    """Turns groups into rows and runs them through a runner."""
+    """Turns groups into rows and runs them through a runner (exactly, or through the screen)."""
 
     def __init__(
         self,
@@ -288,6 +322,7 @@ class _Plan:
         self.genes, self.batch_size, self.min_change, self.progress = genes, batch_size, min_change, progress
 
     def _chunks(self, desc: str):
+        """Per chunk of groups: the chunk, its cells, their values before and after, and which genes are rows."""
         starts = range(0, self.groups.cell.size, _GROUPS_PER_CHUNK)
         for start in tqdm(starts, desc=desc, disable=not self.progress or len(starts) < 2):
             chunk = slice(start, start + _GROUPS_PER_CHUNK)
@@ -303,75 +338,115 @@ class _Plan:
                 perturb &= original != 0
             yield chunk, cells, original, new, perturb
 
-    def count_rows(self) -> int:
-        """Rows the exact engine would run."""
-        return int(sum(perturb.sum() for *_, perturb in self._chunks("counting rows")))
+    def screen(self, n_genes: int, n_concepts: int, scale: np.ndarray) -> tuple[_Accumulator, int]:
+        """Estimate every row's change of every concept: first-order in the encoder, exact in the components.
 
-    def exact(self, n_genes: int, n_concepts: int, confirmed: np.ndarray | None) -> tuple[_Accumulator, int, int]:
-        """Run every row (or, with ``confirmed``, the rows of confirmed gene-concept pairs) exactly."""
+        Per group, the Jacobian of the embedding with respect to each gene's input step (one backward
+        per embedding dimension) gives each row's estimated embedding ``embedding + step * J[:, gene]``;
+        the components function (the SAE) then runs on it exactly, so its discontinuous choice of active
+        concepts is followed rather than linearised. It also runs at half and one and a half times the
+        estimated step: a row's *value* is how much a concept's activation moves over that range (the
+        |estimate| where the SAE responds linearly, much more where the estimate sits near a switch
+        between active concepts and may land on the wrong side), the largest over the concepts its group
+        serves, each divided by the concept's ``n_cells * mean_activation``. Keeps each row's estimates
+        of the concepts its group serves, for the confirmation.
+        Returns the accumulated estimates and the number of gradients (backward passes) taken.
+        """
         acc = _Accumulator(n_genes, n_concepts)
+        embedding = self.runner.embedding.detach()
+        dim = embedding.shape[1]
+        per_jacobian = max(1, _JACOBIAN_FLOATS // max(1, dim * n_genes))
+        inverse_scale = np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 0.0)
+        flat, n_served, values, n_gradients = [], [], [], 0
+        for chunk, cells, original, new, perturb in self._chunks(f"screening ({self.runner.name})"):
+            member = self.groups.member[chunk]
+            steps = self.runner.gene_steps(torch.as_tensor(original), torch.as_tensor(new)).to(embedding.device)
+            for first in range(0, cells.size, per_jacobian):
+                sub = slice(first, first + per_jacobian)
+                with torch.enable_grad():
+                    jacobian = self.runner.embedding_jacobian(torch.as_tensor(cells[sub])).detach()
+                n_gradients += jacobian.shape[0] * dim
+                group, gene = np.nonzero(perturb[sub])
+                for start in range(0, gene.size, self.batch_size):
+                    rows = slice(start, start + self.batch_size)
+                    g, gene_t = torch.as_tensor(group[rows]), torch.as_tensor(gene[rows])
+                    cell = torch.as_tensor(cells[sub][group[rows]])
+                    move = steps[first + g, gene_t][:, None] * jacobian[g, :, gene_t]
+                    with torch.no_grad():
+                        out = [
+                            self.runner.components(embedding[cell] + factor * move)[:, self.concept_index]
+                            .double()
+                            .cpu()
+                            for factor in _SCREEN_FACTORS
+                        ]
+                    before = self.base[cell]
+                    delta = out[1] - before
+                    served = member[sub][group[rows]]
+                    weight = torch.as_tensor(served, dtype=torch.float64)
+                    acc.add(
+                        gene_t, float(self.strategy.sign) * delta, delta.abs() > self.min_change * before.abs(), weight
+                    )
+                    estimate = delta.numpy()
+                    flat.append(estimate[served])
+                    n_served.append(served.sum(axis=1))
+                    spread = ((out[0] - out[1]).abs() + (out[2] - out[1]).abs()).numpy()
+                    values.append(np.max(spread * inverse_scale * served, axis=1, initial=0.0))
+        self.flat = np.concatenate(flat) if flat else np.zeros(0)
+        self.values = np.concatenate(values) if values else np.zeros(0)
+        served_per_row = np.concatenate(n_served) if n_served else np.zeros(0, dtype=np.int64)
+        self.offsets = (np.cumsum(served_per_row) - served_per_row).astype(np.int64)
+        return acc, n_gradients
+
+    def _row_estimates(self, row: np.ndarray, served: np.ndarray) -> torch.Tensor:
+        """The screen's estimates of global rows ``row`` (rows x concepts; 0 where the group does not serve)."""
+        position = self.offsets[row][:, None] + np.cumsum(served, axis=1) - 1
+        values = self.flat[np.where(served, position, 0)] if self.flat.size else np.zeros(served.shape)
+        return torch.as_tensor(np.where(served, values, 0.0), dtype=torch.float64)
+
+    def exact(
+        self, n_genes: int, n_concepts: int, rows: np.ndarray | None = None, pairs: np.ndarray | None = None
+    ) -> tuple[_Accumulator, int, int, torch.Tensor]:
+        """Run every row exactly, or (confirming) the chosen ``rows`` and every row of the chosen ``pairs``.
+
+        When confirming, the accumulator holds (exact - estimate) for every concept each row's group serves,
+        to be added to the screen's; the last return value counts, per gene and concept, the cells whose
+        change was measured exactly.
+        """
+        acc = _Accumulator(n_genes, n_concepts)
+        measured = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
+        confirming = rows is not None or pairs is not None
         n_rows = n_exact = 0
-        sign = float(self.strategy.sign)
         for chunk, cells, _, new, perturb in self._chunks(f"perturbing ({self.runner.name})"):
             member = self.groups.member[chunk]
-            n_exact += int(perturb.sum())
-            if confirmed is not None:
-                perturb &= (member.astype(np.float32) @ confirmed.T.astype(np.float32)) > 0
             group, gene = np.nonzero(perturb)
-            weight_all = member[group]
+            row_id = n_exact + np.arange(gene.size)
+            n_exact += int(gene.size)
+            if confirming:
+                keep = np.zeros(gene.size, dtype=bool) if rows is None else rows[row_id]
+                if pairs is not None:
+                    keep |= (member[group] & pairs[gene]).any(axis=1)
+                group, gene, row_id = group[keep], gene[keep], row_id[keep]
             for start in range(0, gene.size, self.batch_size):
-                rows = slice(start, start + self.batch_size)
-                cell = torch.as_tensor(cells[group[rows]])
-                gene_t = torch.as_tensor(gene[rows])
-                value = torch.as_tensor(new[group[rows], gene[rows]])
+                batch = slice(start, start + self.batch_size)
+                cell = torch.as_tensor(cells[group[batch]])
+                gene_t = torch.as_tensor(gene[batch])
+                value = torch.as_tensor(new[group[batch], gene[batch]])
                 with torch.no_grad():
                     out = self.runner.perturbed(cell, gene_t, value)[:, self.concept_index].double().cpu()
                 before = self.base[cell]
+                served = member[group[batch]]
                 delta = out - before
-                acts = delta.abs() > self.min_change * before.abs()
-                weight = torch.as_tensor(weight_all[rows], dtype=torch.float64)
-                if confirmed is None:
-                    acc.add(gene_t, sign * delta, acts, weight)
-                else:  # add (exact - estimate) of these rows to the estimates, for every concept of the group
-                    estimate = self._estimates(chunk.start + group[rows], gene[rows])
-                    est_acts = estimate.abs() > self.min_change * before.abs()
-                    acc.total.index_add_(0, gene_t, sign * (delta - estimate) * weight)
-                    acc.acting.index_add_(0, gene_t, (acts.double() - est_acts.double()) * weight)
+                weight = torch.as_tensor(served, dtype=torch.float64)
+                if confirming:  # replace the estimates of these rows, in every concept their group serves
+                    estimate = self._row_estimates(row_id[batch], served)
+                    threshold = self.min_change * before.abs()
+                    acts = (delta.abs() > threshold).double() - (estimate.abs() > threshold).double()
+                    acc.total.index_add_(0, gene_t, float(self.strategy.sign) * (delta - estimate) * weight)
+                    acc.acting.index_add_(0, gene_t, acts * weight)
+                    measured.index_add_(0, gene_t, weight)
+                else:
+                    acc.add(
+                        gene_t, float(self.strategy.sign) * delta, delta.abs() > self.min_change * before.abs(), weight
+                    )
                 n_rows += gene_t.numel()
-        return acc, n_rows, n_exact
-
-    def _estimates(self, group: np.ndarray, gene: np.ndarray) -> torch.Tensor:
-        """The screen's estimated change of each row (rows x concepts; 0 for concepts the group does not serve)."""
-        pair = self.pair_id[group]  # rows x concepts
-        values = self.estimates[np.maximum(pair, 0), gene[:, None]]
-        return torch.as_tensor(np.where(pair >= 0, values, 0.0), dtype=torch.float64)
-
-    def gradients(self, n_genes: int, n_concepts: int) -> tuple[_Accumulator, int]:
-        """First-order estimate of every row's change: gradient x input step, one gradient per (cell, concept)."""
-        acc = _Accumulator(n_concepts, n_genes)  # concepts x genes, transposed at the end
-        n_rows = 0
-        sign = float(self.strategy.sign)
-        per_batch = max(1, self.batch_size // 8)
-        # Each (group, concept) pair's estimated changes of every gene, kept for screen+confirm's corrections.
-        self.pair_id = np.full(self.groups.member.shape, -1, dtype=np.int64)
-        self.pair_id[self.groups.member] = np.arange(int(self.groups.member.sum()))
-        self.estimates = np.zeros((int(self.groups.member.sum()), n_genes), dtype=np.float32)
-        for chunk, cells, original, new, perturb in self._chunks(f"gradients ({self.runner.name})"):
-            group, concept = np.nonzero(self.groups.member[chunk])
-            for start in range(0, group.size, per_batch):
-                rows = slice(start, start + per_batch)
-                g, j = group[rows], concept[rows]
-                cell = torch.as_tensor(cells[g])
-                with torch.enable_grad():
-                    grad = self.runner.gene_gradients(cell, self.concept_index[torch.as_tensor(j)]).detach().cpu()
-                step = self.runner.gene_steps(torch.as_tensor(original[g]), torch.as_tensor(new[g]))
-                mask = torch.as_tensor(perturb[g])
-                delta = (grad * step * mask).double()
-                self.estimates[self.pair_id[chunk.start + g, j]] = delta.numpy()
-                before = self.base[cell, torch.as_tensor(j)][:, None]
-                acts = delta.abs() > self.min_change * before.abs()
-                acc.add(torch.as_tensor(j), sign * delta, acts, mask.double())
-                n_rows += g.size
-        for name in ("total", "acting", "count"):
-            setattr(acc, name, getattr(acc, name).T.contiguous())
-        return acc, n_rows
+        return acc, n_rows, n_exact, measured

@@ -6,6 +6,11 @@ perturbed copy of the input and re-encodes it. The shortcut, for encoders whose 
 linear in a per-gene transform of the input (``pre = transform(x) @ W.T + terms free of x``), adds the
 rank-1 term ``W[:, g] * (transform(new) - transform(old))`` to the cell's cached pre-activation and
 runs only the rest of the network, which gives the same activations up to rounding.
+
+For screening, both also give the Jacobian of the *embedding* with respect to each gene's input step
+(``embedding_jacobian``): the encoder is linearised, while the components function (the SAE, whose
+Top-K or pursuit choice of active concepts is discontinuous) is then run exactly on the estimated
+embeddings.
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ def _take(context: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | No
     return None if context is None else context[rows]
 
 
+def _jacobian(inputs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
+    """``d outputs[r, k] / d inputs[r, :]`` for independent rows: rows x outputs x inputs, one backward per output."""
+    columns = [
+        torch.autograd.grad(outputs[:, k].sum(), inputs, retain_graph=k + 1 < outputs.shape[1])[0]
+        for k in range(outputs.shape[1])
+    ]
+    return torch.stack(columns, dim=1)
+
+
 class ExactRunner:
     """Re-encode perturbed copies of cells through the full encoder and the components function."""
 
@@ -36,7 +50,8 @@ class ExactRunner:
     def prepare(self, x: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
         """Return the unperturbed activations of the cells ``x`` (cells x components)."""
         self.x, self.context = x, context
-        return self.components(self.encoder.encode(x, context))
+        self.embedding = self.encoder.encode(x, context)
+        return self.components(self.embedding)
 
     def perturbed(self, cell: torch.Tensor, gene: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         """Activations of the rows ``(cell[r], gene[r] := value[r])`` of the prepared cells."""
@@ -44,15 +59,13 @@ class ExactRunner:
         batch[torch.arange(cell.numel()), gene] = value
         return self.components(self.encoder.encode(batch, _take(self.context, cell)))
 
-    def gene_gradients(self, cell: torch.Tensor, component: torch.Tensor) -> torch.Tensor:
-        """Gradient of ``component[r]``'s activation of ``cell[r]`` with respect to each input value (rows x genes)."""
+    def embedding_jacobian(self, cell: torch.Tensor) -> torch.Tensor:
+        """``d embedding / d input value`` of each cell (cells x embedding dim x genes): one backward per dim."""
         batch = self.x[cell].clone().requires_grad_(True)
-        out = self.components(self.encoder.encode(batch, _take(self.context, cell)))
-        out.gather(1, component[:, None]).sum().backward()
-        return batch.grad
+        return _jacobian(batch, self.encoder.encode(batch, _take(self.context, cell)))
 
     def gene_steps(self, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
-        """The input change that :meth:`gene_gradients` multiplies (raw values here)."""
+        """The input change that :meth:`embedding_jacobian` multiplies (raw values here)."""
         return new - old
 
 
@@ -70,7 +83,8 @@ class ShortcutRunner:
         """Cache the cells' pre-activations and return their unperturbed activations."""
         self.x, self.context = x, context
         self.pre = self.layer.pre_activation(x, context)
-        return self.components(self.layer.rest(self.pre, context))
+        self.embedding = self.layer.rest(self.pre, context)
+        return self.components(self.embedding)
 
     def perturbed(self, cell: torch.Tensor, gene: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         """Activations of the rows ``(cell[r], gene[r] := value[r])`` via a rank-1 pre-activation update."""
@@ -78,12 +92,10 @@ class ShortcutRunner:
         pre = self.pre[cell] + step[:, None] * self.weight_t[gene]
         return self.components(self.layer.rest(pre, _take(self.context, cell)))
 
-    def gene_gradients(self, cell: torch.Tensor, component: torch.Tensor) -> torch.Tensor:
-        """Gradient with respect to each gene's *transformed* value, through the pre-activation (rows x genes)."""
+    def embedding_jacobian(self, cell: torch.Tensor) -> torch.Tensor:
+        """``d embedding / d transformed value`` of each cell (cells x dim x genes), through the pre-activation."""
         pre = self.pre[cell].detach().clone().requires_grad_(True)
-        out = self.components(self.layer.rest(pre, _take(self.context, cell)))
-        out.gather(1, component[:, None]).sum().backward()
-        return pre.grad @ self.weight_t.T
+        return _jacobian(pre, self.layer.rest(pre, _take(self.context, cell))) @ self.weight_t.T
 
     def gene_steps(self, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
         """The change of the transformed input, which the first layer sees linearly."""

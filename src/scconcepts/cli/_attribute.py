@@ -30,7 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--genes", choices=list(GENE_SETS), default="expressed", help="genes perturbed in each cell")
     parser.add_argument("--engine", choices=list(ENGINES), default="auto", help="how changes are computed")
-    parser.add_argument("--n-confirm", type=positive, default=50, help="genes confirmed per concept (screen+confirm)")
+    parser.add_argument(
+        "--n-confirm", type=int, default=10, help="screen+confirm: top genes per concept run exactly (default: 10)"
+    )
+    parser.add_argument(
+        "--confirm-share",
+        type=float,
+        default=0.1,
+        help="screen+confirm: share of the exact rows run exactly, chosen by estimated effect (default: 0.1)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of --cells random (default: 0)")
     parser.set_defaults(func=attribute_command)
 
@@ -85,6 +93,7 @@ def attribute_command(args: argparse.Namespace) -> int:
         genes=args.genes,
         engine=args.engine,
         n_confirm=args.n_confirm,
+        confirm_share=args.confirm_share,
         seed=args.seed,
     )
     logger.info("attribution written to %s", path)
