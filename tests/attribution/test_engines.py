@@ -7,13 +7,14 @@ import pytest
 import scipy.sparse as sp
 import torch
 from anndata import AnnData
+from scipy import stats
 from torch import nn
 
 from scconcepts import tl
 from scconcepts.attribution import ExactRunner, ShortcutRunner, show
 from scconcepts.models import TorchEncoder
 
-from .conftest import planted_counts
+from .conftest import DRIVERS, planted_counts
 
 
 def _topk(k: int):
@@ -205,3 +206,38 @@ def test_screen_confirm_replaces_estimates_with_exact_values():
             continue
         top = np.argsort(-np.abs(fast[:, k]))[:5]
         np.testing.assert_allclose(confirmed[top, k], exact[top, k], atol=1e-5)
+
+
+def test_screen_follows_the_sae_switching_concepts():
+    """Linear encoder, Top-1 components: the screen linearises only the encoder, so even switches are exact."""
+    adata, encoder = _linear_case()
+    top1 = _topk(1)
+    _with_activations(adata, encoder, top1)
+    exact = tl.attribute(adata, encoder=encoder, sae=top1, n_cells=25, engine="exact", copy=True)
+    fast = tl.attribute(adata, encoder=encoder, sae=top1, n_cells=25, engine="fast", copy=True)
+    score = exact.varm["concepts_attribution"]
+    # Masking gene 1 (which lowers concept 0) hands some of concept 1's cells to concept 0: concept 1 moves
+    # although it does not read gene 1.
+    assert score[1, 1] > 1e-3
+    np.testing.assert_allclose(fast.varm["concepts_attribution"], score, atol=1e-5)
+    assert (fast.varm["concepts_attribution_exact"] == 0).all()
+
+
+def test_screen_confirm_budget_and_record_on_planted(planted):
+    adata, encoder, concepts = planted
+    exact = tl.attribute(adata, encoder=encoder, sae=concepts, engine="exact", copy=True)
+    out = tl.attribute(
+        adata, encoder=encoder, sae=concepts, engine="screen+confirm", n_confirm=0, confirm_share=0.2, copy=True
+    )
+    params = out.uns["concepts_attribution"]["params"]
+    assert params["n_forwards"] == round(0.2 * params["n_forwards_exact"])
+    assert params["n_forwards_exact"] == exact.uns["concepts_attribution"]["params"]["n_forwards"]
+    assert params["n_gradients"] > 0 and params["n_screened"] == params["n_forwards_exact"]
+    e, s = exact.varm["concepts_attribution"], out.varm["concepts_attribution"]
+    share = out.varm["concepts_attribution_exact"]
+    assert ((share >= 0) & (share <= 1)).all() and (share == 1).any() and (share < 1).any()
+    np.testing.assert_allclose(s[share == 1], e[share == 1], atol=1e-5)  # fully confirmed scores are exact
+    for k in range(3):
+        assert set(np.argsort(-s[:, k])[:5]) == set(np.argsort(-e[:, k])[:5]) == set(DRIVERS[k])
+        top = np.argsort(-np.abs(e[:, k]))[:10]
+        assert stats.spearmanr(e[top, k], s[top, k]).statistic >= 0.9
