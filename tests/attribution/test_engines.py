@@ -241,3 +241,18 @@ def test_screen_confirm_budget_and_record_on_planted(planted):
         assert set(np.argsort(-s[:, k])[:5]) == set(np.argsort(-e[:, k])[:5]) == set(DRIVERS[k])
         top = np.argsort(-np.abs(e[:, k]))[:10]
         assert stats.spearmanr(e[top, k], s[top, k]).statistic >= 0.9
+
+
+@pytest.mark.parametrize("method", ["counterfactual", "overexpress"])
+def test_confirming_every_row_gives_exact(planted, method):
+    adata, encoder, concepts = planted
+    exact = tl.attribute(adata, encoder=encoder, sae=concepts, method=method, engine="exact", copy=True)
+    out = tl.attribute(
+        adata, encoder=encoder, sae=concepts, method=method, engine="screen+confirm", n_confirm=0, confirm_share=1.0,
+        copy=True,
+    )  # fmt: skip
+    np.testing.assert_allclose(out.varm["concepts_attribution"], exact.varm["concepts_attribution"], atol=1e-5)
+    np.testing.assert_allclose(
+        out.varm["concepts_attribution_fraction"], exact.varm["concepts_attribution_fraction"], atol=1e-6
+    )
+    assert (out.varm["concepts_attribution_exact"][out.varm["concepts_attribution_ncells"] > 0] == 1).all()
