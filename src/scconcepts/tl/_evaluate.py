@@ -93,20 +93,15 @@ def _ground(adata: AnnData, encoder: Any, method: str, fit: Any, *, alpha: float
 
     if method == "sae":
         sae, activations = fit
-        return grounding(
-            adata, encoder=encoder, name=method, components=sae.encode, activations=activations, alpha=alpha,
-            sources=sources,
-        )  # fmt: skip
-    signs = orientation(fit.activations) if fit.signed else np.ones(fit.activations.shape[1])
+        components = sae.encode
+    else:  # baseline components oriented towards their heavy tail and clipped at zero, as concepts are
+        signs = orientation(fit.activations) if fit.signed else np.ones(fit.activations.shape[1])
+        components = oriented_function(fit.transform, signs)
+        activations = np.clip(fit.activations * signs, 0, None)
     return grounding(
-        adata,
-        encoder=encoder,
-        name=method,
-        components=oriented_function(fit.transform, signs),
-        activations=np.clip(fit.activations * signs, 0, None),
-        alpha=alpha,
+        adata, encoder=encoder, name=method, components=components, activations=activations, alpha=alpha,
         sources=sources,
-    )
+    )  # fmt: skip
 
 
 def _other_embedding(other: AnnData, use_rep: str, encoder: Any, dim: int) -> np.ndarray:
