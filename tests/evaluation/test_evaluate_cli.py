@@ -81,6 +81,17 @@ def test_cli_bad_folder_is_a_one_line_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_cli_unknown_second_dataset_is_a_one_line_error(adata, tmp_path, capsys):
+    out = tmp_path / "run"
+    with new_results_folder(out) as folder:
+        adata.write_h5ad(folder / "results.h5ad")
+    assert main(["evaluate", str(out), "--cross-dataset", "pbmc99", "--no-sweep", "--no-grounding"]) == 2
+    err = capsys.readouterr().err
+    assert "neither a bundled dataset (pbmc68k, immune_sample) nor an existing file" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (out / "evaluation.json").exists()
+
+
 def _toy_cells(embeddings, labels):
     cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
     cells.obs_names = [f"cell{i}" for i in range(len(labels))]

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scconcepts._errors import InputError
 from scconcepts.cli._common import positive
 
 if TYPE_CHECKING:
@@ -85,6 +86,10 @@ def _second_dataset(value: str) -> tuple[AnnData, str]:
     """The dataset ``--cross-dataset`` names: a bundled one, else a file."""
     from scconcepts import ds
 
+    if value not in ds.DATASETS and not Path(value).exists():
+        raise InputError(
+            f"--cross-dataset {value!r} is neither a bundled dataset ({', '.join(ds.DATASETS)}) nor an existing file"
+        )
     other, name = (ds.load_dataset(value), value) if value in ds.DATASETS else (ds.read(value), Path(value).name)
     other.obsm.clear()  # embeddings stored with the file may come from another model: re-embed with the run's
     return other, name
