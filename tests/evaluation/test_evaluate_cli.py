@@ -74,6 +74,9 @@ def test_cli_writes_evaluation_json(adata, tmp_path, capsys):
     assert data["params"]["seeds"] == [0, 1]
     assert "evaluation.json" in json.loads((out / "scconcepts.json").read_text())["files"]
     assert "pure_share" in capsys.readouterr().out
+    assert main(["info", str(out)]) == 0
+    sae = next(row for row in data["table"] if row["method"] == "sae")
+    assert f"evaluation (2 seeds, SAE): R2 {sae['r2']:.4g}" in capsys.readouterr().out
 
 
 def test_cli_bad_folder_is_a_one_line_error(tmp_path, capsys):

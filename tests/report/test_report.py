@@ -143,3 +143,14 @@ def test_report_has_the_evaluation_section_when_evaluated(tmp_path):
     assert "<td>0.983</td>" in section  # the sweep
     assert "<script" not in html and "&lt;script&gt;" in section
     assert section.count("<svg") == 2  # R^2 and pure-share bars
+
+
+def test_unreadable_evaluation_is_said_not_fatal(tmp_path, capsys):
+    folder = make_synthetic_results(tmp_path / "results")
+    (folder / "evaluation.json").write_text('{"table": [{"method": "sae", "r2": "<b>x</b>"}')  # cut short
+    html = write_report(folder).read_text(encoding="utf-8")
+    assert "evaluation.json is not readable" in html
+    (folder / "evaluation.json").write_text('{"table": 7}')  # valid JSON, wrong shape
+    assert "evaluation.json is not readable" in write_report(folder).read_text(encoding="utf-8")
+    assert main(["info", str(folder)]) == 0
+    assert "evaluation.json is not readable" in capsys.readouterr().out

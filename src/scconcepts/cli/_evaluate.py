@@ -48,8 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _handle(args: argparse.Namespace) -> int:
     from scconcepts.evaluation import to_jsonable
     from scconcepts.report import REPORT_HTML, write_report
-    from scconcepts.report._evaluation import EVALUATION_JSON
-    from scconcepts.results import MODEL_DIR, add_to_results, read_results
+    from scconcepts.results import EVALUATION_JSON, MODEL_DIR, add_to_results, read_results
     from scconcepts.tl._evaluate import METRICS, evaluate
 
     adata = read_results(args.folder)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from scconcepts.results import METRICS_JSON, read_manifest
+from scconcepts.results import EVALUATION_JSON, METRICS_JSON, read_manifest
 
 SHOWN_METRICS = ["r2", "l0", "dead_fraction", "accuracy_concepts", "accuracy_embedding", "cosine", "norm_ratio"]
 
@@ -38,6 +38,30 @@ def run_info(args: argparse.Namespace) -> int:
             f"concepts: {metrics.get('n_concepts', '?')}, k: {metrics.get('k', '?')}"
         )
         lines += [f"  {name}: {_format(metrics[name])}" for name in SHOWN_METRICS if name in metrics]
+    enrichment = metrics.get("enrichment", {})
+    for source, share in enrichment.get("concepts_with_term", {}).items():
+        lines.append(f"  concepts with a {source} term at FDR < {enrichment.get('alpha', 0.05)}: {share:.0%}")
+    if (folder / EVALUATION_JSON).is_file():
+        try:
+            lines.append(_evaluation_line(json.loads((folder / EVALUATION_JSON).read_text())))
+        except (ValueError, AttributeError, TypeError):
+            lines.append(f"  evaluation: {EVALUATION_JSON} is not readable; rerun scconcepts evaluate")
     lines.append(f"  files: {', '.join(manifest.get('files', []))}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _evaluation_line(evaluation: dict) -> str:
+    """The SAE's row of ``evaluation.json`` in one line (mean over seeds)."""
+    sae = next((row for row in evaluation.get("table", []) if row.get("method") == "sae"), {})
+    shown = {"r2": "R2", "pure_share": "share >=80% one type", "grounding": "grounded"}
+    parts = [f"{label} {_format(sae[name])}" for name, label in shown.items() if sae.get(name) is not None]
+    stability = evaluation.get("stability", {}).get("sae", {}).get("matched_cosine")
+    if stability is not None:
+        parts.append(f"matched cosine across seeds {_format(stability)}")
+    cross = evaluation.get("cross_dataset") or {}
+    across = cross.get("methods", {}).get("sae", {}).get("matched_cosine")
+    if across is not None:
+        parts.append(f"vs {cross.get('name')} {_format(across)}")
+    seeds = len(evaluation.get("params", {}).get("seeds", []))
+    return f"  evaluation ({seeds} seeds, SAE): " + ", ".join(parts) + f" (details: {EVALUATION_JSON})"

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scconcepts.report._svg import bars_svg
-
-EVALUATION_JSON = "evaluation.json"
+from scconcepts.results import EVALUATION_JSON
 
 #: Table columns: JSON name, heading.
 METRIC_COLUMNS = (
@@ -85,7 +84,14 @@ def evaluation_section(folder: str | Path) -> str:
     path = Path(folder) / EVALUATION_JSON
     if not path.is_file():
         return ""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return _section(data)
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return f'<h2 id="evaluation">Evaluation</h2><p class="muted">{EVALUATION_JSON} is not readable.</p>'
+
+
+def _section(data: dict[str, Any]) -> str:
     params = data.get("params", {})
     table = data.get("table", [])
     seeds = ", ".join(str(s) for s in params.get("seeds", []))

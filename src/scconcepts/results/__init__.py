@@ -1,6 +1,7 @@
 """The results folder that the command line writes: layout, atomic writes and reading back."""
 
 from scconcepts.results._folder import (
+    EVALUATION_JSON,
     MANIFEST,
     METRICS_JSON,
     MODEL_DIR,
@@ -15,6 +16,7 @@ from scconcepts.results._folder import (
 from scconcepts.results._io import read_results, update_results
 
 __all__ = [
+    "EVALUATION_JSON",
     "MANIFEST",
     "METRICS_JSON",
     "MODEL_DIR",

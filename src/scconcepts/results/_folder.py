@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 MANIFEST = "scconcepts.json"
 RESULTS_H5AD = "results.h5ad"
 METRICS_JSON = "metrics.json"
+EVALUATION_JSON = "evaluation.json"
 MODEL_DIR = "model"
 SAE_DIR = "sae"
 
