@@ -20,8 +20,8 @@ import torch
 from anndata import AnnData
 
 from scconcepts._errors import InputError
-from scconcepts.models._base import Encoder
 from scconcepts.models._geneformer_model import GeneformerCheckpoint, load_geneformer_checkpoint
+from scconcepts.models._token_encoder import TokenEncoder
 from scconcepts.models._tokens import length_chunks, match_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def rank_value_tokens(
     )
 
 
-class GeneformerEncoder(Encoder):
+class GeneformerEncoder(TokenEncoder):
     """Cell embeddings from a Geneformer checkpoint.
 
     Parameters
@@ -169,23 +169,9 @@ class GeneformerEncoder(Encoder):
             "eos_id": tokens["<eos>"] if special else None,
         }
 
-    @property
-    def genes(self) -> list[str]:
-        """Data gene names matched to the token dictionary, in input order."""
-        return self._genes
-
-    @property
-    def device(self) -> torch.device:
-        """Device of the BERT model."""
-        return next(self.model.parameters()).device
-
     def tokenize(self, x: torch.Tensor | np.ndarray, *, front: np.ndarray | None = None) -> GeneformerTokens:
         """Rank-value encode raw counts (cells x :attr:`genes`); ``front`` as in :func:`rank_value_tokens`."""
-        if isinstance(x, torch.Tensor):
-            x = x.detach().cpu().numpy()
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != len(self._genes):
-            raise InputError(f"expected cells x {len(self._genes)} expression values; got shape {x.shape}")
+        x = self._counts(x)
         return rank_value_tokens(
             x, self.gene_tokens, self.medians, input_size=self.checkpoint.input_size, front=front, **self._ids
         )

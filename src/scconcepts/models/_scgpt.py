@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from anndata import AnnData
 
 from scconcepts._errors import InputError
-from scconcepts.models._base import Encoder
 from scconcepts.models._scgpt_model import ScgptCheckpoint, load_scgpt_checkpoint
 from scconcepts.models._scgpt_tokens import ScgptTokens, tokenize_scgpt
+from scconcepts.models._token_encoder import TokenEncoder
 from scconcepts.models._tokens import cell_seeds, context_seeds, length_chunks, match_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 POOLINGS = ("cls", "mean")
 
 
-class ScgptEncoder(Encoder):
+class ScgptEncoder(TokenEncoder):
     """Cell embeddings from an scGPT checkpoint.
 
     :meth:`encode` takes raw counts of :attr:`genes` and does scGPT's whole input preparation
@@ -75,27 +75,13 @@ class ScgptEncoder(Encoder):
         self.pad_id = checkpoint.vocab[pad_token]
         self.cls_id = checkpoint.vocab["<cls>"]
 
-    @property
-    def genes(self) -> list[str]:
-        """Data gene names matched to the vocabulary, in input order."""
-        return self._genes
-
-    @property
-    def device(self) -> torch.device:
-        """Device of the transformer."""
-        return next(self.model.parameters()).device
-
     def context(self, adata: AnnData) -> np.ndarray:
         """Per-cell seeds from the cell names: a cell gets the same sampled genes in any subset of the data."""
         return cell_seeds(adata.obs_names, seed=self.seed)
 
     def tokenize(self, x: torch.Tensor | np.ndarray, context: torch.Tensor | np.ndarray | None = None) -> ScgptTokens:
         """Prepare a padded token batch from raw counts (cells x :attr:`genes`)."""
-        if isinstance(x, torch.Tensor):
-            x = x.detach().cpu().numpy()
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != len(self._genes):
-            raise InputError(f"expected cells x {len(self._genes)} expression values; got shape {x.shape}")
+        x = self._counts(x)
         return tokenize_scgpt(
             x,
             self.gene_tokens,
