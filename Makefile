@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/scconcepts run --dataset pbmc68k --model scvi --out $(DEMO_OUT) --overwrite
+	$(BIN)/scconcepts run --dataset pbmc_sorted --model scvi --out $(DEMO_OUT) --overwrite
 	@echo "Results are in $(DEMO_OUT)/ (summary: $(BIN)/scconcepts info $(DEMO_OUT); report: $(DEMO_OUT)/report.html)"
 	@echo "Open the explorer: $(BIN)/scconcepts serve $(DEMO_OUT)   then visit http://127.0.0.1:8000/"
 

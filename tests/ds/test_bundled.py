@@ -70,11 +70,25 @@ def test_immune_sample_matches_the_csv_read_independently(immune):
 
 
 def test_registry_lists_and_loads(pbmc):
-    assert set(ds.DATASETS) == {"pbmc68k", "immune_sample"}
+    assert set(ds.DATASETS) == {"pbmc_sorted", "pbmc68k", "immune_sample"}
     assert ds.load_dataset("pbmc68k").shape == pbmc.shape
 
 
 def test_registry_unknown_name_lists_valid_ones():
-    with pytest.raises(InputError, match="immune_sample, pbmc68k") as error:
+    with pytest.raises(InputError, match="immune_sample, pbmc68k, pbmc_sorted") as error:
         ds.load_dataset("pbmc3k")
     assert "pbmc3k" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_pbmc_sorted_is_500_of_each_sorted_type_with_integer_counts():
+    sorted_cells = ds.pbmc_sorted()
+    assert sorted_cells.shape == (3500, 8846)
+    assert sorted_cells.obs["cell_type"].value_counts().to_dict() == {
+        name: 500 for name in ["B", "CD4TCM", "CD4TN", "CD4Treg", "CD8TN", "Monocyte", "NK"]
+    }
+    assert "CD4+/CD25 T Reg" in set(sorted_cells.obs["gate"])
+    values = sorted_cells.X.data
+    np.testing.assert_array_equal(values, np.round(values))
+    # Genes outside scMINER's filter are absent, so each cell keeps a little less than its original library.
+    assert np.all(np.asarray(sorted_cells.X.sum(axis=1)).ravel() <= sorted_cells.obs["nUMI"].to_numpy())
+    assert {"CD79A", "GNLY", "LYZ", "CD8A", "CCR7"} <= set(sorted_cells.var_names)

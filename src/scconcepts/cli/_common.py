@@ -13,7 +13,7 @@ from scconcepts._errors import InputError
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--dataset`` / ``--input`` (one of them required) and ``--layer``."""
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", help="a bundled dataset: pbmc68k or immune_sample")
+    source.add_argument("--dataset", help="a bundled dataset: pbmc_sorted, pbmc68k or immune_sample")
     source.add_argument("--input", metavar="FILE", help="cells to analyse: .h5ad, .zarr, 10x .h5, 10x mtx folder, CSV")
     parser.add_argument("--layer", help="layer holding the values the model reads (default: X)")
 

@@ -9,9 +9,11 @@ from anndata import AnnData
 from scconcepts._errors import InputError
 from scconcepts.ds._immune_sample import immune_sample
 from scconcepts.ds._pbmc68k import pbmc68k
+from scconcepts.ds._pbmc_sorted import pbmc_sorted
 
 #: Bundled datasets: name -> loader returning integer counts in ``X``.
 DATASETS: dict[str, Callable[[], AnnData]] = {
+    "pbmc_sorted": pbmc_sorted,
     "pbmc68k": pbmc68k,
     "immune_sample": immune_sample,
 }
@@ -23,7 +25,7 @@ def load_dataset(name: str) -> AnnData:
     Parameters
     ----------
     name
-        A key of :data:`DATASETS` (``"pbmc68k"``, ``"immune_sample"``).
+        A key of :data:`DATASETS` (``"pbmc_sorted"``, ``"pbmc68k"``, ``"immune_sample"``).
 
     Returns
     -------
