@@ -90,7 +90,7 @@ def test_cli_unknown_second_dataset_is_a_one_line_error(adata, tmp_path, capsys)
         adata.write_h5ad(folder / "results.h5ad")
     assert main(["evaluate", str(out), "--cross-dataset", "pbmc99", "--no-sweep", "--no-grounding"]) == 2
     err = capsys.readouterr().err
-    assert "neither a bundled dataset (pbmc68k, immune_sample) nor an existing file" in err
+    assert "neither a bundled dataset (pbmc_sorted, pbmc68k, immune_sample) nor an existing file" in err
     assert len(err.strip().splitlines()) == 1
     assert not (out / "evaluation.json").exists()
 
