@@ -11,11 +11,15 @@ from scconcepts._errors import InputError
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--dataset`` / ``--input`` (one of them required) and ``--layer``."""
+    """Add ``--dataset`` / ``--input`` (one of them required) and ``--input-layer``."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="a bundled dataset: pbmc_sorted, pbmc68k or immune_sample")
     source.add_argument("--input", metavar="FILE", help="cells to analyse: .h5ad, .zarr, 10x .h5, 10x mtx folder, CSV")
-    parser.add_argument("--layer", help="layer holding the values the model reads (default: X)")
+    parser.add_argument(
+        "--input-layer",
+        metavar="NAME",
+        help="AnnData layer holding the values to analyse, e.g. counts ('raw': adata.raw; default: X)",
+    )
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,13 +29,27 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-key", help="obs column of batches (scVI)")
     parser.add_argument("--n-latent", type=int, default=10, help="scVI latent dimension (default: 10)")
     parser.add_argument("--max-epochs", type=int, default=None, help="scVI training epochs (default: scvi-tools')")
+    parser.add_argument(
+        "--layer",
+        metavar="NAME",
+        help="the model's representation to learn concepts from: scVI latent (default), hidden, hidden_<i>; "
+        "scGPT/Geneformer layer_<i> (default: the model's usual cell embedding)",
+    )
 
 
 def load_cells(args: argparse.Namespace) -> AnnData:
-    """Load the cells that ``--dataset`` or ``--input`` names."""
+    """Load the cells that ``--dataset`` or ``--input`` names, with ``--input-layer`` moved into ``X``."""
     from scconcepts import ds
 
-    adata = ds.load_dataset(args.dataset) if args.dataset else ds.read(args.input)
+    layer = getattr(args, "input_layer", None)
+    if args.dataset:
+        adata = ds.load_dataset(args.dataset)
+        if layer is not None:
+            from scconcepts.ds._read import _select_layer
+
+            adata = _select_layer(adata, layer, f"dataset {args.dataset}")
+    else:
+        adata = ds.read(args.input, layer=layer)
     if adata.n_obs == 0:
         raise InputError("the data hold no cells; give at least one cell")
     return adata
@@ -40,6 +58,7 @@ def load_cells(args: argparse.Namespace) -> AnnData:
 def model_options(args: argparse.Namespace) -> dict[str, Any]:
     """Options for :func:`scconcepts.tl.embed` from the parsed arguments."""
     options: dict[str, Any] = {"model": args.model, "checkpoint": args.checkpoint, "layer": args.layer}
+    # --input-layer was moved into X by load_cells, so the model reads X
     if args.model == "scvi":
         if args.n_latent < 2:
             raise InputError(f"--n-latent must be at least 2, got {args.n_latent}")

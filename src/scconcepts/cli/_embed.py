@@ -41,5 +41,5 @@ def run_embed(args: argparse.Namespace) -> int:
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
-    logger.info("wrote %d cells with obsm['X_%s'] to %s", adata.n_obs, encoder.name, out)
+    logger.info("wrote %d cells with obsm[%r] to %s", adata.n_obs, encoder.obsm_key, out)
     return 0

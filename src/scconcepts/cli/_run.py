@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse impossible options before any work is done."""
-    if args.model == "scvi" and args.checkpoint is None and args.k is not None:
+    latent = args.layer in (None, "latent")
+    if args.model == "scvi" and args.checkpoint is None and args.k is not None and latent:
         n_concepts = args.expansion * args.n_latent
         if args.k > n_concepts:
             raise InputError(
@@ -112,11 +113,12 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "dataset": args.dataset,
         "input": str(args.input) if args.input else None,
         "model": args.model,
+        "layer": args.layer,
     }
     with new_results_folder(args.out, overwrite=args.overwrite, info=info) as tmp:
         adata = load_cells(args)
         encoder = tl.embed(adata, **model_options(args))
-        use_rep = f"X_{encoder.name}"
+        use_rep = encoder.obsm_key
         encoder.save(tmp / MODEL_DIR)
         result = tl.train_sae(
             adata,
@@ -134,6 +136,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key)
 
         metrics = summary_metrics(adata, key)
+        metrics["layer"] = encoder.layer
         if not (args.no_attribution or args.no_enrichment):
             metrics["enrichment"] = add_enrichment(adata, tmp, key=key)
         adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)

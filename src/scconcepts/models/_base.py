@@ -59,6 +59,36 @@ class Encoder(ABC):
     name: str = "encoder"
     #: Whether :meth:`expression` demands non-negative integer counts (scVI does).
     requires_counts: bool = False
+    #: The representation :meth:`encode` returns, one of :meth:`layers` (see :meth:`select_layer`).
+    layer: str = "embedding"
+
+    def layers(self) -> list[str]:
+        """Names of the representations this encoder can return (``tl.embed(..., layer=NAME)``)."""
+        return [self.default_layer]
+
+    @property
+    def default_layer(self) -> str:
+        """The representation returned unless another is chosen (the model's usual cell embedding)."""
+        return type(self).layer
+
+    def select_layer(self, name: str | None) -> None:
+        """Make :meth:`encode` return the representation ``name`` (``None``: the default).
+
+        Raises :class:`InputError` naming the representations that exist when ``name`` is not one of them.
+        """
+        name = self.default_layer if name is None else str(name)
+        if name not in self.layers():
+            raise InputError(f"the {self.name} model has no layer {name!r}; choose one of {', '.join(self.layers())}")
+        self._use_layer(name)
+        self.layer = name
+
+    def _use_layer(self, name: str) -> None:  # noqa: B027 (optional hook: one-representation encoders need none)
+        """Switch the forward pass to the representation ``name`` (already validated); subclasses override."""
+
+    @property
+    def obsm_key(self) -> str:
+        """``obsm`` key of this encoder's embedding: ``X_<name>``, or ``X_<name>_<layer>`` for another layer."""
+        return f"X_{self.name}" if self.layer == self.default_layer else f"X_{self.name}_{self.layer}"
 
     @property
     @abstractmethod
@@ -129,9 +159,12 @@ class Encoder(ABC):
         return aligned
 
     @torch.no_grad()
-    def embed(self, adata: AnnData, *, batch_size: int = 1024, layer: str | None = None) -> np.ndarray:
-        """Embed every cell of ``adata``; returns a cells x dim float32 array."""
-        x = self.expression(adata, layer=layer)
+    def embed(self, adata: AnnData, *, batch_size: int = 1024, input_layer: str | None = None) -> np.ndarray:
+        """Embed every cell of ``adata`` (values from ``layers[input_layer]`` or ``X``) into the selected layer.
+
+        Returns a cells x dim float32 array.
+        """
+        x = self.expression(adata, layer=input_layer)
         context = self.context(adata)
         if x.shape[0] == 0:
             raise InputError("the data hold no cells; give at least one cell")

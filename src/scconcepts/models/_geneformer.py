@@ -21,7 +21,7 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts.models._geneformer_model import GeneformerCheckpoint, load_geneformer_checkpoint
-from scconcepts.models._token_encoder import TokenEncoder
+from scconcepts.models._token_encoder import TokenEncoder, layer_name
 from scconcepts.models._tokens import length_chunks, match_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -137,10 +137,14 @@ class GeneformerEncoder(TokenEncoder):
         Token id and median of each gene.
     pooling
         ``"mean"`` over gene tokens (Geneformer's cell embedding) or ``"cls"`` (V2 dictionaries only).
+    layer
+        Layer whose pooled output is the embedding: ``layer_0`` (input embedding) ... ``layer_<n>``; default
+        the layer the checkpoint was cut at (Geneformer's ``emb_layer``, -1: ``layer_<n-1>``).
 
     """
 
     name = "geneformer"
+    first_layer = 0
 
     def __init__(
         self,
@@ -150,6 +154,7 @@ class GeneformerEncoder(TokenEncoder):
         medians: np.ndarray,
         *,
         pooling: str = "mean",
+        layer: str | None = None,
     ) -> None:
         if pooling not in POOLINGS:
             raise InputError(f"unknown Geneformer pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
@@ -168,6 +173,21 @@ class GeneformerEncoder(TokenEncoder):
             "cls_id": tokens["<cls>"] if special else None,
             "eos_id": tokens["<eos>"] if special else None,
         }
+        self._default = layer_name(checkpoint.n_layers + checkpoint.layer)
+        self.select_layer(layer)
+
+    @property
+    def n_transformer_layers(self) -> int:
+        """Transformer layers of the full checkpoint."""
+        return self.checkpoint.n_layers
+
+    @property
+    def default_layer(self) -> str:
+        """The layer given by ``emb_layer`` when the checkpoint was loaded (Geneformer's default: second to last)."""
+        return self._default
+
+    def _use_layer(self, name: str) -> None:
+        self.checkpoint.cut(int(name.rsplit("_", 1)[1]) - self.checkpoint.n_layers)
 
     def tokenize(self, x: torch.Tensor | np.ndarray, *, front: np.ndarray | None = None) -> GeneformerTokens:
         """Rank-value encode raw counts (cells x :attr:`genes`); ``front`` as in :func:`rank_value_tokens`."""
@@ -227,7 +247,8 @@ class GeneformerEncoder(TokenEncoder):
         info = {
             "model": "geneformer",
             "checkpoint": str(self.checkpoint.path),
-            "emb_layer": self.checkpoint.layer,
+            "emb_layer": int(self._default.rsplit("_", 1)[1]) - self.checkpoint.n_layers,
+            "layer": self.layer,
             "pooling": self.pooling,
             **self.checkpoint.files,
             "genes": self._genes,
@@ -235,12 +256,14 @@ class GeneformerEncoder(TokenEncoder):
         (path / "encoder.json").write_text(json.dumps(info, indent=2))
 
 
-def _encoder(checkpoint: GeneformerCheckpoint, genes: list[str], tokens: np.ndarray, pooling: str) -> GeneformerEncoder:
+def _encoder(
+    checkpoint: GeneformerCheckpoint, genes: list[str], tokens: np.ndarray, pooling: str, layer: str | None = None
+) -> GeneformerEncoder:
     by_token = {v: k for k, v in checkpoint.tokens.items()}
     medians = np.asarray([checkpoint.medians[by_token[int(t)]] for t in tokens], dtype=np.float64)
     if not (medians > 0).all():
         raise InputError("Geneformer gene medians must be positive; the gene median dictionary is damaged")
-    return GeneformerEncoder(checkpoint, genes, tokens, medians, pooling=pooling)
+    return GeneformerEncoder(checkpoint, genes, tokens, medians, pooling=pooling, layer=layer)
 
 
 def build_geneformer(
@@ -248,6 +271,7 @@ def build_geneformer(
     *,
     checkpoint: str | Path | None = None,
     emb_layer: int = -1,
+    layer: str | None = None,
     pooling: str = "mean",
     token_dictionary: str | Path | None = None,
     gene_median: str | Path | None = None,
@@ -268,6 +292,8 @@ def build_geneformer(
         Hugging Face BERT folder holding (or beside the paths given for) Geneformer's dictionaries.
     emb_layer
         Layer to read, named and counted as Geneformer's ``emb_layer`` (-1: second to last, the default; 0: last).
+    layer
+        Layer to read by name, ``layer_0`` (input embedding) ... ``layer_<n>``; overrides ``emb_layer``.
     pooling
         ``"mean"`` over gene tokens or ``"cls"``.
     token_dictionary, gene_median, gene_name_id
@@ -297,7 +323,7 @@ def build_geneformer(
     )
     vocab = {k: v for k, v in loaded.tokens.items() if k in loaded.medians}
     genes, tokens = match_vocabulary(adata, vocab, model="Geneformer", min_fraction=min_fraction, aliases=loaded.names)
-    return _encoder(loaded, genes, tokens, pooling)
+    return _encoder(loaded, genes, tokens, pooling, layer)
 
 
 def load_geneformer(path: str | Path) -> GeneformerEncoder:
@@ -319,4 +345,4 @@ def load_geneformer(path: str | Path) -> GeneformerEncoder:
             "the checkpoint changed since the encoder was saved"
         )
     tokens = np.asarray([loaded.tokens[k] for k in keys], dtype=np.int64)
-    return _encoder(loaded, genes, tokens, str(info["pooling"]))
+    return _encoder(loaded, genes, tokens, str(info["pooling"]), info.get("layer"))

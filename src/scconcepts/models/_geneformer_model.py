@@ -62,6 +62,18 @@ class GeneformerCheckpoint:
     names: dict[str, str]
     files: dict[str, str]
     input_size: int
+    #: The model's full list of layers (``model`` keeps only those up to the layer read).
+    all_layers: nn.ModuleList | None = None
+
+    def cut(self, layer: int) -> None:
+        """Read the embedding after a different layer (``emb_layer`` convention: -1 second to last, 0 last)."""
+        if not -self.n_layers <= layer <= 0:
+            raise InputError(f"layer must be between {-self.n_layers} and 0 (0: last, -1: second to last); got {layer}")
+        if self.all_layers is None:
+            self.all_layers = self.model.encoder.layer
+        device = next(self.model.parameters()).device
+        self.model.encoder.layer = nn.ModuleList(self.all_layers[: self.n_layers + layer]).to(device)
+        self.layer = layer
 
     @property
     def special_tokens(self) -> bool:
@@ -167,7 +179,8 @@ def load_geneformer_checkpoint(
     n_layers = int(config.num_hidden_layers)
     if not -n_layers <= layer <= 0:
         raise InputError(f"layer must be between {-n_layers} and 0 (0: last, -1: second to last); got {layer}")
-    model.encoder.layer = model.encoder.layer[: n_layers + layer]
+    all_layers = model.encoder.layer
+    model.encoder.layer = all_layers[: n_layers + layer]
     files = {"token_dictionary": str(token_path), "gene_median": str(median_path)}
     if name_path:
         files["gene_name_id"] = str(name_path)
@@ -182,4 +195,5 @@ def load_geneformer_checkpoint(
         names=names,
         files=files,
         input_size=int(config.max_position_embeddings),
+        all_layers=all_layers,
     )

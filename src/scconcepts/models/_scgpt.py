@@ -14,7 +14,7 @@ from anndata import AnnData
 from scconcepts._errors import InputError
 from scconcepts.models._scgpt_model import ScgptCheckpoint, load_scgpt_checkpoint
 from scconcepts.models._scgpt_tokens import ScgptTokens, tokenize_scgpt
-from scconcepts.models._token_encoder import TokenEncoder
+from scconcepts.models._token_encoder import TokenEncoder, layer_name
 from scconcepts.models._tokens import cell_seeds, context_seeds, length_chunks, match_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ class ScgptEncoder(TokenEncoder):
         ``"cls"`` (the official cell embedding) or ``"mean"`` (mean over the gene tokens).
     seed
         Seed mixed into the per-cell seeds used for gene sampling and bin tie breaking.
+    layer
+        Transformer layer whose pooled output is the embedding: ``layer_1`` ... ``layer_<n>`` (default: the
+        last, the official cell embedding).
 
     """
 
@@ -59,6 +62,7 @@ class ScgptEncoder(TokenEncoder):
         max_length: int = 1200,
         pooling: str = "cls",
         seed: int = 0,
+        layer: str | None = None,
     ) -> None:
         if pooling not in POOLINGS:
             raise InputError(f"unknown scGPT pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
@@ -74,6 +78,17 @@ class ScgptEncoder(TokenEncoder):
         pad_token = str(checkpoint.args.get("pad_token", "<pad>"))
         self.pad_id = checkpoint.vocab[pad_token]
         self.cls_id = checkpoint.vocab["<cls>"]
+        self.select_layer(layer)
+
+    @property
+    def n_transformer_layers(self) -> int:
+        """Transformer layers of the checkpoint."""
+        return len(self.model.transformer_encoder.layers)
+
+    @property
+    def default_layer(self) -> str:
+        """The last layer (scGPT's official cell embedding)."""
+        return layer_name(self.n_transformer_layers)
 
     def context(self, adata: AnnData) -> np.ndarray:
         """Per-cell seeds from the cell names: a cell gets the same sampled genes in any subset of the data."""
@@ -99,7 +114,9 @@ class ScgptEncoder(TokenEncoder):
         chunks = length_chunks(tokens.lengths.numpy(), n_heads=self.model.n_heads)
         for rows in chunks:
             part = tokens.select(rows).to(self.device)
-            states = self.model(part.genes, part.values, part.padding, first_only=self.pooling == "cls")
+            states = self.model(
+                part.genes, part.values, part.padding, first_only=self.pooling == "cls", n_layers=self.layer_number
+            )
             if self.pooling == "cls":
                 pooled = states[:, 0, :]
             else:
@@ -127,6 +144,7 @@ class ScgptEncoder(TokenEncoder):
             "max_length": self.max_length,
             "pooling": self.pooling,
             "seed": self.seed,
+            "layer": self.layer,
             "genes": self._genes,
         }
         (path / "encoder.json").write_text(json.dumps(info, indent=2))
@@ -141,6 +159,7 @@ def build_scgpt(
     seed: int = 0,
     device: str = "cpu",
     min_fraction: float = 0.25,
+    layer: str | None = None,
     **options: object,
 ) -> ScgptEncoder:
     """Load an scGPT checkpoint folder and match its vocabulary to ``adata``'s genes.
@@ -157,6 +176,8 @@ def build_scgpt(
         Device to run the transformer on.
     min_fraction
         Smallest fraction of the data's genes that must be in the vocabulary.
+    layer
+        Transformer layer to read (``layer_<i>``; default the last).
     options
         Options of other models, ignored (logged).
 
@@ -172,7 +193,7 @@ def build_scgpt(
     specials = {"<pad>", "<cls>", "<eoc>", str(loaded.args.get("pad_token", "<pad>"))}
     vocab = {k: v for k, v in loaded.vocab.items() if k not in specials}
     genes, tokens = match_vocabulary(adata, vocab, model="scGPT", min_fraction=min_fraction)
-    return ScgptEncoder(loaded, genes, tokens, max_length=int(max_length), pooling=pooling, seed=int(seed))
+    return ScgptEncoder(loaded, genes, tokens, max_length=int(max_length), pooling=pooling, seed=int(seed), layer=layer)
 
 
 def load_scgpt(path: str | Path) -> ScgptEncoder:
@@ -188,5 +209,11 @@ def load_scgpt(path: str | Path) -> ScgptEncoder:
         )
     tokens = np.asarray([loaded.vocab[g] for g in genes], dtype=np.int64)
     return ScgptEncoder(
-        loaded, genes, tokens, max_length=int(info["max_length"]), pooling=str(info["pooling"]), seed=int(info["seed"])
+        loaded,
+        genes,
+        tokens,
+        max_length=int(info["max_length"]),
+        pooling=str(info["pooling"]),
+        seed=int(info["seed"]),
+        layer=info.get("layer"),
     )

@@ -133,9 +133,15 @@ class ScgptTransformer(nn.Module):
         self.eval()
 
     def forward(
-        self, tokens: torch.Tensor, values: torch.Tensor, padding: torch.Tensor, *, first_only: bool = False
+        self,
+        tokens: torch.Tensor,
+        values: torch.Tensor,
+        padding: torch.Tensor,
+        *,
+        first_only: bool = False,
+        n_layers: int | None = None,
     ) -> torch.Tensor:
-        """Return the last layer's token states (``cells x length x d_model``).
+        """Return the last layer's token states (``cells x length x d_model``), or those of layer ``n_layers``.
 
         Parameters
         ----------
@@ -147,6 +153,8 @@ class ScgptTransformer(nn.Module):
             ``cells x length`` boolean, ``True`` at padding positions.
         first_only
             Compute the last layer for the first position (``<cls>``) only: ``cells x 1 x d_model``.
+        n_layers
+            Run only the first ``n_layers`` transformer layers (``None``: all of them).
 
         """
         genes = self.encoder(tokens)
@@ -155,7 +163,7 @@ class ScgptTransformer(nn.Module):
         else:
             states = genes + self.value_encoder(values)
         attend = ~padding[:, None, None, :]
-        layers = self.transformer_encoder.layers
+        layers = list(self.transformer_encoder.layers)[:n_layers]
         for i, layer in enumerate(layers):
             last = first_only and i == len(layers) - 1
             states = _post_norm_layer(layer, states, attend, n_heads=self.n_heads, first_only=last)

@@ -1,4 +1,8 @@
-"""scVI (scvi-tools) as an encoder: train or load a model; embedding = posterior mean of the latent."""
+"""scVI (scvi-tools) as an encoder: train or load a model; embedding = posterior mean of the latent.
+
+Other representations: ``hidden_1`` ... ``hidden_n``, the outputs of the encoder's fully connected layers
+(after the activation; ``hidden`` is the last of them), so that concepts can be sought before the bottleneck.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 SCVI_FOLDER = "scvi"
 MIN_CELLS = 20
+#: Representation names: the latent posterior mean, and the encoder's hidden layers (``hidden_1``...).
+LATENT = "latent"
+HIDDEN = "hidden"
 
 
 class ScviEncoder(Encoder):
@@ -39,8 +46,9 @@ class ScviEncoder(Encoder):
 
     name = "scvi"
     requires_counts = True
+    layer = LATENT
 
-    def __init__(self, model: Any, *, batch_key: str | None = None) -> None:
+    def __init__(self, model: Any, *, batch_key: str | None = None, layer: str | None = None) -> None:
         self.model = model
         self.batch_key = batch_key
         self._genes = [str(g) for g in model.adata.var_names]
@@ -49,6 +57,17 @@ class ScviEncoder(Encoder):
         self._z_encoder = module.z_encoder
         self._log_variational = bool(module.log_variational)
         self._fc = module.z_encoder.encoder
+        self._stop: int | None = None
+        self.select_layer(layer)
+
+    def layers(self) -> list[str]:
+        """``latent`` (the posterior mean, default), ``hidden`` (last hidden layer), ``hidden_1`` ... ``hidden_n``."""
+        n_hidden = len(self._fc.fc_layers)
+        return [LATENT, HIDDEN, *(f"{HIDDEN}_{i + 1}" for i in range(n_hidden))]
+
+    def _use_layer(self, name: str) -> None:
+        n_hidden = len(self._fc.fc_layers)
+        self._stop = None if name == LATENT else n_hidden - 1 if name == HIDDEN else int(name.rsplit("_", 1)[1]) - 1
 
     @property
     def genes(self) -> list[str]:
@@ -87,7 +106,11 @@ class ScviEncoder(Encoder):
         return torch.log1p(x) if self._log_variational else x
 
     def _run_layers(self, h: torch.Tensor, covariates: list[torch.Tensor], *, skip_first_linear: bool) -> torch.Tensor:
-        """Run the encoder's fully connected layers as scvi-tools does (covariates injected per layer)."""
+        """Run the encoder's fully connected layers as scvi-tools does (covariates injected per layer).
+
+        Returns the latent posterior mean, or the output of hidden layer ``self._stop`` when a hidden layer
+        is the selected representation.
+        """
         for i, layers in enumerate(self._fc.fc_layers):
             for j, layer in enumerate(layers):
                 if layer is None:
@@ -98,10 +121,12 @@ class ScviEncoder(Encoder):
                     if covariates and self._fc.inject_into_layer(i):
                         h = torch.cat((h, *covariates), dim=-1)
                 h = layer(h)
+            if i == self._stop:
+                return h
         return self._z_encoder.mean_encoder(h)
 
     def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        """Posterior mean of the latent for raw counts ``x`` (cells x genes)."""
+        """Posterior mean of the latent (or the selected hidden layer) for raw counts ``x`` (cells x genes)."""
         return self._run_layers(self._input(x), self._covariates(context), skip_first_linear=False)
 
     def linear_first_layer(self) -> LinearFirstLayer:
@@ -124,8 +149,25 @@ class ScviEncoder(Encoder):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.model.save(str(path / SCVI_FOLDER), save_anndata=False, overwrite=True)
-        info = {"model": self.name, "batch_key": self.batch_key, "batches": self._batches, "genes": len(self._genes)}
+        info = {
+            "model": self.name,
+            "batch_key": self.batch_key,
+            "batches": self._batches,
+            "genes": len(self._genes),
+            "layer": self.layer,
+        }
         (path / "encoder.json").write_text(json.dumps(info, indent=2))
+
+
+def _check_layer_name(layer: str | None, n_hidden: int | None) -> None:
+    """Refuse a representation name scVI cannot return before any training (``n_hidden`` unknown: name only)."""
+    if layer is None or layer in (LATENT, HIDDEN):
+        return
+    prefix, _, number = layer.rpartition("_")
+    if prefix == HIDDEN and number.isdigit() and int(number) >= 1 and (n_hidden is None or int(number) <= n_hidden):
+        return
+    hidden = f"{HIDDEN}_1" if n_hidden == 1 else f"{HIDDEN}_1 ... {HIDDEN}_{n_hidden or 'n'}"
+    raise InputError(f"the scvi model has no layer {layer!r}; choose one of {LATENT}, {HIDDEN}, {hidden}")
 
 
 def _batch_categories(model: Any) -> list[str]:
@@ -133,11 +175,13 @@ def _batch_categories(model: Any) -> list[str]:
     return [str(c) for c in registry.categorical_mapping]
 
 
-def _counts_for(adata: AnnData, genes: list[str] | None, layer: str | None) -> AnnData:
+def _counts_for(adata: AnnData, genes: list[str] | None, input_layer: str | None) -> AnnData:
     """Return a copy of ``adata`` with raw counts in ``X`` (optionally restricted to ``genes``), validated."""
     if adata.n_obs == 0:
         raise InputError("the data hold no cells; give at least one cell")
-    values = adata.X if layer is None else adata.layers[layer]
+    if input_layer is not None and input_layer not in adata.layers:
+        raise InputError(f"the data have no layer {input_layer!r} (layers: {', '.join(adata.layers) or 'none'})")
+    values = adata.X if input_layer is None else adata.layers[input_layer]
     counts = AnnData(X=sp.csr_matrix(values, dtype=np.float32), obs=adata.obs.copy(), var=adata.var[[]].copy())
     check_finite(counts.X.data, what="expression values")
     check_counts(counts.X.data, model="scVI")
@@ -153,6 +197,7 @@ def build_scvi(
     n_latent: int = 10,
     n_top_genes: int = 2000,
     batch_key: str | None = None,
+    input_layer: str | None = None,
     layer: str | None = None,
     max_epochs: int | None = None,
     early_stopping: bool = True,
@@ -164,7 +209,7 @@ def build_scvi(
     Parameters
     ----------
     adata
-        Cells with raw integer counts in ``X`` (or ``layer``).
+        Cells with raw integer counts in ``X`` (or ``input_layer``).
     checkpoint
         A folder written by ``SCVI.save``; when given, nothing is trained.
     n_latent
@@ -173,8 +218,10 @@ def build_scvi(
         Highly variable genes (Seurat v3 flavour, on counts) to train on; all genes if the data have fewer.
     batch_key
         ``obs`` column of batches for scVI to correct for.
+    input_layer
+        AnnData layer holding raw counts; ``None`` uses ``X``.
     layer
-        Layer holding raw counts; ``None`` uses ``X``.
+        Representation the encoder returns: ``latent`` (default), ``hidden`` or ``hidden_<i>``.
     max_epochs
         Most training epochs; ``None`` uses scvi-tools' default for the data size.
     early_stopping
@@ -190,9 +237,10 @@ def build_scvi(
 
     if batch_key is not None and batch_key not in adata.obs:
         raise InputError(f"batch key {batch_key!r} is not a column of obs; choose one of {list(adata.obs.columns)}")
+    _check_layer_name(layer, int(model_kwargs.get("n_layers", 1)) if checkpoint is None else None)
     if checkpoint is not None:
-        return _load_pretrained(adata, Path(checkpoint), layer=layer, batch_key=batch_key)
-    counts = _counts_for(adata, None, layer)
+        return _load_pretrained(adata, Path(checkpoint), input_layer=input_layer, batch_key=batch_key, layer=layer)
+    counts = _counts_for(adata, None, input_layer)
     scvi.settings.seed = seed
     if counts.n_obs < MIN_CELLS:
         raise InputError(f"scVI needs at least {MIN_CELLS} cells to train; the data hold {counts.n_obs}")
@@ -214,23 +262,25 @@ def build_scvi(
         enable_model_summary=False,
         enable_checkpointing=False,
     )
-    return ScviEncoder(model, batch_key=batch_key)
+    return ScviEncoder(model, batch_key=batch_key, layer=layer)
 
 
-def _load_pretrained(adata: AnnData, folder: Path, *, layer: str | None, batch_key: str | None) -> ScviEncoder:
+def _load_pretrained(
+    adata: AnnData, folder: Path, *, input_layer: str | None, batch_key: str | None, layer: str | None
+) -> ScviEncoder:
     import scvi
 
     if not (folder / "model.pt").is_file():
         raise InputError(f"{folder} is not a saved scvi-tools model (no model.pt); pass the folder SCVI.save wrote")
     genes = [str(g) for g in torch.load(folder / "model.pt", map_location="cpu", weights_only=False)["var_names"]]
-    counts = _counts_for(adata, None, layer)
+    counts = _counts_for(adata, None, input_layer)
     matched = int(counts.var_names.isin(genes).sum())
     if matched < min(10, len(genes)):
         raise InputError(f"only {matched} of the scVI model's {len(genes)} genes are in the data; check gene names")
     query = counts[:, counts.var_names.isin(genes)].copy()
     scvi.model.SCVI.prepare_query_anndata(query, str(folder))
     model = scvi.model.SCVI.load(str(folder), adata=query, accelerator="cpu")
-    return ScviEncoder(model, batch_key=batch_key)
+    return ScviEncoder(model, batch_key=batch_key, layer=layer)
 
 
 def load_scvi(path: str | Path) -> ScviEncoder:
@@ -249,4 +299,4 @@ def load_scvi(path: str | Path) -> ScviEncoder:
         batches = [info["batches"][i % len(info["batches"])] for i in range(n_cells)]
         template.obs[info["batch_key"]] = np.asarray(batches)
     model = scvi.model.SCVI.load(str(folder), adata=template, accelerator="cpu")
-    return ScviEncoder(model, batch_key=info["batch_key"])
+    return ScviEncoder(model, batch_key=info["batch_key"], layer=info.get("layer"))

@@ -1,4 +1,9 @@
-"""What the token-model encoders (scGPT, Geneformer) share: their genes, device and raw-count input check."""
+"""What the token-model encoders (scGPT, Geneformer) share: genes, device, raw-count input check, layer names.
+
+A representation is named ``layer_<i>``: the cell embedding (the model's pooling) of the output of
+transformer layer ``i``, counted from 1 at the input (``layer_0``, where a model offers it, is the input
+embedding before any transformer layer).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,22 @@ class TokenEncoder(Encoder):
 
     model: torch.nn.Module
     _genes: list[str]
+    #: Smallest layer number offered (0 where the input embedding makes a meaningful cell embedding).
+    first_layer: int = 1
+
+    @property
+    def n_transformer_layers(self) -> int:
+        """Transformer layers of the full model."""
+        raise NotImplementedError
+
+    def layers(self) -> list[str]:
+        """``layer_<i>`` for every transformer layer whose output can be read."""
+        return [layer_name(i) for i in range(self.first_layer, self.n_transformer_layers + 1)]
+
+    @property
+    def layer_number(self) -> int:
+        """Number of the transformer layer whose output is read (counted from 1 at the input)."""
+        return int(self.layer.rsplit("_", 1)[1])
 
     @property
     def genes(self) -> list[str]:
@@ -33,3 +54,8 @@ class TokenEncoder(Encoder):
         if x.ndim != 2 or x.shape[1] != len(self._genes):
             raise InputError(f"expected cells x {len(self._genes)} expression values; got shape {x.shape}")
         return x
+
+
+def layer_name(number: int) -> str:
+    """Name of the representation after transformer layer ``number`` (``layer_<number>``)."""
+    return f"layer_{number}"

@@ -9,7 +9,6 @@ from typing import Any
 from anndata import AnnData
 
 from scconcepts._errors import InputError
-from scconcepts._keys import embedding_key
 from scconcepts.models import Encoder
 from scconcepts.models._registry import build_encoder
 
@@ -23,6 +22,7 @@ def embed(
     checkpoint: str | Path | None = None,
     key_added: str | None = None,
     layer: str | None = None,
+    input_layer: str | None = None,
     batch_size: int = 1024,
     **options: Any,
 ) -> Encoder:
@@ -31,16 +31,22 @@ def embed(
     Parameters
     ----------
     adata
-        Cells x genes; raw counts in ``X`` (or ``layer``) for scVI.
+        Cells x genes; raw counts in ``X`` (or ``layers[input_layer]``) for scVI.
     model
         A model family (``"scvi"``, or any name from :func:`scconcepts.models.available_models`), or an
         :class:`~scconcepts.models.Encoder` such as a :class:`~scconcepts.models.TorchEncoder`.
     checkpoint
         A saved model to load instead of training (scVI: a folder written by ``SCVI.save``).
     key_added
-        ``obsm`` key to write; defaults to ``X_<model name>``.
+        ``obsm`` key to write; defaults to ``X_<model name>`` (``X_<model name>_<layer>`` for a layer other
+        than the model's default).
     layer
-        Layer holding the values the model reads; ``None`` uses ``X``.
+        The model's representation to return (``None``: its usual cell embedding). scVI: ``latent`` (default),
+        ``hidden`` (the encoder's last hidden layer), ``hidden_<i>``; scGPT: ``layer_1`` ... ``layer_<n>``
+        (default the last); Geneformer: ``layer_0`` ... ``layer_<n>`` (default ``layer_<n-1>``). The encoder
+        keeps the choice: attribution and saving follow it.
+    input_layer
+        AnnData layer holding the values the model reads (e.g. ``"counts"``); ``None`` uses ``X``.
     batch_size
         Cells per forward pass.
     **options
@@ -53,20 +59,43 @@ def embed(
     """
     if adata.n_obs == 0:
         raise InputError("the data hold no cells; give at least one cell")
+    if input_layer is not None and input_layer not in adata.layers:
+        raise InputError(f"the data have no layer {input_layer!r} (layers: {', '.join(adata.layers) or 'none'})")
     if isinstance(model, Encoder):
         encoder = model
     elif isinstance(model, str):
-        build_options = {**options, "layer": layer} if model == "scvi" else options
-        encoder = build_encoder(model, adata, checkpoint=checkpoint, **build_options)
+        build_options = {**options, "input_layer": input_layer} if model == "scvi" else dict(options)
+        if layer is not None:
+            build_options["layer"] = layer
+        try:
+            encoder = build_encoder(model, adata, checkpoint=checkpoint, **build_options)
+        except InputError as error:
+            raise _explain_data_layer(error, layer, adata) from None
     else:
         raise InputError(f"model must be a model name or an Encoder, got {type(model).__name__}")
-    key = key_added or embedding_key(encoder.name)
-    adata.obsm[key] = encoder.embed(adata, batch_size=batch_size, layer=layer)
+    if layer is not None and encoder.layer != layer:
+        try:
+            encoder.select_layer(layer)
+        except InputError as error:
+            raise _explain_data_layer(error, layer, adata) from None
+    key = key_added or encoder.obsm_key
+    adata.obsm[key] = encoder.embed(adata, batch_size=batch_size, input_layer=input_layer)
     logger.info(
-        "embedded %d cells with %s into obsm[%r] (%d dimensions)",
+        "embedded %d cells with %s (layer %s) into obsm[%r] (%d dimensions)",
         adata.n_obs,
         encoder.name,
+        encoder.layer,
         key,
         adata.obsm[key].shape[1],
     )
     return encoder
+
+
+def _explain_data_layer(error: InputError, layer: str | None, adata: AnnData) -> InputError:
+    """Add a hint when ``layer`` names one of the data's layers (``layer`` names the model's representation)."""
+    if layer is not None and layer in adata.layers and "no layer" in str(error):
+        return InputError(
+            f"{error}. {layer!r} is a layer of the data: pass it as input_layer= (CLI: --input-layer); "
+            "layer= names the model's representation"
+        )
+    return error
