@@ -279,7 +279,7 @@ def _write(
         adata.varm[exact_share_key(key)] = full(result.confirmed, 0.0, np.float32)
     else:
         adata.varm.pop(exact_share_key(key), None)
-    active = (activations[:, ids] > 0).toarray()
+    active = sp.csc_matrix(activations[:, ids] > 0)
     de = np.zeros((adata.n_vars, n_concepts), dtype=np.float32)
     de[:, ids] = wilcoxon_scores(log_normalised(adata, layer=layer), active)
     adata.varm[de_key(key)] = de

@@ -1,0 +1,32 @@
+import numpy as np
+import scipy.sparse as sp
+from scipy import stats
+
+from scconcepts.tl._de import wilcoxon_scores
+
+
+def test_sparse_ranking_equals_dense_ranking_with_ties_and_stored_zeros():
+    x = sp.random(300, 40, density=0.3, random_state=1, format="csr")
+    x.data = np.round(x.data * 3) / 3  # many ties among non-zeros
+    x.data[::17] = 0  # explicitly stored zeros tie with the implicit ones
+    rng = np.random.default_rng(0)
+    groups = rng.random((300, 5)) < 0.3
+    groups[:, 4] = False  # an empty group scores 0
+    dense = wilcoxon_scores(x.toarray(), groups)
+    np.testing.assert_allclose(wilcoxon_scores(x, groups), dense, atol=1e-10)
+    np.testing.assert_allclose(wilcoxon_scores(x, sp.csr_matrix(groups)), dense, atol=1e-10)
+    assert (dense[:, 4] == 0).all()
+    column = x.toarray()[:, 3]
+    result = stats.mannwhitneyu(column[groups[:, 0]], column[~groups[:, 0]], method="asymptotic", use_continuity=False)
+    assert abs(abs(dense[3, 0]) - stats.norm.isf(result.pvalue / 2)) < 1e-8
+
+
+def test_negative_values_take_the_dense_path_and_still_match_scipy():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(80, 6))
+    groups = np.zeros((80, 1), dtype=bool)
+    groups[:25, 0] = True
+    z = wilcoxon_scores(sp.csr_matrix(x), groups)
+    for gene in range(6):
+        result = stats.mannwhitneyu(x[:25, gene], x[25:, gene], method="asymptotic", use_continuity=False)
+        assert abs(abs(z[gene, 0]) - stats.norm.isf(result.pvalue / 2)) < 1e-8
