@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from tqdm.auto import tqdm
 
 from scconcepts._errors import InputError
+from scconcepts._progress import progress
 from scconcepts.attribution._forward import Components, ExactRunner, ShortcutRunner, make_runner
 from scconcepts.attribution._stats import empirical_null_pvalues
 from scconcepts.attribution._strategies import GeneStatistics, Strategy
@@ -324,7 +324,7 @@ class _Plan:
     def _chunks(self, desc: str):
         """Per chunk of groups: the chunk, its cells, their values before and after, and which genes are rows."""
         starts = range(0, self.groups.cell.size, _GROUPS_PER_CHUNK)
-        for start in tqdm(starts, desc=desc, disable=not self.progress or len(starts) < 2):
+        for start in progress(starts, desc=desc, disable=not self.progress or len(starts) < 2):
             chunk = slice(start, start + _GROUPS_PER_CHUNK)
             cells = self.groups.cell[chunk]
             original = self.dense[torch.as_tensor(cells)].cpu().numpy()

@@ -9,6 +9,7 @@ from importlib import import_module
 
 from scconcepts import __version__
 from scconcepts._errors import ScconceptsError
+from scconcepts.cli._signals import Interrupted, stop_on_signals
 
 #: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
 SUBCOMMANDS = ["_run", "_embed", "_info", "_serve", "_attribute", "_report", "_enrich", "_evaluate"]
@@ -50,10 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     quiet_libraries()
     try:
-        return int(args.func(args) or 0)
+        with stop_on_signals():
+            return int(args.func(args) or 0)
     except ScconceptsError as error:
         print(f"scconcepts {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Interrupted as stop:
+        print(f"scconcepts {args.command}: {stop}; unfinished results were removed", file=sys.stderr)
+        return stop.exit_status
     except KeyboardInterrupt:
         print("scconcepts: interrupted", file=sys.stderr)
         return 130

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from scconcepts._progress import progress
 from scconcepts.evaluation._sae_runs import fit_sae, sae_fidelity, with_settings
 from scconcepts.sae import SAEConfig
 
@@ -55,7 +55,7 @@ def sweep(
     known = known or {}
     rows = []
     grid = [(int(k), int(e)) for k, e in grid if k <= e * embedding.shape[1]]
-    for k, expansion in tqdm(grid, desc="k x expansion sweep", unit="SAE"):
+    for k, expansion in progress(grid, desc="k x expansion sweep", unit="SAE"):
         if (k, expansion) in known:
             metrics = known[(k, expansion)]
         else:

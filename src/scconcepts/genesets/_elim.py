@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import sparse
-from tqdm.auto import tqdm
+
+from scconcepts._progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def elim(
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     n_retests = 0
-    for concept in tqdm(range(out.shape[0]), desc="elim", leave=False, disable=out.shape[0] < 50):
+    for concept in progress(range(out.shape[0]), desc="elim", leave=False, disable=out.shape[0] < 50):
         significant = np.flatnonzero(out[concept] < cutoff)
         if significant.size == 0:
             continue

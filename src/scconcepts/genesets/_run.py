@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from scconcepts._errors import InputError
+from scconcepts._progress import progress
 from scconcepts.genesets._collapse import collapse
 from scconcepts.genesets._dag import kept_ancestors, term_depths
 from scconcepts.genesets._elim import elim, set_rows
@@ -75,7 +75,7 @@ def _stats(scores, selected, rows, membership, sets, kept, gene_names, opts):
     score = np.full((scores.shape[0], len(ids)), np.nan)
     pval = np.full_like(score, np.nan)
     edges: dict[tuple[int, int], str] = {}
-    for c in tqdm(range(scores.shape[0]), desc=f"GSEA {sets.source}", leave=False):
+    for c in progress(range(scores.shape[0]), desc=f"GSEA {sets.source}", leave=False):
         result = prerank(scores[c], gene_names, named, method=opts.gsea_method, permutation_num=opts.permutation_num,
                          seed=opts.seed, threads=opts.threads)  # fmt: skip
         j = result["term_id"].map(column).to_numpy()

@@ -11,9 +11,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from anndata import AnnData
-from tqdm.auto import tqdm
 
 from scconcepts._errors import InputError
+from scconcepts._progress import progress
 
 MIN_MATCHED_GENES = 10
 
@@ -170,7 +170,7 @@ class Encoder(ABC):
             raise InputError("the data hold no cells; give at least one cell")
         chunks = []
         starts = range(0, x.shape[0], batch_size)
-        for start in tqdm(starts, desc=f"embedding with {self.name}", disable=len(starts) < 4):
+        for start in progress(starts, desc=f"embedding with {self.name}", disable=len(starts) < 4):
             stop = start + batch_size
             batch = torch.as_tensor(x[start:stop].toarray(), device=self.device)
             ctx = None if context is None else torch.as_tensor(context[start:stop], device=self.device)

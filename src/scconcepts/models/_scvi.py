@@ -6,6 +6,8 @@ Other representations: ``hidden_1`` ... ``hidden_n``, the outputs of the encoder
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 from pathlib import Path
@@ -235,6 +237,8 @@ def build_scvi(
     """
     import scvi
 
+    from scconcepts.models._lightning_progress import EpochProgress
+
     if batch_key is not None and batch_key not in adata.obs:
         raise InputError(f"batch key {batch_key!r} is not a column of obs; choose one of {list(adata.obs.columns)}")
     _check_layer_name(layer, int(model_kwargs.get("n_layers", 1)) if checkpoint is None else None)
@@ -254,14 +258,23 @@ def build_scvi(
     scvi.model.SCVI.setup_anndata(counts, batch_key=batch_key)
     model = scvi.model.SCVI(counts, n_latent=n_latent, **model_kwargs)
     logger.info("training scVI on %d cells x %d genes (latent %d)", counts.n_obs, counts.n_vars, n_latent)
-    model.train(
-        max_epochs=max_epochs,
-        accelerator="cpu" if not torch.cuda.is_available() else "auto",
-        early_stopping=early_stopping,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-    )
+    printed = io.StringIO()
+    try:
+        # scvi-tools prints "Exception raised during training. <class 'NameError'> ..." whatever was raised
+        # (e.g. a stop signal): keep its prints out of the output, in the debug log
+        with contextlib.redirect_stdout(printed):
+            model.train(
+                max_epochs=max_epochs,
+                accelerator="cpu" if not torch.cuda.is_available() else "auto",
+                early_stopping=early_stopping,
+                enable_progress_bar=False,
+                enable_model_summary=False,
+                enable_checkpointing=False,
+                callbacks=[EpochProgress("training scVI")],
+            )
+    finally:
+        if printed.getvalue().strip():
+            logger.debug("scvi-tools printed: %s", printed.getvalue().strip())
     return ScviEncoder(model, batch_key=batch_key, layer=layer)
 
 

@@ -8,8 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from scconcepts._progress import progress
 from scconcepts.app import _pages
 from scconcepts.app._annotations import AnnotationStore
 from scconcepts.app._data import ConceptResults
@@ -129,7 +128,7 @@ def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concep
     raster = MapRaster(data.umap)
     rows = _pages.catalogue(data)
     cards = []
-    for cid in tqdm(concepts, desc="report", unit="concept", disable=len(concepts) < 50):
+    for cid in progress(concepts, desc="report", unit="concept", disable=len(concepts) < 50):
         doc = _pages.concept(data, cid)
         cards.append(_card(doc, raster.data_uri(*data.concept_values(cid)), notes.get(str(cid), {})))
     metrics = "".join(

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from scconcepts._errors import InputError
+from scconcepts._progress import progress
 from scconcepts.sae._config import SAEConfig
 from scconcepts.sae._data import check_embedding, iter_minibatches, normaliser_stats
 from scconcepts.sae._metrics import reconstruction_metrics
@@ -127,8 +127,8 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
 
     result = TrainingResult(sae, config, train_rows, val_rows)
     best_loss, best_state, stale = math.inf, copy.deepcopy(sae.state_dict()), 0
-    progress = tqdm(range(config.epochs), desc="training SAE", unit="epoch", mininterval=1.0)
-    for epoch in progress:
+    bar = progress(range(config.epochs), desc="training SAE", unit="epoch", mininterval=1.0)
+    for epoch in bar:
         sae.train()
         epoch_loss = 0.0
         for batch in iter_minibatches(data, train_rows, batch_size, rng):
@@ -148,7 +148,7 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
         val = reconstruction_metrics(sae, data, val_rows)
         result.history.append({"epoch": epoch, "train_loss": epoch_loss / len(train_rows), **val})
         dead_share = float((since_fired > dead_after).float().mean())
-        progress.set_postfix(val_r2=f"{val['r2']:.4f}", dead=f"{dead_share:.2f}", refresh=False)
+        bar.set_postfix(val_r2=f"{val['r2']:.4f}", dead=f"{dead_share:.2f}", refresh=False)
         if val["mse"] < best_loss - 1e-6:
             best_loss, best_state, stale, result.best_epoch = val["mse"], copy.deepcopy(sae.state_dict()), 0, epoch
         else:

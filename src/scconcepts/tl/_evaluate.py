@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from tqdm.auto import tqdm
 
 from scconcepts._errors import InputError
 from scconcepts._keys import params_key
+from scconcepts._progress import progress
 from scconcepts.evaluation._baselines import BASELINES, SEEDED, fit_baseline
 from scconcepts.evaluation._fidelity import r2, sparsity
 from scconcepts.evaluation._monosemanticity import monosemanticity, orientation
@@ -138,7 +138,7 @@ def _cross_dataset(
     rows = np.arange(embedding.shape[0])
     own_seeds = [max(seeds) + 1 + i for i in range(len(seeds))]
     second: dict[str, list[np.ndarray]] = {method: [] for method in first}
-    for seed in tqdm(own_seeds, desc="second dataset seeds", unit="seed"):
+    for seed in progress(own_seeds, desc="second dataset seeds", unit="seed"):
         second["sae"].append(
             fit_sae(embedding, rows, with_settings(config, seed=int(seed))).W_dec.detach().cpu().numpy()
         )
@@ -275,7 +275,7 @@ def evaluate(
         else:  # a deterministic method: the same components every seed
             metrics["grounding"] = next(iter(grounded[method].values()), float("nan"))
 
-    for seed in tqdm(seeds, desc="evaluation seeds", unit="seed"):
+    for seed in progress(seeds, desc="evaluation seeds", unit="seed"):
         sae = fit_sae(embedding, train_rows, with_settings(config, seed=int(seed)))
         metrics, activations = sae_fidelity(sae, embedding, val_rows)
         metrics.update(_quality(activations, labels, signed=False, seed=seed, n_top=n_top))
