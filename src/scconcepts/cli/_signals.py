@@ -16,7 +16,7 @@ from types import FrameType
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-class Interrupted(BaseException):  # noqa: N818 - read as "the run was interrupted"
+class Interrupted(BaseException):
     """The command received a stop signal; ``exit_status`` is 128 + its number, as shells report it.
 
     A ``BaseException`` so that no ``except Exception`` on the way out swallows it.
@@ -33,7 +33,7 @@ class Interrupted(BaseException):  # noqa: N818 - read as "the run was interrupt
         return 128 + self.signum
 
 
-def _raise(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001 - signal handler signature
+def _raise(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
