@@ -39,3 +39,19 @@ def attribution_padj_key(key: str = DEFAULT_KEY) -> str:
 def de_key(key: str = DEFAULT_KEY) -> str:
     """Return the ``varm`` key of the genes x concepts differential-expression scores (signed)."""
     return f"{key}_de"
+
+
+#: ``obs`` column of cell types used when a run recorded none.
+DEFAULT_LABELS_KEY = "cell_type"
+
+
+def labels_key_of(params: dict, default: str | None = DEFAULT_LABELS_KEY) -> str | None:
+    """Return the ``obs`` column of cell types a run recorded in ``uns[<key>]["params"]["labels_key"]``.
+
+    A run without labels stores ``"none"`` (h5ad cannot hold ``None``); then, and for older runs that
+    recorded nothing, ``default`` is returned.
+    """
+    value = params.get("labels_key") if params else None
+    if value is None or str(value) in {"", "none"}:
+        return default
+    return str(value)

@@ -19,7 +19,6 @@ from scconcepts.results import RESULTS_H5AD, read_manifest
 
 logger = logging.getLogger(__name__)
 
-CELL_TYPE_KEY = "cell_type"
 N_BINS = 30
 N_TOP = 15
 
@@ -99,7 +98,9 @@ class ConceptResults:
         self.table = table.reindex(range(self.n_concepts))
         self.obs = adata.obs.copy()
         self.obs_names = np.asarray(adata.obs_names)
-        ct = self.obs[CELL_TYPE_KEY] if CELL_TYPE_KEY in self.obs else None
+        #: obs column of cell types: the run's ``labels_key`` (e.g. ``--labels-key bulk_labels``), else ``cell_type``
+        self.labels_key = _keys.labels_key_of(self.params)
+        ct = self.obs[self.labels_key] if self.labels_key in self.obs else None
         self.cell_types: pd.Categorical | None = pd.Categorical(ct.astype(str)) if ct is not None else None
         use_rep = self.params.get("use_rep") or _keys.embedding_key(str(self.params.get("model", "")))
         self.embedding_key = use_rep if use_rep in adata.obsm else None

@@ -21,6 +21,7 @@ def info(data: ConceptResults) -> dict[str, Any]:
         "n_concepts": data.n_concepts,
         "n_neurons": 0 if data.embedding is None else int(data.embedding.shape[1]),
         "embedding": data.embedding_key,
+        "labels_key": data.labels_key if data.cell_types is not None else None,
         "bounds": [float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])],
         "params": {k: _scalar(v) if not isinstance(v, (dict, list)) else str(v) for k, v in data.params.items()},
         "metrics": {k: _scalar(v) if not isinstance(v, (dict, list)) else str(v) for k, v in data.metrics.items()},
@@ -178,7 +179,7 @@ def cell_type(data: ConceptResults, name: str) -> dict[str, Any]:
 
 
 def cell_types(data: ConceptResults) -> list[dict[str, Any]] | None:
-    """Cell types and their sizes (``None`` when ``obs["cell_type"]`` is absent)."""
+    """Cell types and their sizes (``None`` when the run's ``labels_key`` column is absent)."""
     if data.cell_types is None:
         return None
     return [

@@ -108,6 +108,8 @@ def make_synthetic_results(
     seed: int = 0,
     labels: dict[int, str] | None = None,
     with_cell_type: bool = True,
+    labels_key: str = "cell_type",
+    type_names: list[str] | None = None,
     with_attribution: bool = True,
     with_enrichment: bool = True,
     with_sae: bool = True,
@@ -128,14 +130,19 @@ def make_synthetic_results(
     labels
         Automatic labels to put in the concept table for some concept ids (others get a default).
     with_cell_type, with_attribution, with_enrichment, with_sae
-        Leave out ``obs["cell_type"]``, the attribution/DE, the enrichment table or the SAE checkpoint.
+        Leave out the cell types, the attribution/DE, the enrichment table or the SAE checkpoint.
+    labels_key
+        ``obs`` column holding the cell types, recorded as the run's ``labels_key``.
+    type_names
+        Names of the ``n_types`` cell types (default ``type A``, ``type B``...).
     overwrite
         Replace an earlier synthetic folder at ``out``.
 
     """
     rng = np.random.default_rng(seed)
     types = rng.integers(0, n_types, size=n_cells)
-    type_names = np.array([f"type {chr(65 + t % 26)}{t // 26 or ''}" for t in range(n_types)])
+    default_names = [f"type {chr(65 + t % 26)}{t // 26 or ''}" for t in range(n_types)]
+    type_names = np.array(default_names if type_names is None else [str(name) for name in type_names])
     angles = 2 * np.pi * np.arange(n_types) / n_types
     centres = np.stack([np.cos(angles), np.sin(angles)], axis=1) * 10
     umap = (centres[types] + rng.normal(scale=1.5, size=(n_cells, 2))).astype(np.float32)
@@ -146,7 +153,7 @@ def make_synthetic_results(
         index=pd.Index([f"cell_{i}" for i in range(n_cells)]),
     )
     if with_cell_type:
-        obs["cell_type"] = pd.Categorical(type_names[types])
+        obs[labels_key] = pd.Categorical(type_names[types])
     genes = pd.Index([f"G{g}" for g in range(n_genes)])
     adata = AnnData(obs=obs, var=pd.DataFrame(index=genes))
     adata.obsm["X_umap"] = umap
@@ -160,6 +167,7 @@ def make_synthetic_results(
             "expansion": n_concepts // n_dims,
             "seed": seed,
             "n_concepts": n_concepts,
+            "labels_key": labels_key if with_cell_type else "none",
         },
         "metrics": {"r2": 0.9, "l0": float(acts.getnnz(axis=1).mean()), "dead_fraction": 0.0},
         "table": _table(acts, type_names, types, labels or {}),

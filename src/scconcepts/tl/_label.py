@@ -12,7 +12,7 @@ from anndata import AnnData
 from scipy import sparse
 
 from scconcepts._errors import InputError
-from scconcepts._keys import DEFAULT_KEY, activations_key, enrichment_key, params_key
+from scconcepts._keys import DEFAULT_KEY, activations_key, enrichment_key, labels_key_of, params_key
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def label_concepts(
     adata: AnnData,
     *,
     key: str = DEFAULT_KEY,
-    cell_type: str = "cell_type",
+    cell_type: str | None = None,
     sources: Sequence[str] | None = None,
     max_len: int = 48,
 ) -> None:
@@ -109,7 +109,8 @@ def label_concepts(
     key
         Stem of the concept keys.
     cell_type
-        ``obs`` column of cell-type labels.
+        ``obs`` column of cell-type labels; ``None`` uses the one the run recorded
+        (``uns["<key>"]["params"]["labels_key"]``, e.g. from ``--labels-key``), else ``"cell_type"``.
     sources
         Preferred sources, in order.
     max_len
@@ -127,6 +128,8 @@ def label_concepts(
         n = max(n, int(table["concept"].max()) + 1 if len(table) else 0)
         concepts = pd.DataFrame(index=[str(i) for i in range(n)])
     concepts = concepts.copy()
+    if cell_type is None:
+        cell_type = labels_key_of(info.get("params", {}))
     top = _top_terms(table, sources) if len(table) else pd.DataFrame()
     shares = _shares(adata, key, cell_type)
     labels, terms, term_ids, term_sources, padjs, types = [], [], [], [], [], []
