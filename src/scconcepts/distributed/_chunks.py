@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
+from scconcepts._progress import progress
 
 Result = TypeVar("Result")
 
@@ -48,14 +48,14 @@ def map_chunks(
 
     """
     if client is None:
-        return [function(part, *shared) for part in tqdm(parts, desc=desc, disable=len(parts) < 4)]
+        return [function(part, *shared) for part in progress(parts, desc=desc, disable=len(parts) < 4)]
     from distributed import as_completed
 
     handles = [client.scatter(obj, broadcast=True, hash=False) for obj in shared]
     futures = [client.submit(function, part, *handles, pure=False) for part in parts]
     position = {future.key: i for i, future in enumerate(futures)}
     results: list[Any] = [None] * len(futures)
-    with tqdm(total=len(futures), desc=desc, disable=len(futures) < 4) as bar:
+    with progress(total=len(futures), desc=desc, disable=len(futures) < 4) as bar:
         for future in as_completed(futures):
             results[position[future.key]] = future.result()
             bar.update()
