@@ -2,6 +2,7 @@
 
 from scconcepts.tl._attribute import attribute
 from scconcepts.tl._concept_table import concept_table
+from scconcepts.tl._concepts_to_obs import concepts_to_obs
 from scconcepts.tl._embed import embed
 from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
 from scconcepts.tl._evaluate import evaluate
@@ -11,6 +12,7 @@ from scconcepts.tl._train_sae import train_sae
 __all__ = [
     "attribute",
     "concept_table",
+    "concepts_to_obs",
     "embed",
     "enrich",
     "enrichment_summary",
