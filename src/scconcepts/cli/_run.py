@@ -55,11 +55,9 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def compute_umap(adata: AnnData, use_rep: str, *, seed: int = 0) -> None:
     """Store a 2-D UMAP of the model embedding in ``obsm["X_umap"]`` (for plots and the explorer)."""
-    import scanpy as sc
+    from scconcepts.tl._umap import cell_map
 
-    n_neighbors = max(2, min(15, adata.n_obs - 1))
-    sc.pp.neighbors(adata, use_rep=use_rep, n_neighbors=n_neighbors, random_state=seed)
-    sc.tl.umap(adata, random_state=seed)
+    cell_map(adata, use_rep=use_rep, seed=seed)
 
 
 def add_attribution(adata: AnnData, folder: Path, *, encoder: Encoder, sae: TopKSAE, key: str) -> None:
