@@ -9,12 +9,17 @@ from importlib import import_module
 
 from scconcepts import __version__
 from scconcepts._errors import ScconceptsError
+from scconcepts._threads import apply_to_environment
 from scconcepts.cli._signals import Interrupted, stop_on_signals
 
 #: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
 SUBCOMMANDS = ["_run", "_embed", "_info", "_serve", "_attribute", "_report", "_enrich", "_evaluate"]
 
+#: Subcommands that never load a model: they skip :func:`quiet_libraries` (which imports scvi-tools) to start fast.
+LIGHT_COMMANDS = frozenset({"info", "serve", "report"})
+
 EXIT_USER_ERROR = 2
+THREADS_HELP = "CPU threads for torch, BLAS and numba (default: by problem size, at most the CPUs left free)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,10 +27,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scconcepts", description="Find and explain the concepts of cell models.")
     parser.add_argument("--version", action="version", version=f"scconcepts {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details")
+    parser.add_argument("--threads", type=_threads_count, default=None, metavar="N", help=THREADS_HELP)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
         import_module(f"scconcepts.cli.{name}").register(subparsers)
+    for subparser in subparsers.choices.values():  # also after the subcommand: scconcepts run --threads 1 ...
+        subparser.add_argument(
+            "--threads", type=_threads_count, default=argparse.SUPPRESS, metavar="N", help=THREADS_HELP
+        )
     return parser
+
+
+def _threads_count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of threads, got {value!r}")
+    return int(value)
 
 
 def quiet_libraries() -> None:
@@ -49,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    quiet_libraries()
+    if args.threads is not None:
+        apply_to_environment(args.threads)  # before torch, numpy's BLAS or numba start their pools
+    if args.command not in LIGHT_COMMANDS:
+        quiet_libraries()
     try:
         with stop_on_signals():
             return int(args.func(args) or 0)

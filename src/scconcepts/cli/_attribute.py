@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from scconcepts._errors import InputError
-from scconcepts.attribution import ENGINES, GENE_SETS, STRATEGIES
-from scconcepts.cli._common import positive
+from scconcepts.cli._common import LazyChoices, positive
 from scconcepts.results import MODEL_DIR, SAE_DIR, add_to_results, read_manifest, read_results, update_results
 
 logger = logging.getLogger(__name__)
@@ -23,13 +22,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "attribute", help="find the genes that make each concept fire (perturb, re-encode, compare)"
     )
     parser.add_argument("folder", metavar="DIR", help="results folder written by `scconcepts run`")
-    parser.add_argument("--method", choices=list(STRATEGIES), default="mask", help="perturbation (default: mask)")
+    parser.add_argument(
+        "--method",
+        choices=LazyChoices("scconcepts.attribution", "STRATEGIES"),
+        metavar="METHOD",
+        default="mask",
+        help="perturbation: %(choices)s (default: mask)",
+    )
     parser.add_argument("--n-cells", type=positive, default=50, help="cells perturbed per concept (default: 50)")
     parser.add_argument(
         "--cells", choices=["top", "random"], default="top", help="most activating or random activating cells"
     )
-    parser.add_argument("--genes", choices=list(GENE_SETS), default="expressed", help="genes perturbed in each cell")
-    parser.add_argument("--engine", choices=list(ENGINES), default="auto", help="how changes are computed")
+    parser.add_argument(
+        "--genes",
+        choices=LazyChoices("scconcepts.attribution", "GENE_SETS"),
+        metavar="SET",
+        default="expressed",
+        help="genes perturbed in each cell: %(choices)s (default: expressed)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=LazyChoices("scconcepts.attribution", "ENGINES"),
+        metavar="ENGINE",
+        default="auto",
+        help="how changes are computed: %(choices)s (default: auto)",
+    )
     parser.add_argument(
         "--n-confirm", type=int, default=10, help="screen+confirm: top genes per concept run exactly (default: 10)"
     )

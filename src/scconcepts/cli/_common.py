@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-from anndata import AnnData
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,3 +76,39 @@ def positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return number
+
+
+class LazyChoices(Sequence[str]):
+    """Argparse ``choices`` read from ``module.name`` when first needed (checking a value or printing help).
+
+    Registering a subcommand then imports nothing heavy, so ``scconcepts --help`` starts fast; give the
+    argument a ``metavar``, or argparse lists the choices (and imports the module) at registration.
+
+    Parameters
+    ----------
+    module
+        Module holding the names, e.g. ``"scconcepts.attribution"``.
+    name
+        Attribute of ``module``: any iterable of names (a tuple, or a dict keyed by name).
+
+    """
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    @cached_property
+    def _values(self) -> tuple[str, ...]:
+        return tuple(getattr(import_module(self.module), self.name))
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._values[index]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values

@@ -6,18 +6,20 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from typing import Any
-
-from anndata import AnnData
+from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
 from scconcepts.cli._common import add_input_arguments, add_model_arguments, load_cells, model_options, positive
 from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
-from scconcepts.models import Encoder
 from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, new_results_folder
-from scconcepts.sae import TopKSAE
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from scconcepts.models import Encoder
+    from scconcepts.sae import TopKSAE
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from scipy import stats
 
 from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, attribution_key, attribution_padj_key, de_key, embedding_key
+from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.attribution import (
     ENGINES,
     GENE_SETS,
@@ -102,6 +103,7 @@ def _embedding(adata: AnnData, encoder: Encoder) -> np.ndarray:
     return encoder.embed(adata)
 
 
+@threads_by_size(encoder_work)
 def attribute(
     adata: AnnData,
     *,

@@ -9,12 +9,14 @@ from typing import Any
 from anndata import AnnData
 
 from scconcepts._errors import InputError
+from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.models import Encoder
 from scconcepts.models._registry import build_encoder
 
 logger = logging.getLogger(__name__)
 
 
+@threads_by_size(encoder_work)
 def embed(
     adata: AnnData,
     *,

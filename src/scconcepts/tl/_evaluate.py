@@ -16,6 +16,7 @@ from anndata import AnnData
 from scconcepts._errors import InputError
 from scconcepts._keys import params_key
 from scconcepts._progress import progress
+from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.evaluation._baselines import BASELINES, SEEDED, fit_baseline
 from scconcepts.evaluation._fidelity import r2, sparsity
 from scconcepts.evaluation._monosemanticity import monosemanticity, orientation
@@ -149,6 +150,7 @@ def _cross_dataset(
     return {method: cross_dataset_stability(first[method], second[method]) for method in first}
 
 
+@threads_by_size(sae_work)
 def evaluate(
     adata: AnnData,
     *,

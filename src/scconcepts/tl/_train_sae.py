@@ -10,6 +10,7 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, params_key
+from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.sae import SAEConfig, TrainingResult, encode_csr, informativeness, reconstruction_metrics, train
 from scconcepts.tl._concept_table import concept_table
 
@@ -21,6 +22,7 @@ def _uns_safe(values: dict[str, Any]) -> dict[str, Any]:
     return {key: ("none" if value is None else value) for key, value in values.items()}
 
 
+@threads_by_size(sae_work)
 def train_sae(
     adata: AnnData,
     *,

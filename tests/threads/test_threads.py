@@ -1,0 +1,117 @@
+"""Thread counts: fixed by the user, else by problem size capped by the free CPUs; applied by the tools and the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from anndata import AnnData
+
+from scconcepts import _threads
+from scconcepts._threads import MAC_PER_THREAD, choose_threads, free_cpus, settings, torch_threads
+
+
+@pytest.fixture
+def automatic(monkeypatch):
+    """Automatic choice: no setting, no OMP_NUM_THREADS (restored afterwards)."""
+    monkeypatch.setattr(settings, "_threads", None)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+
+
+def test_small_products_get_one_thread(automatic, monkeypatch):
+    monkeypatch.setattr(_threads, "free_cpus", lambda: 16)
+    assert choose_threads(256 * 10 * 40) == 1  # a Top-K SAE on a 10-d scVI embedding
+    assert choose_threads(MAC_PER_THREAD - 1) == 1
+    assert choose_threads(4 * MAC_PER_THREAD) == 4
+    assert choose_threads(1000 * MAC_PER_THREAD) == 16
+
+
+def test_busy_cpus_cap_the_count(automatic, monkeypatch):
+    monkeypatch.setattr(_threads, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_threads, "_runnable", lambda: 1 + 6)  # this reader + 6 others running
+    assert free_cpus(interval=0) == 2
+    assert choose_threads(1000 * MAC_PER_THREAD) == 2
+    monkeypatch.setattr(_threads, "_runnable", lambda: 1 + 20)  # more busy than CPUs: still one thread
+    assert choose_threads(1000 * MAC_PER_THREAD) == 1
+    readings = iter([1, 30, 1, 1, 1])  # one spike among quiet readings: the median ignores it
+    monkeypatch.setattr(_threads, "_runnable", lambda: next(readings))
+    assert free_cpus(interval=0) == 8
+
+
+def test_user_choices_win(automatic, monkeypatch):
+    monkeypatch.setattr(_threads, "free_cpus", lambda: 16)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert choose_threads(1) == 3 and choose_threads(1e12) == 3
+    settings.threads = 5
+    assert choose_threads(1) == 5
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_setting_refuses_non_counts(bad):
+    with pytest.raises(ValueError, match="positive integer"):
+        settings.threads = bad
+
+
+def test_torch_threads_restores():
+    before = torch.get_num_threads()
+    with torch_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+
+
+def test_train_sae_runs_with_the_chosen_threads(automatic, monkeypatch):
+    from scconcepts import tl
+    from scconcepts.tl import _train_sae
+
+    seen = []
+    real_train = _train_sae.train
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(_train_sae, "train", spy)
+    rng = np.random.default_rng(0)
+    adata = AnnData(np.zeros((300, 3), dtype=np.float32))
+    adata.obsm["X_emb"] = rng.normal(size=(300, 8)).astype(np.float32)
+    before = torch.get_num_threads()
+    settings.threads = before + 2
+    tl.train_sae(adata, use_rep="X_emb", k=2, expansion=2, epochs=1, labels_key=None)
+    settings.threads = None
+    monkeypatch.setattr(_threads, "free_cpus", lambda: 64)
+    tl.train_sae(adata, use_rep="X_emb", k=2, expansion=2, epochs=1, labels_key=None)  # 256x8x16: small
+    assert seen == [before + 2, 1]
+    assert torch.get_num_threads() == before
+
+
+def test_cli_threads_option_is_applied(tmp_path):
+    missing = str(tmp_path / "missing")  # info fails (exit 2) after the option has been applied
+    variables = list(_threads.THREAD_VARIABLES)
+    code = f"""
+import json, os
+import scconcepts.cli as cli
+from scconcepts._threads import settings
+assert cli.main(["--threads", "3", "info", {missing!r}]) == 2
+first = settings.threads
+assert cli.main(["info", {missing!r}, "--threads", "2"]) == 2
+print(json.dumps([first, settings.threads, [os.environ[v] for v in {variables!r}]]))
+"""
+    env = {k: v for k, v in os.environ.items() if k not in variables}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    first, second, values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (first, second) == (3, 2)
+    assert set(values) == {"2"}
+
+
+def test_cli_refuses_bad_thread_counts(capsys):
+    from scconcepts.cli import main
+
+    for bad in ("0", "-2", "x"):
+        with pytest.raises(SystemExit) as error:
+            main(["--threads", bad, "info", "."])
+        assert error.value.code == 2
+    assert "positive number of threads" in capsys.readouterr().err
