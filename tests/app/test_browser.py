@@ -15,7 +15,10 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = make_synthetic_results(
-        tmp_path_factory.mktemp("browser") / "results", labels={1: XSS_LABEL, 2: "B cell receptor signalling"}
+        tmp_path_factory.mktemp("browser") / "results",
+        labels={1: XSS_LABEL, 2: "B cell receptor signalling"},
+        type_names=["type A", "type B", "CD4+/CD25 T Reg", "type D", "type E"],
+        gene_names={9: "HLA-A/B"},
     )
     running = start_server(folder)
     yield running
@@ -144,3 +147,17 @@ def test_gene_and_cell_type_pages(page, server):
     page.goto(server.url + "#/cell-type/type%20B")
     page.wait_for_selector("#cell-type-concepts tbody tr")
     assert page.locator("#cell-type-name").inner_text() == "type B"
+
+
+def test_names_with_slashes_open_from_their_links(page, server):
+    page.goto(server.url + "#/cell-types")
+    page.click("text=CD4+/CD25 T Reg")
+    page.wait_for_selector("#cell-type-concepts tbody tr")
+    assert page.locator("#cell-type-name").inner_text() == "CD4+/CD25 T Reg"
+    assert page.evaluate("location.hash") == "#/cell-type/CD4%2B%2FCD25%20T%20Reg"
+    page.goto(server.url + "#/genes")
+    page.fill("#gene-search", "hla-a/")
+    page.click("#gene-list >> text=HLA-A/B")
+    page.wait_for_selector("#drives .bar-row")
+    assert page.locator("#gene-name").inner_text() == "HLA-A/B"
+    assert page.locator("#drives .bar-row").first.inner_text().startswith("#9")

@@ -36,6 +36,7 @@ def test_info_loads_nothing_heavy(tmp_path):
     assert loaded == []
 
 
+@pytest.mark.slow
 def test_explorer_does_not_load_torch():
     assert "torch" not in _loaded_after("import scconcepts.app")
 
@@ -55,8 +56,3 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         scconcepts.nope  # noqa: B018
-
-
-def test_tools_load_on_first_touch():
-    code = "import scconcepts as scc\nassert 'torch' not in __import__('sys').modules\nassert callable(scc.tl.embed)"
-    assert "torch" in _loaded_after(code)

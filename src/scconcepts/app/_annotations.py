@@ -111,8 +111,9 @@ class AnnotationStore:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for key, rec in sorted(self.all().items(), key=lambda kv: int(kv[0])):
-            cid = int(key)
+        # keys that name no concept (a hand edit) are left out, not fatal
+        rows = [(int(key), rec) for key, rec in self.all().items() if key.isascii() and key.isdigit()]
+        for cid, rec in sorted(rows, key=lambda row: row[0]):
             row = {c: rec.get(c) for c in CSV_COLUMNS}
             row.update(concept=cid, automatic_label=automatic.get(cid, ""))
             # a leading = + - @ would be run as a formula by spreadsheets

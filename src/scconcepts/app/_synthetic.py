@@ -110,6 +110,7 @@ def make_synthetic_results(
     with_cell_type: bool = True,
     labels_key: str = "cell_type",
     type_names: list[str] | None = None,
+    gene_names: dict[int, str] | None = None,
     with_attribution: bool = True,
     with_enrichment: bool = True,
     with_sae: bool = True,
@@ -135,6 +136,8 @@ def make_synthetic_results(
         ``obs`` column holding the cell types, recorded as the run's ``labels_key``.
     type_names
         Names of the ``n_types`` cell types (default ``type A``, ``type B``...).
+    gene_names
+        Names for some gene indices (others are ``G{index}``).
     overwrite
         Replace an earlier synthetic folder at ``out``.
 
@@ -154,7 +157,7 @@ def make_synthetic_results(
     )
     if with_cell_type:
         obs[labels_key] = pd.Categorical(type_names[types])
-    genes = pd.Index([f"G{g}" for g in range(n_genes)])
+    genes = pd.Index([(gene_names or {}).get(g, f"G{g}") for g in range(n_genes)])
     adata = AnnData(obs=obs, var=pd.DataFrame(index=genes))
     adata.obsm["X_umap"] = umap
     adata.obsm["X_scvi"] = emb
