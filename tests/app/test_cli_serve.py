@@ -66,3 +66,42 @@ def test_serve_rejects_a_folder_that_is_not_results(tmp_path):
     )
     assert result.returncode == 2
     assert "not an scconcepts results folder" in result.stderr
+
+
+def test_serve_on_all_interfaces_prints_and_asks_for_a_token(results_dir):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scconcepts.cli", "serve", str(results_dir), "--host", "0.0.0.0", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        first = proc.stdout.readline()
+        assert "?token=" in first, first
+        token = first.split("?token=")[1].split()[0]
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:  # without the token: 401 once the server is up
+            try:
+                urllib.request.urlopen(f"{base}/api/info", timeout=2)
+                raise AssertionError("the explorer answered without its token")
+            except urllib.error.HTTPError as error:
+                assert error.code == 401
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        request = urllib.request.Request(f"{base}/api/info", headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert json.loads(response.read())["n_concepts"] == 40
+        rebinding = urllib.request.Request(
+            f"{base}/api/info", headers={"Authorization": f"token {token}", "Host": f"attacker.example:{port}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(rebinding, timeout=5)
+        assert error.value.code == 400
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
