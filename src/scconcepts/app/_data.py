@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 N_BINS = 30
 N_TOP = 15
+#: Attributed genes per concept that the catalogue's search looks at (the table shows the first three).
+N_SEARCH_GENES = 50
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -239,6 +241,54 @@ class ConceptResults:
         n = min(3, len(self.genes))
         idx = np.argsort(-self.attribution, axis=0, kind="stable")[:n]
         return [[str(self.genes[g]) for g in idx[:, j]] for j in range(self.n_concepts)]
+
+    @cached_property
+    def search_genes(self) -> list[list[str]]:
+        """The :data:`N_SEARCH_GENES` top positively attributed genes of each concept, best first (for search)."""
+        if self.attribution is None:
+            return [[] for _ in range(self.n_concepts)]
+        n = min(N_SEARCH_GENES, len(self.genes))
+        idx = np.argsort(-self.attribution, axis=0, kind="stable")[:n]
+        positive = np.take_along_axis(self.attribution, idx, axis=0) > 0
+        return [[str(self.genes[g]) for g, ok in zip(idx[:, j], positive[:, j], strict=True) if ok]
+                for j in range(self.n_concepts)]  # fmt: skip
+
+    @cached_property
+    def search_terms(self) -> list[list[str]]:
+        """Every enrichment term of each concept, once, best first (for search)."""
+        out: list[list[str]] = [[] for _ in range(self.n_concepts)]
+        if self.enrichment is None:
+            return out
+        for cid, group in self.enrichment.groupby("concept", sort=False):
+            if 0 <= cid < self.n_concepts:
+                out[cid] = list(dict.fromkeys(str(t) for t in group["term"]))
+        return out
+
+    def gene_values(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Cells expressing gene ``name`` and their log-normalised expression, ascending (strongest last).
+
+        Counts are scaled to 10,000 per cell and ``log1p``-transformed (values that are not counts are
+        shown as stored). The expression matrix is read from disk on the first call.
+        """
+        column = self._expression[:, self.gene_index[name]]
+        cells, values = column.indices, column.data
+        order = np.argsort(values, kind="stable")
+        return cells[order].astype(np.uint32), values[order].astype(np.float32)
+
+    @cached_property
+    def _expression(self) -> sp.csc_matrix:
+        from scconcepts.tl._de import log_normalised
+
+        adata = ad.read_h5ad(self.folder / RESULTS_H5AD, backed="r")
+        try:
+            if adata.X is None:
+                return sp.csc_matrix((self.n_cells, len(self.genes)), dtype=np.float32)
+            matrix = adata.X[:] if not sp.issparse(adata.X) else adata.X.to_memory()
+        finally:
+            adata.file.close()
+        expression = log_normalised(ad.AnnData(X=sp.csr_matrix(matrix, dtype=np.float32))).tocsc()
+        expression.eliminate_zeros()
+        return expression
 
     @cached_property
     def catalogue_terms(self) -> list[list[str]]:

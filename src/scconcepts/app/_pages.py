@@ -36,11 +36,16 @@ def info(data: ConceptResults) -> dict[str, Any]:
 
 
 def catalogue(data: ConceptResults) -> list[dict[str, Any]]:
-    """One row per concept: id, automatic label, frequency, top cell types, genes and terms."""
+    """One row per concept: id, automatic label, frequency, top cell types, genes and terms.
+
+    ``top_genes`` / ``top_terms`` are what the table shows; ``search_genes`` (the top positively
+    attributed genes, best first) and ``search_terms`` (every enrichment term) are what search looks at.
+    """
     table = data.table
     freq = table["frequency"] if "frequency" in table else np.diff(data.acts_csc.indptr) / data.n_cells
     mean = table["mean_activation"] if "mean_activation" in table else [None] * data.n_concepts
     genes, terms = data.catalogue_genes, data.catalogue_terms
+    search_genes, search_terms = data.search_genes, data.search_terms
     return [
         {
             "id": cid,
@@ -50,6 +55,8 @@ def catalogue(data: ConceptResults) -> list[dict[str, Any]]:
             "top_cell_types": data.top_types(cid),
             "top_genes": genes[cid],
             "top_terms": terms[cid],
+            "search_genes": search_genes[cid],
+            "search_terms": search_terms[cid],
         }
         for cid in range(data.n_concepts)
     ]
@@ -148,8 +155,11 @@ def gene(data: ConceptResults, name: str) -> dict[str, Any]:
             {"concept": int(j), "score": float(matrix[g, j]), "label": data.label(int(j))} for j in order if row[j] > 0
         ]
 
+    cells = data.gene_values(name)[0]
     return {
         "gene": name,
+        "n_expressing": int(cells.size),
+        "n_cells": data.n_cells,
         "drives": ranked(data.attribution, 1),
         "represses": ranked(data.attribution, -1),
         "de": ranked(data.de, 1),

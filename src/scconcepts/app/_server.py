@@ -179,6 +179,12 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
             raise HTTPException(404, "no such gene")
         return _pages.gene(data, name)
 
+    @api.get("/api/genes/{name}/expression")
+    def get_gene_values(name: str) -> Response:
+        if name not in data.gene_index:
+            raise HTTPException(404, "no such gene")
+        return Response(pack_values(*data.gene_values(name)), media_type=BINARY)
+
     @api.get("/api/cell-types")
     def get_cell_types() -> list[dict[str, Any]] | None:
         return _pages.cell_types(data)

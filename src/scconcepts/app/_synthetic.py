@@ -1,9 +1,10 @@
 """A synthetic results folder with planted structure, for the explorer's tests and benchmark.
 
 Cells fall in ``n_types`` well-separated blobs on the 2-D map; concept ``j`` fires only in cell type
-``j % n_types``; gene ``G{j}`` carries the largest positive attribution of concept ``j``; the decoder
-row of concept ``2m + 1`` is a near copy of concept ``2m`` (so they are cosine neighbours); every
-concept has an enrichment term ``TERM:{j:05d}`` that passes the elim filter and one that does not.
+``j % n_types``; gene ``G{g}`` is expressed (counts in ``X``) mostly in type ``g % n_types``; gene
+``G{j}`` carries the largest positive attribution of concept ``j``; the decoder row of concept ``2m + 1``
+is a near copy of concept ``2m`` (so they are cosine neighbours); every concept has an enrichment term
+``TERM:{j:05d}`` that passes the elim filter and one that does not.
 """
 
 from __future__ import annotations
@@ -185,6 +186,10 @@ def make_synthetic_results(
         adata.varm["concepts_de"] = de
     if with_enrichment:
         adata.uns["concepts_enrichment"] = _enrichment(n_concepts)
+    # counts: gene G{g} is expressed mostly in cell type g % n_types (for the gene page's map)
+    counts_rng = np.random.default_rng(seed + 1)
+    rate = np.where((np.arange(n_genes)[None, :] % n_types) == types[:, None], 4.0, 0.05)
+    adata.X = sp.csr_matrix(counts_rng.poisson(rate).astype(np.float32))
     info: dict[str, Any] = {"command": "synthetic", "n_cells": n_cells, "n_concepts": n_concepts}
     with new_results_folder(out, overwrite=overwrite, info=info) as tmp:
         adata.write_h5ad(tmp / RESULTS_H5AD)

@@ -19,7 +19,7 @@ async function route() {
       case 'neuron': await featurePage(main, 'neuron', Number.parseInt(parts[1], 10), current); break;
       case 'neurons': await neuronsPage(main); break;
       case 'genes': await genesPage(main); break;
-      case 'gene': await genePage(main, parts.slice(1).join('/')); break;
+      case 'gene': await genePage(main, parts.slice(1).join('/'), current); break;
       case 'cell-types': await cellTypesPage(main); break;
       case 'cell-type': await cellTypePage(main, parts.slice(1).join('/')); break;
       case 'annotations': await agreementPage(main); break;

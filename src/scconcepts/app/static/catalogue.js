@@ -25,11 +25,32 @@ function verdictText(expert) {
   return ['–', 'no', 'yes'][verdictOrder(expert)];
 }
 
+function words(query) {
+  return query.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
+// Search looks at the id, labels, expert notes, cell types, every attributed gene and every term.
 function matches(row, query) {
   if (!query) return true;
   const hay = [String(row.id), row.label, row.expert?.label || '', row.expert?.note || '',
-    ...row.top_genes, ...row.top_terms, ...row.top_cell_types.map((t) => t.cell_type)].join('\n').toLowerCase();
-  return query.toLowerCase().split(/\s+/).filter(Boolean).every((word) => hay.includes(word));
+    ...(row.search_genes || row.top_genes), ...(row.search_terms || row.top_terms),
+    ...row.top_cell_types.map((t) => t.cell_type)].join('\n').toLowerCase();
+  return words(query).every((word) => hay.includes(word));
+}
+
+// What matched beyond the shown genes and terms: "CD79A (gene #4)", a term's full name.
+function hiddenMatches(row, query) {
+  if (!query) return [];
+  const found = [];
+  for (const word of words(query)) {
+    (row.search_genes || []).forEach((gene, i) => {
+      if (i >= row.top_genes.length && gene.toLowerCase() === word) found.push(`${gene} (gene #${i + 1})`);
+    });
+    for (const term of row.search_terms || []) {
+      if (!row.top_terms.includes(term) && term.toLowerCase().includes(word) && !found.includes(term)) found.push(term);
+    }
+  }
+  return found.slice(0, 4);
 }
 
 function passes(row) {
@@ -46,7 +67,7 @@ function passes(row) {
 export async function cataloguePage(main) {
   const [rows, notes] = await Promise.all([getJSON('/api/concepts'), annotations()]);
   const data = rows.map((r) => ({ ...r, expert: notes[String(r.id)] }));
-  const search = el('input', { id: 'search', type: 'search', placeholder: 'search id, label, gene, term, cell type', value: state.query });
+  const search = el('input', { id: 'search', type: 'search', placeholder: 'search id, label, note, cell type, any attributed gene, any term', value: state.query });
   const filter = el('select', { id: 'filter' },
     ['all', 'annotated', 'unannotated', 'interpretable', 'not-interpretable'].map((f) => el('option', { value: f }, f)));
   filter.value = state.filter;
@@ -62,7 +83,7 @@ export async function cataloguePage(main) {
       return (state.descending ? -order : order) || a.id - b.id;
     });
     count.textContent = `${shown.length} of ${data.length} concepts${shown.length > MAX_ROWS ? `, first ${MAX_ROWS} shown` : ''}`;
-    clear(body).append(...shown.slice(0, MAX_ROWS).map(rowNode));
+    clear(body).append(...shown.slice(0, MAX_ROWS).map((r) => rowNode(r, hiddenMatches(r, state.query))));
     clear(head).append(...COLUMNS.map((c) => el('th', {
       class: c.key === state.sort ? (state.descending ? 'sorted desc' : 'sorted asc') : '',
       'data-key': c.key,
@@ -82,7 +103,7 @@ export async function cataloguePage(main) {
   render();
 }
 
-function rowNode(r) {
+function rowNode(r, hidden = []) {
   return el('tr', { 'data-id': r.id },
     el('td', {}, conceptLink(r.id)),
     el('td', {}, r.label),
@@ -91,6 +112,7 @@ function rowNode(r) {
     el('td', {}, pct(r.frequency)),
     el('td', {}, r.top_cell_types.map((t) => `${t.cell_type} (${pct(t.share)})`).join(', ')),
     el('td', {}, r.top_genes.flatMap((g, i) => (i ? [', ', geneLink(g)] : [geneLink(g)]))),
-    el('td', {}, r.top_terms.join('; ')));
+    el('td', {}, r.top_terms.join('; '),
+      hidden.length ? el('div', { class: 'match' }, 'matched: ', hidden.join('; ')) : ''));
 }
 

@@ -20,10 +20,11 @@ export function histogram(hist, { width = 320, height = 120 } = {}) {
 }
 
 // rows: [{name: Node|string, value: number}] drawn as bars left (negative) or right (positive) of zero.
-export function signedBars(rows) {
+// wrap: long names wrap onto more lines instead of being cut off.
+export function signedBars(rows, { wrap = false, id = null } = {}) {
   if (!rows.length) return el('p', { class: 'muted' }, 'none');
   const max = Math.max(...rows.map((r) => Math.abs(r.value)), 1e-12);
-  return el('div', { class: 'bars' }, rows.map((r) => {
+  return el('div', { class: wrap ? 'bars wrap' : 'bars', id }, rows.map((r) => {
     const bar = el('span', { class: r.value >= 0 ? 'bar pos' : 'bar neg' });
     bar.style.width = `${(50 * Math.abs(r.value)) / max}%`;
     if (r.value < 0) bar.style.right = '50%'; else bar.style.left = '50%';

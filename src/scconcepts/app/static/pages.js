@@ -136,15 +136,27 @@ export async function genesPage(main) {
   await update();
 }
 
-export async function genePage(main, name) {
-  const doc = await getJSON(`/api/genes/${encodeURIComponent(name)}`);
-  const rows = (list, title) => (list === null ? notComputed(title)
-    : signedBars(list.map((r) => ({ name: conceptLink(r.concept, r.label), value: r.score }))));
+export async function genePage(main, name, current = () => true) {
+  const base = `/api/genes/${encodeURIComponent(name)}`;
+  const [doc, values, view] = await Promise.all([getJSON(base), getValues(`${base}/expression`), mapView()]);
+  if (!current()) return;
+  const n = values.values.length;
+  const vmax = n ? values.values[Math.floor(0.99 * (n - 1))] : 1;
+  view.setValues(values.indices, values.values, 0, vmax);
+  // full labels: the bars wrap long names instead of cutting them
+  const rows = (list, title, id) => (list === null ? notComputed(title)
+    : signedBars(list.map((r) => ({ name: conceptLink(r.concept, r.label), value: r.score })), { wrap: true, id }));
+  const mapCard = section('Expression on the map (log-normalised)', view.canvas, legend(0, vmax),
+    el('p', { class: 'muted', id: 'gene-expressing' }, `expressed in ${doc.n_expressing} of ${doc.n_cells} cells; grey: not expressed`));
   clear(main).append(el('h2', {}, 'Gene ', el('span', { id: 'gene-name' }, doc.gene)),
+    el('div', { class: 'grid' }, mapCard,
+      el('div', { class: 'side' }, section('Concepts it drives (attribution)', el('div', { id: 'drives' }, rows(doc.drives, 'Attribution', 'drives-bars'))))),
     el('div', { class: 'two' },
-      section('Concepts it drives (attribution)', el('div', { id: 'drives' }, rows(doc.drives, 'Attribution'))),
-      section('Concepts it represses (attribution)', rows(doc.represses, 'Attribution'))),
-    section('Concepts where it is differentially expressed', rows(doc.de, 'Differential expression')));
+      section('Concepts it represses (attribution)', rows(doc.represses, 'Attribution')),
+      section('Concepts where it is differentially expressed', rows(doc.de, 'Differential expression'))));
+  view.draw();
+  view.canvas.dataset.drawn = `gene:${doc.gene}`;
+  document.body.dataset.painted = `gene:${doc.gene}`;
 }
 
 export async function cellTypesPage(main) {
