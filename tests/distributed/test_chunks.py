@@ -65,3 +65,12 @@ def test_client_options_are_checked():
             pass
     with dask_client() as client:
         assert client is None
+
+
+def test_tl_embed_with_a_client_equals_without(cluster_client):
+    from scconcepts import tl
+
+    adata, encoder = _cells(n_cells=500)
+    tl.embed(adata, model=encoder, key_added="X_here")
+    tl.embed(adata, model=encoder, key_added="X_there", client=cluster_client)
+    np.testing.assert_allclose(adata.obsm["X_there"], adata.obsm["X_here"], atol=1e-6, rtol=0)

@@ -6,22 +6,15 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from anndata import AnnData
 
 from scconcepts.distributed._chunks import DEFAULT_CHUNK, cell_chunks, map_chunks
 from scconcepts.models._base import Encoder
 
 
-@torch.no_grad()
 def _embed_part(part: tuple[sp.csr_matrix, np.ndarray | None], encoder: Encoder, batch_size: int) -> np.ndarray:
     x, context = part
-    blocks = []
-    for start in range(0, x.shape[0], batch_size):
-        batch = torch.as_tensor(x[start : start + batch_size].toarray(), device=encoder.device)
-        ctx = None if context is None else torch.as_tensor(context[start : start + batch_size], device=encoder.device)
-        blocks.append(encoder.encode(batch, ctx).float().cpu().numpy())
-    return np.concatenate(blocks)
+    return encoder.embed_rows(x, context, batch_size=batch_size)
 
 
 def embed_on_workers(
@@ -29,7 +22,7 @@ def embed_on_workers(
     adata: AnnData,
     *,
     client: Any,
-    layer: str | None = None,
+    input_layer: str | None = None,
     batch_size: int = 1024,
     chunk_size: int = DEFAULT_CHUNK,
 ) -> np.ndarray:
@@ -37,7 +30,7 @@ def embed_on_workers(
 
     The encoder is sent to each worker once. Returns a cells x dim float32 array in the cells' order.
     """
-    x = encoder.expression(adata, layer=layer)
+    x = encoder.expression(adata, layer=input_layer)
     context = encoder.context(adata)
     parts = [
         (x[rows], None if context is None else np.asarray(context)[rows])

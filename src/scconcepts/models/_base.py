@@ -158,19 +158,24 @@ class Encoder(ABC):
             check_counts(aligned.data, model=self.name)
         return aligned
 
-    @torch.no_grad()
     def embed(self, adata: AnnData, *, batch_size: int = 1024, input_layer: str | None = None) -> np.ndarray:
         """Embed every cell of ``adata`` (values from ``layers[input_layer]`` or ``X``) into the selected layer.
 
         Returns a cells x dim float32 array.
         """
         x = self.expression(adata, layer=input_layer)
-        context = self.context(adata)
         if x.shape[0] == 0:
             raise InputError("the data hold no cells; give at least one cell")
+        return self.embed_rows(x, self.context(adata), batch_size=batch_size, show_progress=True)
+
+    @torch.no_grad()
+    def embed_rows(
+        self, x: sp.csr_matrix, context: np.ndarray | None, *, batch_size: int = 1024, show_progress: bool = False
+    ) -> np.ndarray:
+        """Embed the rows of an aligned expression matrix (:meth:`expression`) with their covariate codes."""
         chunks = []
         starts = range(0, x.shape[0], batch_size)
-        for start in progress(starts, desc=f"embedding with {self.name}", disable=len(starts) < 4):
+        for start in progress(starts, desc=f"embedding with {self.name}", disable=not show_progress or len(starts) < 4):
             stop = start + batch_size
             batch = torch.as_tensor(x[start:stop].toarray(), device=self.device)
             ctx = None if context is None else torch.as_tensor(context[start:stop], device=self.device)

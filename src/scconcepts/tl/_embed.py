@@ -26,6 +26,7 @@ def embed(
     layer: str | None = None,
     input_layer: str | None = None,
     batch_size: int = 1024,
+    client: Any = None,
     **options: Any,
 ) -> Encoder:
     """Embed every cell with a model and store the embedding in ``adata.obsm["X_<model>"]``.
@@ -51,6 +52,9 @@ def embed(
         AnnData layer holding the values the model reads (e.g. ``"counts"``); ``None`` uses ``X``.
     batch_size
         Cells per forward pass.
+    client
+        A ``dask.distributed`` client: the cells are embedded in chunks on its workers (the encoder sent to
+        each worker once); the result equals embedding here. ``None`` embeds in this process.
     **options
         Passed to the model family's builder (scVI: ``n_latent``, ``n_top_genes``, ``batch_key``, ``max_epochs``...).
 
@@ -81,7 +85,14 @@ def embed(
         except InputError as error:
             raise _explain_data_layer(error, layer, adata) from None
     key = key_added or encoder.obsm_key
-    adata.obsm[key] = encoder.embed(adata, batch_size=batch_size, input_layer=input_layer)
+    if client is None:
+        adata.obsm[key] = encoder.embed(adata, batch_size=batch_size, input_layer=input_layer)
+    else:
+        from scconcepts.distributed._embed import embed_on_workers
+
+        adata.obsm[key] = embed_on_workers(
+            encoder, adata, client=client, input_layer=input_layer, batch_size=batch_size
+        )
     logger.info(
         "embedded %d cells with %s (layer %s) into obsm[%r] (%d dimensions)",
         adata.n_obs,
