@@ -32,10 +32,10 @@ def test_report_is_written_and_recorded(report):
 
 def test_report_has_catalogue_and_one_card_per_concept(report):
     _, _, html = report
-    assert html.count('<section class="card" id="c') == 40
+    assert html.count('<details class="card">') == 40
     rows = re.search(r'<table id="catalogue">.*?</table>', html, re.S).group(0)
     assert rows.count("<tr>") == 41  # header + 40 concepts
-    card = re.search(r'<section class="card" id="c7">.*?</section>', html, re.S).group(0)
+    card = re.search(r'<details class="card"><summary>Concept 7:.*?</details>', html, re.S).group(0)
     # planted: G7 drives concept 7, G9 is its DE gene, TERM:00007 passes elim, concept 6 is its decoder twin
     assert re.search(r"<text[^>]*>G7</text>", card)
     assert card.index(">G7<") < card.index(">G8<")  # strongest positive first, the repressor last
@@ -53,7 +53,7 @@ def test_report_is_self_contained_and_escaped(report):
     uris = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(uris) == 40
     img = Image.open(io.BytesIO(base64.b64decode(uris[0])))
-    assert img.size == (200, 200)
+    assert img.size == (360, 360)
 
 
 def test_map_raster_colours_the_active_cluster():
@@ -79,7 +79,7 @@ def test_bare_folder_report_says_not_computed(tmp_path):
         with_cell_type=False,
     )
     html = write_report(folder).read_text()
-    assert html.count('<section class="card"') == 6
+    assert html.count('<details class="card">') == 6
     assert html.count("not computed") >= 6 * 4
 
 
@@ -87,7 +87,7 @@ def test_report_cli(tmp_path, capsys):
     folder = make_synthetic_results(tmp_path / "r", n_cells=300, n_concepts=6, n_types=3)
     assert main(["report", str(folder), "--max-concepts", "2"]) == 0
     html = (folder / REPORT_HTML).read_text()
-    assert html.count('<section class="card"') == 2 and html.count('<a href="#c') >= 6
+    assert html.count('<details class="card">') == 2 and html.count('<a href="#c') >= 6
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
@@ -109,7 +109,9 @@ def test_report_opens_without_a_server(report):
         requests = []
         page.on("request", lambda r: requests.append(r.url))
         page.goto(path.as_uri())
-        loaded = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth === 200)")
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")  # cards are closed
+        page.wait_for_function("[...document.images].every(i => i.complete)")
+        loaded = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth === 360)")
         xss = page.evaluate("window.__xss")
         browser.close()
     assert loaded
@@ -136,7 +138,7 @@ def test_report_has_the_evaluation_section_when_evaluated(tmp_path):
     }  # fmt: skip
     (folder / "evaluation.json").write_text(json.dumps(evaluation))
     html = write_report(folder).read_text(encoding="utf-8")
-    section = re.search(r'<h2 id="evaluation">.*?<h2>Catalogue', html, re.S).group(0)
+    section = re.search(r'<h2 id="evaluation">.*?<h2>Concepts', html, re.S).group(0)
     assert "<td>sae</td><td>40</td><td>3</td><td>0.963 ± 0.002</td>" in section
     assert "0.528 ± 0.000" in section and "0.691 ± 0.050" in section and "0.512 ± 0.030" in section
     assert "grounding" not in section  # a metric nobody measured gets no column

@@ -14,23 +14,29 @@ from scconcepts.app._annotations import AnnotationStore
 from scconcepts.app._data import ConceptResults
 from scconcepts.report._evaluation import evaluation_section
 from scconcepts.report._raster import MapRaster
+from scconcepts.report._summary import metrics_table, parameters, what_was_run
 from scconcepts.report._svg import bars_svg, histogram_svg
 
 logger = logging.getLogger(__name__)
 
 REPORT_HTML = "report.html"
+#: Width and height of each concept's map in pixels (large enough to see which cells fire).
+MAP_SIZE = 360
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;color:#1d2433;margin:0 auto;max-width:1200px;padding:1rem 1.5rem}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:3px 6px;
 border-bottom:1px solid #e5e7eb;vertical-align:top}th{background:#f1f5f9}.muted{color:#6b7280}
-.card{border:1px solid #e5e7eb;border-radius:6px;padding:.8rem 1rem;margin:1rem 0;page-break-inside:avoid}
+table.narrow{width:auto}p.lead{font-size:15px;max-width:60rem}
+details.card{border:1px solid #e5e7eb;border-radius:6px;padding:.4rem 1rem;margin:.4rem 0}
+details.card[open]{padding-bottom:.8rem}details.card>summary{cursor:pointer;font-weight:600}
+details.card>summary .muted{font-weight:400}
 .row{display:flex;flex-wrap:wrap;gap:1.2rem;align-items:flex-start}.row>div{min-width:220px}
-h3{margin:.2rem 0 .6rem}h4{margin:.2rem 0 .3rem;font-size:13px}img.map{width:200px;height:200px;
+h4{margin:.2rem 0 .3rem;font-size:13px}img.map{width:360px;height:360px;
 image-rendering:pixelated;border:1px solid #e5e7eb}svg text{font-size:10px;fill:#374151}
 svg.hist rect{fill:#7c3aed}svg.bars rect.pos{fill:#2563eb}svg.bars rect.neg{fill:#dc2626}
 svg.bars line{stroke:#94a3b8}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0}
-dt{color:#6b7280}dd{margin:0}
+dt{color:#6b7280}dd{margin:0}#parameters{margin:.8rem 0}#parameters summary{cursor:pointer;color:#2563eb}
 """
 
 
@@ -111,7 +117,11 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
             f" (confidence {_e(note.get('confidence') or '–')})</dd><dt>note</dt><dd>{_e(note.get('note'))}</dd>"
         )
     row = doc["row"]
-    return f"""<section class="card" id="c{cid}"><h3>Concept {cid}: {_e(doc["label"])}</h3>
+    types = ", ".join(f"{r['cell_type']} {r['share']:.0%}" for r in (comp or [])[:2])
+    head = f"{_num(row.get('frequency'))} of cells" + (f"; {_e(types)}" if types else "")
+    # closed by default; the catalogue's #c<id> link targets the first element inside, so browsers open the card
+    return f"""<details class="card"><summary>Concept {cid}: {_e(doc["label"])} <span class="muted">({head})</span>
+</summary><span id="c{cid}"></span>
 <div class="row"><div><img class="map" alt="map of concept {cid}" src="{map_uri}"></div>
 <div><h4>Activation histogram</h4>{histogram_svg(doc["histogram"])}
 <dl><dt>frequency</dt><dd>{_num(row.get("frequency"))}</dd>
@@ -120,30 +130,33 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
 <div class="row"><div><h4>Attributed genes</h4>{attr_html}</div><div><h4>DE genes</h4>{de_html}</div>
 <div><h4>Enrichment (elim)</h4>{enr_html}</div></div>
 <p><b>Decoder neighbours:</b> {neighbours(doc["cosine"])}<br><b>Co-activation:</b> {neighbours(doc["coactivation"])}</p>
-</section>"""
+</details>"""
 
 
 def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concepts: list[int]) -> str:
-    """The report's HTML text for ``concepts`` of ``data`` with the expert's ``notes``."""
-    raster = MapRaster(data.umap)
+    """The report's HTML text for ``concepts`` of ``data`` with the expert's ``notes``.
+
+    First screen: what was run, the key figures beside their chance levels and the catalogue; then
+    the evaluation, the concept cards (closed; open one by its summary or a catalogue link) and,
+    folded away, every parameter.
+    """
+    raster = MapRaster(data.umap, size=MAP_SIZE)
     rows = _pages.catalogue(data)
     cards = []
     for cid in progress(concepts, desc="report", unit="concept", disable=len(concepts) < 50):
         doc = _pages.concept(data, cid)
         cards.append(_card(doc, raster.data_uri(*data.concept_values(cid)), notes.get(str(cid), {})))
-    metrics = "".join(
-        f"<dt>{_e(k)}</dt><dd>{_num(v)}</dd>"
-        for k, v in {**data.params, **data.metrics}.items()
-        if not isinstance(v, dict)
-    )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>scconcepts report: {_e(data.folder.name)}</title><style>{STYLE}</style></head><body>
 <h1>scconcepts report: {_e(data.folder.name)}</h1>
-<p class="muted">{data.n_cells} cells, {data.n_concepts} concepts; written {stamp}.</p><dl>{metrics}</dl>
+<section id="summary">{what_was_run(data)}<p class="muted">Written {stamp}.</p>{metrics_table(data)}
+{parameters(data)}</section>
+<h2>Catalogue</h2>{_catalogue(rows, notes)}
 {evaluation_section(data.folder)}
-<h2>Catalogue</h2>{_catalogue(rows, notes)}<h2>Concepts</h2>{"".join(cards)}</body></html>"""
+<h2>Concepts</h2><p class="muted">{len(cards)} cards, closed: click a concept to open it.</p>{"".join(cards)}
+</body></html>"""
 
 
 def write_report(folder: str | Path, *, max_concepts: int | None = None) -> Path:

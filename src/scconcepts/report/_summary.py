@@ -1,0 +1,118 @@
+"""The report's first screen: what was run, the key figures beside their chance levels, parameters folded away."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from scconcepts.app._data import ConceptResults
+from scconcepts.results import EVALUATION_JSON, METRICS_JSON
+
+#: Evaluation metrics shown in the summary (SAE row), with what they mean.
+EVALUATION_METRICS = {
+    "purity": "top-cell purity",
+    "pure_share": "share of concepts ≥80% one cell type",
+    "grounding": "share of concepts grounded in GO",
+}
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return _e(value)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def what_was_run(data: ConceptResults) -> str:
+    """One sentence: data, model, SAE shape and labels key."""
+    manifest, params = data.manifest, data.params
+    source = manifest.get("dataset") or manifest.get("input") or "cells given in Python"
+    labels = data.labels_key if data.cell_types is not None else "none"
+    return (
+        f"<p class='lead'>{data.n_cells:,} cells of <b>{_e(source)}</b>, {len(data.genes):,} genes, embedded by "
+        f"<b>{_e(params.get('model', '?'))}</b> ({_e(params.get('embedding_dim', '?'))} dimensions); "
+        f"Top-K SAE with <b>{data.n_concepts}</b> concepts (k = {_e(params.get('k', '?'))}, expansion "
+        f"{_e(params.get('expansion', '?'))}, seed {_e(params.get('seed', '?'))}); cell types from "
+        f"<code>obs[{_e(repr(labels))}]</code>.</p>"
+    )
+
+
+def _rows(data: ConceptResults) -> list[tuple[str, Any, str, str]]:
+    """(figure, value, chance level, what the chance level is) for the key metrics that exist."""
+    m = data.metrics
+    rows: list[tuple[str, Any, str, str]] = []
+    if "r2" in m:
+        rows.append(("held-out R² (reconstruction)", m["r2"], "0", "predicting every cell by the mean"))
+    if "l0" in m:
+        rows.append(("active concepts per cell (L0)", m["l0"], "–", f"at most k = {data.params.get('k', '?')}"))
+    if "dead_fraction" in m:
+        rows.append(("dead concepts (held-out)", m["dead_fraction"], "–", "never fire on held-out cells"))
+    n_types = len(data.cell_types.categories) if data.cell_types is not None else 0
+    chance = f"{1 / n_types:.3g}" if n_types else "–"
+    why = f"balanced accuracy of guessing among {n_types} cell types" if n_types else ""
+    for name, what in (("accuracy_concepts", "from concepts"), ("accuracy_embedding", "from the embedding")):
+        if name in m:
+            spread = m.get(f"{name}_std")
+            value = f"{m[name]:.3f} ± {spread:.3f}" if spread is not None else m[name]
+            rows.append((f"cell-type balanced accuracy {what}", value, chance, why))
+    enrichment = _read_json(data.folder / METRICS_JSON).get("enrichment", {})
+    for source, share in (enrichment.get("concepts_with_term") or {}).items():
+        rows.append((f"concepts with a {source} term (FDR < {enrichment.get('alpha', 0.05)})", share, "–", ""))
+    return rows + _evaluation_rows(data.folder)
+
+
+def _evaluation_rows(folder: Path) -> list[tuple[str, Any, str, str]]:
+    """The SAE's evaluation figures; the chance level from a ``<metric>_chance`` field or a random baseline row."""
+    evaluation = _read_json(folder / EVALUATION_JSON)
+    table = evaluation.get("table")
+    table = [r for r in table if isinstance(r, dict)] if isinstance(table, list) else []
+    sae = next((r for r in table if r.get("method") == "sae"), None)
+    if sae is None:
+        return []
+    null = next((r for r in table if any(w in str(r.get("method", "")) for w in ("random", "chance"))), None)
+    rows = []
+    for name, what in EVALUATION_METRICS.items():
+        if sae.get(name) is None:
+            continue
+        recorded = evaluation.get("chance")
+        chance = sae.get(f"{name}_chance", recorded.get(name) if isinstance(recorded, dict) else None)
+        source = "recorded by the evaluation"
+        if chance is None and null is not None and null.get(name) is not None:
+            chance, source = null[name], f"the {null['method']} baseline"
+        rows.append((f"{what} (evaluation)", sae[name], _fmt(chance), source if chance is not None else ""))
+    return rows
+
+
+def metrics_table(data: ConceptResults) -> str:
+    """The key figures, each with its chance level where one is defined."""
+    body = "".join(
+        f"<tr><td>{_e(name)}</td><td>{_fmt(value)}</td><td>{_e(chance)}</td><td class='muted'>{_e(why)}</td></tr>"
+        for name, value, chance, why in _rows(data)
+    )
+    head = "<tr><th>figure</th><th>value</th><th>chance level</th><th>chance means</th></tr>"
+    return f'<table id="key-metrics" class="narrow"><thead>{head}</thead><tbody>{body}</tbody></table>'
+
+
+def parameters(data: ConceptResults) -> str:
+    """Every recorded parameter and metric, folded in a ``<details>``."""
+    items = "".join(
+        f"<dt>{_e(k)}</dt><dd>{_fmt(v)}</dd>"
+        for k, v in {**data.params, **data.metrics}.items()
+        if not isinstance(v, dict)
+    )
+    return f'<details id="parameters"><summary>All parameters and metrics</summary><dl>{items}</dl></details>'
