@@ -29,6 +29,11 @@ def _take(context: torch.Tensor | None, rows: torch.Tensor) -> torch.Tensor | No
     return None if context is None else context[rows]
 
 
+def _on(device: torch.device, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The row indices and values on the device of the prepared cells (the engine builds them on the CPU)."""
+    return tuple(t.to(device) for t in tensors)
+
+
 def _jacobian(inputs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
     """``d outputs[r, k] / d inputs[r, :]`` for independent rows: rows x outputs x inputs, one backward per output."""
     columns = [
@@ -55,6 +60,7 @@ class ExactRunner:
 
     def perturbed(self, cell: torch.Tensor, gene: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         """Activations of the rows ``(cell[r], gene[r] := value[r])`` of the prepared cells."""
+        cell, gene, value = _on(self.x.device, cell, gene, value)
         batch = self.x[cell].clone()
         batch[torch.arange(cell.numel()), gene] = value
         return self.components(self.encoder.encode(batch, _take(self.context, cell)))
@@ -88,6 +94,7 @@ class ShortcutRunner:
 
     def perturbed(self, cell: torch.Tensor, gene: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
         """Activations of the rows ``(cell[r], gene[r] := value[r])`` via a rank-1 pre-activation update."""
+        cell, gene, value = _on(self.x.device, cell, gene, value)
         step = self.layer.transform(value) - self.layer.transform(self.x[cell, gene])
         pre = self.pre[cell] + step[:, None] * self.weight_t[gene]
         return self.components(self.layer.rest(pre, _take(self.context, cell)))
