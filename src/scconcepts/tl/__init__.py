@@ -6,6 +6,7 @@ from scconcepts.tl._concepts_to_obs import concepts_to_obs
 from scconcepts.tl._embed import embed
 from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
 from scconcepts.tl._evaluate import evaluate
+from scconcepts.tl._explanation import explanation_score
 from scconcepts.tl._label import label_concepts
 from scconcepts.tl._train_sae import train_sae
 
@@ -18,6 +19,7 @@ __all__ = [
     "enrichment_summary",
     "enrichment_table",
     "evaluate",
+    "explanation_score",
     "label_concepts",
     "train_sae",
 ]
