@@ -28,7 +28,7 @@ SEEDS = (0, 1, 2)
 GRID_SMALL = [(4, 2), (4, 5), (8, 2), (8, 5)]
 GRID_WIDE = [(2, 8), (2, 32), (8, 8), (8, 32)]
 #: Representations: name -> (scVI n_latent, layer of the encoder).
-REPRESENTATIONS = {"scvi_latent10": (10, "latent"), "scvi_latent30": (30, "latent"), "scvi_hidden10": (10, "hidden")}
+REPRESENTATIONS = {"scvi_latent10": (10, "latent"), "scvi_hidden10": (10, "hidden"), "scvi_latent30": (30, "latent")}
 
 
 def _cache() -> Path:
@@ -38,25 +38,11 @@ def _cache() -> Path:
 
 
 def _hidden_layer(encoder, adata) -> np.ndarray:
-    """The scVI encoder's last hidden layer (what its latent mean reads), for every cell."""
+    """The scVI encoder's last hidden layer (what its latent mean reads), for every cell (``tl.embed(layer=)``)."""
     from scconcepts import tl
 
-    try:  # tl.embed(..., layer=...) exposes model layers where this version has it
-        key = "X_scvi_hidden"
-        tl.embed(adata, model=encoder, layer="hidden", key_added=key)
-        return np.asarray(adata.obsm[key])
-    except Exception:  # older versions: read the layer through a forward hook
-        import torch
-
-        captured = []
-        handle = encoder._z_encoder.mean_encoder.register_forward_hook(
-            lambda _m, inputs, _o: captured.append(inputs[0])
-        )
-        try:
-            encoder.embed(adata)
-        finally:
-            handle.remove()
-        return torch.cat(captured).detach().cpu().numpy()
+    tl.embed(adata, model=encoder, layer="hidden", key_added="X_scvi_hidden")
+    return np.asarray(adata.obsm.pop("X_scvi_hidden"))
 
 
 def embeddings(adata) -> dict[str, np.ndarray]:
