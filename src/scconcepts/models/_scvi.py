@@ -146,6 +146,14 @@ class ScviEncoder(Encoder):
         transform = torch.log1p if self._log_variational else (lambda v: v)
         return LinearFirstLayer(transform, first.weight[:, :n_genes].detach(), pre_activation, rest)
 
+    decodes_to = "normalised expression (scVI's decoder scale, per 10,000 counts)"
+
+    def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
+        """Decode embeddings through scVI's generative model (see :func:`~scconcepts.models._scvi_decode.decode_scvi`)."""
+        from scconcepts.models._scvi_decode import decode_scvi
+
+        return decode_scvi(self, embedding, adata, batch_size=batch_size)
+
     def save(self, path: str | Path) -> None:
         """Save the scvi-tools model (``path/scvi``) and ``encoder.json``."""
         path = Path(path)

@@ -30,3 +30,25 @@ def random_gene_sets(
     rng = np.random.default_rng(seed)
     pool = np.asarray(pool)
     return [[rng.choice(pool, size=min(int(size), len(pool)), replace=False) for _ in range(n_sets)] for size in sizes]
+
+
+def random_directions(shift: np.ndarray, n: int, *, seed: int = 0) -> np.ndarray:
+    """Random shifts with the per-row norms of ``shift``: ``n x rows x dim``.
+
+    Each draw uses one random unit direction (:func:`random_unit_atoms`) for every row, scaled to each
+    row's norm in ``shift``: the same amount of change as the real one, in a direction that means nothing.
+
+    Parameters
+    ----------
+    shift
+        Rows x dim real change (e.g. a steered minus the original embedding).
+    n
+        Number of random draws.
+    seed
+        Seed of the generator.
+
+    """
+    shift = np.asarray(shift, dtype=np.float64)
+    directions = random_unit_atoms(n, shift.shape[1], seed=seed)
+    norms = np.linalg.norm(shift, axis=1)
+    return norms[None, :, None] * directions[:, None, :]

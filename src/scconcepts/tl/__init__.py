@@ -8,6 +8,7 @@ from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
 from scconcepts.tl._evaluate import evaluate
 from scconcepts.tl._explanation import explanation_score
 from scconcepts.tl._label import label_concepts
+from scconcepts.tl._steer import steer
 from scconcepts.tl._train_sae import train_sae
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "evaluate",
     "explanation_score",
     "label_concepts",
+    "steer",
     "train_sae",
 ]
