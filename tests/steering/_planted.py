@@ -51,8 +51,11 @@ def planted(n_cells: int = 120, seed: int = 0, *, with_decoder: bool = True):
     adata.obs["cell_type"] = pd.Categorical([f"type{t}" for t in types])
     adata.obsm["X_torch"] = embedding
     adata.obsm["X_umap"] = embedding[:, :2].copy()
-    adata.uns["concepts"] = {"params": {"use_rep": "X_torch", "labels_key": "cell_type"},
-                             "table": pd.DataFrame({"label": [f"program {c}" for c in range(N_CONCEPTS)]},
-                                                   index=[str(c) for c in range(N_CONCEPTS)])}  # fmt: skip
+    adata.uns["concepts"] = {
+        "params": {"use_rep": "X_torch", "labels_key": "cell_type"},
+        "table": pd.DataFrame(
+            {"label": [f"program {c}" for c in range(N_CONCEPTS)]}, index=[str(c) for c in range(N_CONCEPTS)]
+        ),
+    }
     encoder = TorchEncoder(nn.Linear(N_GENES, N_DIMS), genes, decoder=decoder if with_decoder else None)
     return adata, encoder, sae

@@ -79,3 +79,18 @@ def test_bad_requests_say_what_is_wrong():
     result = scc.tl.steer(adata, concept=0, encoder=encoder, sae=sae, expression=False)
     assert "genes" not in result and result["embedding_shift"] > 0
     assert N_GENES == len(encoder.genes)
+
+
+def test_plot_shows_the_planted_genes(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    adata, encoder, sae = planted()
+    scc.tl.steer(adata, concept=0, value="off", encoder=encoder, sae=sae, enrich=False)
+    ax = scc.pl.steering(adata, n_genes=3, show=False, save=tmp_path / "steer.png")
+    shown = {t.get_text() for t in ax.get_yticklabels()}
+    up, down = planted_genes(0)
+    assert shown == set(up) | set(down)
+    assert (tmp_path / "steer.png").stat().st_size > 0
+    with pytest.raises(InputError, match=r"tl\.steer first"):
+        scc.pl.steering(planted()[0])

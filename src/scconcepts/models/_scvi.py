@@ -149,7 +149,7 @@ class ScviEncoder(Encoder):
     decodes_to = "normalised expression (scVI's decoder scale, per 10,000 counts)"
 
     def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
-        """Decode embeddings through scVI's generative model (see :func:`~scconcepts.models._scvi_decode.decode_scvi`)."""
+        """Decode embeddings through scVI's generative model (:func:`scconcepts.models._scvi_decode.decode_scvi`)."""
         from scconcepts.models._scvi_decode import decode_scvi
 
         return decode_scvi(self, embedding, adata, batch_size=batch_size)

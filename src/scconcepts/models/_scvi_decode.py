@@ -35,7 +35,9 @@ def _batch_codes(encoder: ScviEncoder, adata: AnnData) -> np.ndarray:
     return codes
 
 
-def _latent_from_hidden(encoder: ScviEncoder, h: torch.Tensor, covariates: list[torch.Tensor], stop: int) -> torch.Tensor:
+def _latent_from_hidden(
+    encoder: ScviEncoder, h: torch.Tensor, covariates: list[torch.Tensor], stop: int
+) -> torch.Tensor:
     """Run the encoder's layers after hidden layer ``stop`` and its mean head: hidden state -> latent mean."""
     fc = encoder._fc
     for i, layers in enumerate(fc.fc_layers):

@@ -78,8 +78,9 @@ class TorchEncoder(Encoder):
             out.append(self.decoder(batch.to(self._device)).float().cpu().numpy())
         decoded = np.concatenate(out) if out else np.zeros((0, len(self._genes)), dtype=np.float32)
         if decoded.shape[1] != len(self._genes):
-            raise InputError(f"the decoder returns {decoded.shape[1]} values per cell; the encoder reads "
-                             f"{len(self._genes)} genes")  # fmt: skip
+            raise InputError(
+                f"the decoder returns {decoded.shape[1]} values per cell; the encoder reads {len(self._genes)} genes"
+            )
         return decoded
 
     def linear_first_layer(self) -> LinearFirstLayer | None:

@@ -1,4 +1,4 @@
-"""Paired test across cells: did a change move each gene the same way in every cell?"""
+"""Paired test across cells: whether a change moved each gene the same way in every cell."""
 
 from __future__ import annotations
 
@@ -58,8 +58,9 @@ def paired_log_test(before: np.ndarray, after: np.ndarray, *, pseudo_count: floa
     same in every cell (no spread) gets ``t = ±inf`` and ``p = 0`` when its change is non-zero, ``p = 1`` when zero.
 
     """
-    ratios = log_ratios(np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64),
-                        pseudo_count=pseudo_count)  # fmt: skip
+    ratios = log_ratios(
+        np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64), pseudo_count=pseudo_count
+    )
     n = ratios.shape[0]
     lfc = ratios.mean(axis=0)
     if n < 2:

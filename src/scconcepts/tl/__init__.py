@@ -1,5 +1,6 @@
 """AnnData-in / AnnData-out tools: embed, train_sae, attribute, enrich, evaluate."""
 
+from scconcepts.tl._apply import apply
 from scconcepts.tl._attribute import attribute
 from scconcepts.tl._concept_table import concept_table
 from scconcepts.tl._concepts_to_obs import concepts_to_obs
@@ -12,6 +13,7 @@ from scconcepts.tl._steer import steer
 from scconcepts.tl._train_sae import train_sae
 
 __all__ = [
+    "apply",
     "attribute",
     "concept_table",
     "concepts_to_obs",

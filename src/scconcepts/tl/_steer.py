@@ -62,8 +62,16 @@ def _embedding(adata: AnnData, key: str) -> tuple[np.ndarray, dict[str, Any]]:
     return np.asarray(adata.obsm[use_rep], dtype=np.float32), params
 
 
-def _gene_effects(encoder: Encoder, cells: AnnData, original: np.ndarray, steered: np.ndarray, shift: np.ndarray,
-                  *, n_null: int, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
+def _gene_effects(
+    encoder: Encoder,
+    cells: AnnData,
+    original: np.ndarray,
+    steered: np.ndarray,
+    shift: np.ndarray,
+    *,
+    n_null: int,
+    seed: int,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     before = encoder.decode_expression(original, cells)
     after = encoder.decode_expression(steered, cells)
     test = paired_log_test(before, after)
@@ -73,11 +81,21 @@ def _gene_effects(encoder: Encoder, cells: AnnData, original: np.ndarray, steere
     null_lfc = np.asarray(null_lfc) if null_lfc else np.zeros((0, before.shape[1]))
     null_abs = np.quantile(np.abs(null_lfc), 0.95, axis=0) if len(null_lfc) else np.zeros(before.shape[1])
     beyond = (test.padj < ALPHA) & (np.abs(test.lfc) > null_abs)
-    genes = pd.DataFrame({"gene": encoder.genes, "lfc": test.lfc, "t": test.t, "pval": test.pval, "padj": test.padj,
-                          "mean_original": before.mean(axis=0), "mean_steered": after.mean(axis=0),
-                          "null_abs_lfc": null_abs, "beyond_null": beyond})  # fmt: skip
+    genes = pd.DataFrame(
+        {
+            "gene": encoder.genes,
+            "lfc": test.lfc,
+            "t": test.t,
+            "pval": test.pval,
+            "padj": test.padj,
+            "mean_original": before.mean(axis=0),
+            "mean_steered": after.mean(axis=0),
+            "null_abs_lfc": null_abs,
+            "beyond_null": beyond,
+        }
+    )
     null = {
-        "n_draws": int(len(null_lfc)),
+        "n_draws": len(null_lfc),
         "n_genes_beyond": int(beyond.sum()),
         "n_genes_significant": int((test.padj < ALPHA).sum()),
         "max_abs_lfc": float(np.abs(test.lfc).max()) if test.lfc.size else 0.0,
@@ -97,8 +115,11 @@ def _enrichment(genes: pd.DataFrame, adata: AnnData, concept: int, sources: Any)
     for spec in [sources] if isinstance(sources, str) else list(sources):
         sets = load_source(spec)
         keys = harmonise_genes(names, sets.members(), var=var, source=sets.source)
-        frames.append(enrich_scores(scores, sets, gene_keys=keys, gene_names=names, concepts=[concept],
-                                    opts=EnrichOptions(method="ulm")))  # fmt: skip
+        frames.append(
+            enrich_scores(
+                scores, sets, gene_keys=keys, gene_names=names, concepts=[concept], opts=EnrichOptions(method="ulm")
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -183,15 +204,22 @@ def steer(
         raise InputError(f"no cell matches cells={cells!r}; nothing to steer")
     steered, current, target = steer_embedding(sae, embedding[rows], cid, parsed)
     if default_active and not active[rows].any():
-        raise InputError(f"concept {cid} is active in none of the {rows.size} chosen cells; steering it changes nothing")
+        raise InputError(
+            f"concept {cid} is active in none of the {rows.size} chosen cells; steering it changes nothing"
+        )
     shift = steered.astype(np.float64) - embedding[rows]
     result: dict[str, Any] = {
-        "concept": cid, "value": parsed.text, "cells": described, "n_cells": int(rows.size),
-        "n_active": int(active[rows].sum()), "mean_activation_original": float(current.mean()),
+        "concept": cid,
+        "value": parsed.text,
+        "cells": described,
+        "n_cells": int(rows.size),
+        "n_active": int(active[rows].sum()),
+        "mean_activation_original": float(current.mean()),
         "mean_activation_steered": float(target.mean()),
-        "embedding_shift": float(np.linalg.norm(shift, axis=1).mean()), "labels_key": str(labels_key),
+        "embedding_shift": float(np.linalg.norm(shift, axis=1).mean()),
+        "labels_key": str(labels_key),
         "obs_names": np.asarray(adata.obs_names[rows]).astype(str),
-    }  # fmt: skip
+    }
     null_shifts = [embedding[rows] + d for d in random_directions(shift, n_null, seed=seed)] if n_null else []
     if expression:
         cells_view = adata[rows]
@@ -204,8 +232,15 @@ def steer(
                 logger.warning("enrichment of the steered change skipped: %s", error)
     labels = adata.obs[labels_key] if labels_key in adata.obs else None
     umap = np.asarray(adata.obsm["X_umap"]) if "X_umap" in adata.obsm else None
-    landing = land(embedding, rows, steered, null_shifts[: min(5, len(null_shifts))], labels=labels, umap=umap,
-                   n_neighbors=n_neighbors)  # fmt: skip
+    landing = land(
+        embedding,
+        rows,
+        steered,
+        null_shifts[: min(5, len(null_shifts))],
+        labels=labels,
+        umap=umap,
+        n_neighbors=n_neighbors,
+    )
     result.update(landing=landing.shares, landed=landing.landed)
     if landing.umap_original is not None:
         result.update(umap_original=landing.umap_original, umap_steered=landing.umap_steered)
@@ -230,21 +265,36 @@ def _log(result: dict[str, Any]) -> None:
     down, up = top_genes(result, 8)
     logger.info(
         "steered concept %d (%s) in %d cells (%s): activation %.3g -> %.3g, embedding moved %.3g",
-        result["concept"], result["value"], result["n_cells"], result["cells"],
-        result["mean_activation_original"], result["mean_activation_steered"], result["embedding_shift"],
-    )  # fmt: skip
+        result["concept"],
+        result["value"],
+        result["n_cells"],
+        result["cells"],
+        result["mean_activation_original"],
+        result["mean_activation_steered"],
+        result["embedding_shift"],
+    )
     if "genes" in result:
         null = result["null"]
-        logger.info("genes down: %s", ", ".join(f"{g} {v:+.2f}" for g, v in zip(down["gene"], down["lfc"], strict=True)))
+        logger.info(
+            "genes down: %s", ", ".join(f"{g} {v:+.2f}" for g, v in zip(down["gene"], down["lfc"], strict=True))
+        )
         logger.info("genes up: %s", ", ".join(f"{g} {v:+.2f}" for g, v in zip(up["gene"], up["lfc"], strict=True)))
         logger.info(
             "%d genes beyond the null (padj < %.2g and |lfc| above the 95th percentile of %d random directions of "
             "the same norm); max |lfc| %.3g vs %.3g for random directions",
-            null["n_genes_beyond"], ALPHA, null["n_draws"], null["max_abs_lfc"], null["null_max_abs_lfc"],
-        )  # fmt: skip
+            null["n_genes_beyond"],
+            ALPHA,
+            null["n_draws"],
+            null["max_abs_lfc"],
+            null["null_max_abs_lfc"],
+        )
     shares = result["landing"]
     if len(shares):
         top = shares.head(4)
-        logger.info("neighbours before -> after (random shift): %s", "; ".join(
-            f"{r.cell_type} {r.share_original:.0%} -> {r.share_steered:.0%} ({r.share_null:.0%})"
-            for r in top.itertuples()))  # fmt: skip
+        logger.info(
+            "neighbours before -> after (random shift): %s",
+            "; ".join(
+                f"{r.cell_type} {r.share_original:.0%} -> {r.share_steered:.0%} ({r.share_null:.0%})"
+                for r in top.itertuples()
+            ),
+        )

@@ -41,7 +41,9 @@ class SteeringValue:
             return current * float(self.amount)
         amount = np.asarray(self.amount, dtype=np.float64)
         if amount.ndim and amount.shape != current.shape:
-            raise InputError(f"value holds {amount.size} activations for {current.size} chosen cells; give one per cell")
+            raise InputError(
+                f"value holds {amount.size} activations for {current.size} chosen cells; give one per cell"
+            )
         return np.broadcast_to(amount, current.shape).astype(np.float64)
 
 
@@ -99,9 +101,13 @@ def resolve_concept(concept: int | str, table: pd.DataFrame | None, n_concepts: 
 
 
 def select_cells(
-    adata: AnnData, cells: str | Sequence[int] | np.ndarray | None, *, labels_key: str | None, active: np.ndarray,
+    adata: AnnData,
+    cells: str | Sequence[int] | np.ndarray | None,
+    *,
+    labels_key: str | None,
+    active: np.ndarray,
     default_active: bool,
-) -> tuple[np.ndarray, str]:  # fmt: skip
+) -> tuple[np.ndarray, str]:
     """Rows of the chosen cells and a description of the choice.
 
     ``cells`` is ``None`` (the cells where the concept is active when ``default_active``, else every cell),

@@ -89,12 +89,24 @@ def land(
     if labels is not None:
         cats = pd.Categorical(labels.astype(str))
         codes, names = np.asarray(cats.codes), list(cats.categories)
-        null_shares = np.mean([_shares(hood.query(p, rows), codes, len(names)) for p in null], axis=0) if null else (
-            np.full(len(names), np.nan))  # fmt: skip
-        shares = pd.DataFrame({"cell_type": names, "share_original": _shares(before, codes, len(names)),
-                               "share_steered": _shares(after, codes, len(names)), "share_null": null_shares})  # fmt: skip
-        counts = np.stack([np.bincount(codes[n], minlength=len(names)) for n in after]) if len(rows) else (
-            np.zeros((0, len(names)), dtype=int))  # fmt: skip
+        null_shares = (
+            np.mean([_shares(hood.query(p, rows), codes, len(names)) for p in null], axis=0)
+            if null
+            else (np.full(len(names), np.nan))
+        )
+        shares = pd.DataFrame(
+            {
+                "cell_type": names,
+                "share_original": _shares(before, codes, len(names)),
+                "share_steered": _shares(after, codes, len(names)),
+                "share_null": null_shares,
+            }
+        )
+        counts = (
+            np.stack([np.bincount(codes[n], minlength=len(names)) for n in after])
+            if len(rows)
+            else (np.zeros((0, len(names)), dtype=int))
+        )
         landed = np.asarray(names, dtype=object)[counts.argmax(axis=1)] if len(rows) else np.array([], dtype=object)
         shares = shares.sort_values("share_original", ascending=False, kind="stable", ignore_index=True)
     else:
