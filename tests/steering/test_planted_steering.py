@@ -88,9 +88,11 @@ def test_plot_shows_the_planted_genes(tmp_path):
     adata, encoder, sae = planted()
     scc.tl.steer(adata, concept=0, value="off", encoder=encoder, sae=sae, enrich=False)
     ax = scc.pl.steering(adata, n_genes=3, show=False, save=tmp_path / "steer.png")
-    shown = {t.get_text() for t in ax.get_yticklabels()}
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    grey = [matplotlib.colors.to_hex(bar.get_facecolor()) == "#9ca3af" for bar in ax.containers[0]]
     up, down = planted_genes(0)
-    assert shown == set(up) | set(down)
+    assert set(up) | set(down) <= set(names)
+    assert {n for n, g in zip(names, grey, strict=True) if not g} == set(up) | set(down)  # others: grey, in the null
     assert (tmp_path / "steer.png").stat().st_size > 0
     with pytest.raises(InputError, match=r"tl\.steer first"):
         scc.pl.steering(planted()[0])

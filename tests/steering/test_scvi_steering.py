@@ -47,17 +47,12 @@ def test_decoder_matches_scvi_tools_own_inference_and_generative(tiny_scvi):
 def test_hidden_layer_embedding_decodes_through_the_rest_of_the_encoder(tiny_scvi):
     adata, encoder, _ = tiny_scvi
     cells = adata[:30]
-    fc = encoder._fc
-    with torch.no_grad():
-        h = torch.log1p(torch.as_tensor(encoder.expression(cells).toarray()))
-        for layers in fc.fc_layers:
-            for layer in layers:
-                if layer is not None:
-                    h = layer(h)
     latent = encoder.decode_expression(cells.obsm["X_scvi"], cells)
-    encoder._stop = len(fc.fc_layers) - 1  # the last hidden layer as the representation
-    try:
-        hidden = encoder.decode_expression(h.numpy(), cells)
-    finally:
-        encoder._stop = None
-    np.testing.assert_allclose(hidden, latent, rtol=1e-4, atol=1e-6)
+    for layer in ("hidden", "hidden_1"):
+        encoder.select_layer(layer)
+        try:
+            hidden = encoder.embed(cells)
+            assert hidden.shape[1] != cells.obsm["X_scvi"].shape[1]
+            np.testing.assert_allclose(encoder.decode_expression(hidden, cells), latent, rtol=1e-4, atol=1e-6)
+        finally:
+            encoder.select_layer(None)

@@ -43,7 +43,9 @@ def test_what_if_panel_in_chromium(scvi_run):
     try:
         with playwright_api.sync_playwright() as p:
             browser = launch(p)
-            page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
+            # bypass_csp only lets Playwright evaluate its own wait expressions (as in tests/app/test_browser.py)
+            context = browser.new_context(viewport={"width": 1300, "height": 900}, bypass_csp=True)
+            page = context.new_page()
             errors = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(f"{running.url}#/concept/{cid}")

@@ -184,6 +184,8 @@ class Encoder(ABC):
 
     #: What :meth:`decode_expression` returns (``None``: the model has no expression decoder).
     decodes_to: str | None = None
+    #: Pseudo-count added to decoded values before fold changes (in their unit).
+    decode_pseudo_count: float = 1e-4
 
     def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
         """Map embeddings of the cells of ``adata`` (same rows, same order) to expression of :attr:`genes`.

@@ -147,6 +147,8 @@ class ScviEncoder(Encoder):
         return LinearFirstLayer(transform, first.weight[:, :n_genes].detach(), pre_activation, rest)
 
     decodes_to = "normalised expression (scVI's decoder scale, per 10,000 counts)"
+    #: Pseudo-count (per 10,000 counts) added before fold changes of decoded values.
+    decode_pseudo_count = 0.01
 
     def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
         """Decode embeddings through scVI's generative model (:func:`scconcepts.models._scvi_decode.decode_scvi`)."""

@@ -128,7 +128,7 @@ def apply(
     """
     check_genes(adata, encoder, min_share=min_gene_share)
     encoder = query_encoder(encoder, adata, max_epochs=query_epochs)
-    use_rep = f"X_{encoder.name}"
+    use_rep = encoder.obsm_key
     ref_info = dict(reference.uns.get(params_key(key), {})) if reference is not None else {}
     params = dict(ref_info.get("params", {}))
     use_rep = str(params.get("use_rep", use_rep))

@@ -72,12 +72,14 @@ def _gene_effects(
     n_null: int,
     seed: int,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    pseudo = float(encoder.decode_pseudo_count)
     before = encoder.decode_expression(original, cells)
     after = encoder.decode_expression(steered, cells)
-    test = paired_log_test(before, after)
+    test = paired_log_test(before, after, pseudo_count=pseudo)
     null_lfc = []
     for draw in random_directions(shift, n_null, seed=seed):
-        null_lfc.append(paired_log_test(before, encoder.decode_expression(original + draw, cells)).lfc)
+        decoded = encoder.decode_expression(original + draw, cells)
+        null_lfc.append(paired_log_test(before, decoded, pseudo_count=pseudo).lfc)
     null_lfc = np.asarray(null_lfc) if null_lfc else np.zeros((0, before.shape[1]))
     null_abs = np.quantile(np.abs(null_lfc), 0.95, axis=0) if len(null_lfc) else np.zeros(before.shape[1])
     beyond = (test.padj < ALPHA) & (np.abs(test.lfc) > null_abs)
