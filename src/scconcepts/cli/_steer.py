@@ -7,8 +7,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from scconcepts._errors import InputError
 from scconcepts.cli._common import positive
 from scconcepts.results import MODEL_DIR, SAE_DIR, add_to_results, read_manifest, read_results, update_results
@@ -58,6 +56,8 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -
     The steering result.
 
     """
+    import pandas as pd
+
     from scconcepts import tl
     from scconcepts.models import load_encoder
     from scconcepts.report import write_report

@@ -14,8 +14,8 @@ from scconcepts.app._annotations import AnnotationStore
 from scconcepts.app._data import ConceptResults
 from scconcepts.report._evaluation import evaluation_section
 from scconcepts.report._raster import MapRaster
-from scconcepts.report._summary import metrics_table, parameters, what_was_run
 from scconcepts.report._steering import steering_section
+from scconcepts.report._summary import metrics_table, parameters, what_was_run
 from scconcepts.report._svg import bars_svg, histogram_svg
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import pandas as pd
 from anndata import AnnData
 
 from scconcepts._errors import InputError
-from scconcepts._keys import DEFAULT_KEY, activations_key, attribution_key, enrichment_key, params_key
+from scconcepts._keys import DEFAULT_KEY, activations_key, attribution_key, enrichment_key, labels_key_of, params_key
 from scconcepts.models import Encoder
 from scconcepts.sae import TopKSAE, encode_csr, reconstruction_metrics
 from scconcepts.tl._concept_table import concept_table
@@ -136,7 +136,7 @@ def apply(
     adata.obsm[use_rep] = embedding
     acts = encode_csr(sae, embedding)
     adata.obsm[activations_key(key)] = acts
-    labels_key = labels_key or params.get("labels_key") or "cell_type"
+    labels_key = labels_key or labels_key_of(params)
     labels = adata.obs[labels_key] if labels_key in adata.obs else None
     table = concept_table(acts, labels)
     ref_table = ref_info.get("table")
@@ -147,7 +147,7 @@ def apply(
         table = table.join(ref_table[carried].set_axis(ref_table.index.astype(str)), how="left")
     metrics = reconstruction_metrics(sae, embedding)
     params.update(
-        use_rep=use_rep, model=encoder.name, applied=True, labels_key=labels_key if labels is not None else ""
+        use_rep=use_rep, model=encoder.name, applied=True, labels_key=labels_key if labels is not None else "none"
     )
     adata.uns[params_key(key)] = {"params": params, "metrics": metrics, "table": table}
     if reference is not None:

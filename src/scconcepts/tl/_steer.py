@@ -18,7 +18,7 @@ import torch
 from anndata import AnnData
 
 from scconcepts._errors import InputError
-from scconcepts._keys import DEFAULT_KEY, params_key, steering_key
+from scconcepts._keys import DEFAULT_KEY, labels_key_of, params_key, steering_key
 from scconcepts.models import Encoder
 from scconcepts.sae import TopKSAE
 from scconcepts.stats import paired_log_test, random_directions
@@ -197,7 +197,7 @@ def steer(
     parsed = parse_value(value)
     if expression and encoder.decodes_to is None:
         encoder.decode_expression(embedding[:1], adata[:1])  # raises the model's "no decoder" InputError
-    labels_key = labels_key or params.get("labels_key") or "cell_type"
+    labels_key = labels_key or labels_key_of(params)
     with torch.no_grad():
         active = sae.encode(torch.as_tensor(embedding))[:, cid].numpy() > 0
     default_active = parsed.mode == "scale" or (np.ndim(parsed.amount) == 0 and float(parsed.amount) == 0.0)
