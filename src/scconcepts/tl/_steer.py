@@ -290,6 +290,14 @@ def _log(result: dict[str, Any]) -> None:
             null["max_abs_lfc"],
             null["null_max_abs_lfc"],
         )
+    terms = result.get("enrichment")
+    if isinstance(terms, pd.DataFrame) and len(terms):
+        best = terms[terms["padj"] < ALPHA].sort_values("pval", kind="stable")
+        for sign, name in ((-1, "lowered"), (1, "raised")):
+            picked = best[np.sign(best["score"]) == sign].head(3)
+            logger.info(
+                "terms %s: %s", name, "; ".join(f"{r.term} (padj {r.padj:.2g})" for r in picked.itertuples()) or "none"
+            )
     shares = result["landing"]
     if len(shares):
         top = shares.head(4)
