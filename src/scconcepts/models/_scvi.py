@@ -20,6 +20,7 @@ from anndata import AnnData
 from torch import nn
 
 from scconcepts._errors import InputError
+from scconcepts._quiet import quiet_libraries
 from scconcepts.models._base import Encoder, LinearFirstLayer, check_counts, check_finite
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ def _counts_for(adata: AnnData, genes: list[str] | None, input_layer: str | None
     return counts
 
 
+@quiet_libraries()
 def build_scvi(
     adata: AnnData,
     *,
@@ -306,6 +308,7 @@ def _load_pretrained(
     return ScviEncoder(model, batch_key=batch_key, layer=layer)
 
 
+@quiet_libraries()
 def load_scvi(path: str | Path) -> ScviEncoder:
     """Load an :class:`ScviEncoder` saved by :meth:`ScviEncoder.save`."""
     import scvi
