@@ -1,3 +1,4 @@
+import html
 import json
 import socket
 
@@ -128,6 +129,59 @@ def test_enrich_command_updates_the_results_folder(gmt, tmp_path, capsys):
     assert metrics["r2"] == 0.9 and metrics["enrichment"]["concepts_with_term"]["toy"] == 0.5
     assert metrics["enrichment"]["attribution_vs_de"]["totals"]["both"] >= 1
     labels = read_results(out).uns["concepts"]["table"]["label"]
-    assert labels["0"] == "T: planted"
+    assert labels["0"].startswith("T: planted (G")
     assert json.loads((out / "scconcepts.json").read_text())["files"] >= ["enrichment.csv"]
     assert main(["enrich", str(tmp_path / "nowhere")]) == 2
+
+
+def test_the_coverage_figure_is_the_same_in_the_log_info_metrics_and_report(gmt, tmp_path, capsys, caplog):
+    from scconcepts.report import write_report
+
+    out = tmp_path / "results"
+    adata = make_adata()
+    adata.obsm["X_umap"] = np.random.default_rng(0).normal(size=(adata.n_obs, 2))
+    with new_results_folder(out) as folder:
+        adata.write_h5ad(folder / RESULTS_H5AD)
+    with caplog.at_level("INFO", logger="scconcepts.tl._enrich"):
+        assert main(["enrich", str(out), "--source", str(gmt)]) == 0
+    figure = "1 of 2 concepts (50%) have a term (enriched in the attribution ranking, FDR < 0.05, kept by elim)"
+    assert figure in caplog.text
+    assert figure in capsys.readouterr().out
+    assert json.loads((out / "metrics.json").read_text())["enrichment"]["terms"]["n_with_term"] == 1
+    assert main(["info", str(out)]) == 0
+    assert f"terms: {figure}" in capsys.readouterr().out
+    assert figure in html.unescape(write_report(out).read_text())
+    table = read_results(out).uns["concepts"]["table"]
+    assert "no term" in table.loc["1", "label"] and table.loc["1", "n_terms"] == 0  # label agrees
+
+
+def symbol_gmt(tmp_path, names):
+    path = tmp_path / "symbols.gmt"
+    path.write_text("planted\t\t" + "\t".join(names[:30]) + "\nother\t\t" + "\t".join(names[100:140]) + "\n")
+    return path
+
+
+def test_enrich_cli_takes_gene_symbols_and_species(tmp_path, capsys):
+    human = [f"SYM{i}" for i in range(len(READ) + len(UNREAD))]
+    gmt = symbol_gmt(tmp_path, human)
+    adata = make_adata()
+    adata.var["gene_symbols"] = human
+    adata.var_names = [f"gene{i}" for i in range(adata.n_vars)]  # placeholders: no match without the column
+    out = tmp_path / "placeholders"
+    with new_results_folder(out) as folder:
+        adata.write_h5ad(folder / RESULTS_H5AD)
+    assert main(["enrich", str(out), "--source", str(gmt), "--gene-symbols", "nope"]) == 2
+    assert "not in adata.var" in capsys.readouterr().err
+    assert main(["enrich", str(out), "--source", str(gmt), "--gene-symbols", "gene_symbols"]) == 0
+    assert "1 of 2 concepts" in capsys.readouterr().out
+
+    mouse = make_adata()
+    mouse.var_names = [f"Sym{i}" for i in range(mouse.n_vars)]  # mouse-style case of the same symbols
+    out = tmp_path / "mouse"
+    with new_results_folder(out) as folder:
+        mouse.write_h5ad(folder / RESULTS_H5AD)
+    assert main(["enrich", str(out), "--source", str(gmt)]) == 2
+    assert "--species mouse" in capsys.readouterr().err
+    assert main(["enrich", str(out), "--source", str(gmt), "--species", "mouse"]) == 0
+    assert "1 of 2 concepts" in capsys.readouterr().out
+    assert read_results(out).uns["concepts"]["enrichment_params"]["species"] == "mouse"

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from scconcepts import _keys
 from scconcepts._errors import InputError
 from scconcepts.app._decoder import read_decoder
+from scconcepts.genesets._terms import DEPLETED, ENRICHED, concept_terms, term_coverage, term_signs
 from scconcepts.results import RESULTS_H5AD, read_manifest
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class ConceptResults:
         info = adata.uns[uns_key]
         self.params = dict(info.get("params", {}))
         self.metrics = dict(info.get("metrics", {}))
+        self.enrichment_params = dict(info.get("enrichment_params", {}))
         table = info.get("table")
         if not isinstance(table, pd.DataFrame):
             table = pd.DataFrame(index=[str(j) for j in range(self.n_concepts)])
@@ -136,6 +138,8 @@ class ConceptResults:
             if col not in frame:
                 frame[col] = np.nan
         frame["elim"] = frame["elim"].astype(bool) if "elim" in frame else True
+        if "ranking" not in frame:
+            frame["ranking"] = "attribution"
         return frame.sort_values(["concept", "padj"], kind="stable")
 
     # ---------------------------------------------------------------- identifiers
@@ -291,23 +295,53 @@ class ConceptResults:
         return expression
 
     @cached_property
-    def catalogue_terms(self) -> list[list[str]]:
-        """The two best enrichment terms of each concept (elim-filtered where that flag exists)."""
-        out: list[list[str]] = [[] for _ in range(self.n_concepts)]
+    def terms(self) -> pd.DataFrame:
+        """Every concept's terms, best first.
+
+        :func:`~scconcepts.genesets.concept_terms`: enriched in the attribution ranking, significant, kept by elim.
+        """
         if self.enrichment is None:
-            return out
-        kept = self.enrichment[self.enrichment["elim"]]
-        for cid, group in kept.groupby("concept", sort=False):
+            return concept_terms(pd.DataFrame(columns=["concept", "ranking", "padj", "score", "elim"]))
+        return concept_terms(self.enrichment)
+
+    @cached_property
+    def term_coverage(self) -> dict[str, Any] | None:
+        """How many enriched concepts have a term (the figure of the log, ``info`` and ``metrics.json``)."""
+        if self.enrichment is None:
+            return None
+        concepts = self.enrichment_params.get("concepts")
+        if concepts is None:
+            concepts = int(self.enrichment_params.get("n_concepts", 0)) or int(self.enrichment["concept"].nunique())
+        else:
+            concepts = [int(c) for c in np.asarray(concepts).ravel()]
+        sources = [str(s) for s in self.enrichment_params.get("sources", [])]
+        return term_coverage(self.enrichment, concepts, sources=sources)
+
+    @cached_property
+    def catalogue_terms(self) -> list[list[str]]:
+        """The two best terms of each concept (:attr:`terms`)."""
+        out: list[list[str]] = [[] for _ in range(self.n_concepts)]
+        for cid, group in self.terms.groupby("concept", sort=False):
             if 0 <= cid < self.n_concepts:
                 out[cid] = [str(t) for t in group["term"].head(2)]
         return out
 
     def enrichment_rows(self, cid: int, limit: int = 60) -> list[dict[str, Any]] | None:
-        """Enrichment rows of a concept, best first, with their elim flag."""
+        """Enrichment rows of a concept, best first.
+
+        Each row has its ranking, sign (enriched / depleted), elim flag and ``is_term`` (counts as one of
+        the concept's terms).
+        """
         if self.enrichment is None:
             return None
         rows = self.enrichment[self.enrichment["concept"] == cid].head(limit)
-        cols = ["source", "term", "term_id", "score", "pval", "padj", "method", "elim"]
+        rows = rows.assign(sign=np.where(term_signs(rows) > 0, ENRICHED, DEPLETED))
+        terms = self.terms[self.terms["concept"] == cid]
+        first = [r.split("+")[0] for r in terms["ranking"]]
+        term_rows = set(zip(terms["source"], terms["term_id"], first, strict=True))
+        keys = zip(rows["source"], rows["term_id"], rows["ranking"], strict=True)
+        rows = rows.assign(is_term=[key in term_rows for key in keys])
+        cols = ["source", "term", "term_id", "ranking", "sign", "score", "pval", "padj", "method", "elim", "is_term"]
         return _records(rows[cols])
 
     # ---------------------------------------------------------------- neighbours

@@ -25,6 +25,7 @@ def info(data: ConceptResults) -> dict[str, Any]:
         "bounds": [float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])],
         "params": {k: _scalar(v) if not isinstance(v, (dict, list)) else str(v) for k, v in data.params.items()},
         "metrics": {k: _scalar(v) if not isinstance(v, (dict, list)) else str(v) for k, v in data.metrics.items()},
+        "term_coverage": data.term_coverage,
         "computed": {
             "cell_types": data.cell_types is not None,
             "attribution": data.attribution is not None,

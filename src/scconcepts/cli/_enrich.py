@@ -39,6 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-de", action="store_true", help="skip the enrichment of the DE ranking")
     parser.add_argument("--no-elim", action="store_true", help="skip the elim pass over the GO DAG")
     parser.add_argument("--gene-symbols", metavar="COLUMN", help="var column with gene symbols")
+    parser.add_argument(
+        "--species",
+        type=str.lower,
+        choices=["human", "mouse"],
+        default="human",
+        help="species of the genes; mouse symbols are matched to human gene sets by case-insensitive symbol "
+        "(an approximation of orthology) (default: human)",
+    )
     parser.set_defaults(func=enrich_command)
 
 
@@ -92,6 +100,8 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
 
 def enrich_command(args: argparse.Namespace) -> int:
     """Run ``scconcepts enrich``."""
+    from scconcepts.genesets._terms import coverage_line
+
     options: dict[str, Any] = {
         "method": args.method,
         "go_db": args.go_db,
@@ -100,12 +110,12 @@ def enrich_command(args: argparse.Namespace) -> int:
         "alpha": args.alpha,
         "elim": not args.no_elim,
         "gene_symbols": args.gene_symbols,
+        "species": args.species,
     }
     if args.sources:
         options["sources"] = args.sources
     if args.no_de:
         options["rankings"] = ("attribution",)
     summary = enrich_folder(args.folder, **options)
-    shares = ", ".join(f"{source} {100 * share:.0f}%" for source, share in summary["concepts_with_term"].items())
-    print(f"enrichment written to {Path(args.folder) / ENRICHMENT_CSV} (concepts with a term: {shares or 'none'})")
+    print(f"enrichment written to {Path(args.folder) / ENRICHMENT_CSV}: {coverage_line(summary['terms'])}")
     return 0

@@ -38,9 +38,7 @@ def run_info(args: argparse.Namespace) -> int:
             f"concepts: {metrics.get('n_concepts', '?')}, k: {metrics.get('k', '?')}"
         )
         lines += [f"  {name}: {_format(metrics[name])}" for name in SHOWN_METRICS if name in metrics]
-    enrichment = metrics.get("enrichment", {})
-    for source, share in enrichment.get("concepts_with_term", {}).items():
-        lines.append(f"  concepts with a {source} term at FDR < {enrichment.get('alpha', 0.05)}: {share:.0%}")
+    lines += _enrichment_lines(metrics.get("enrichment", {}))
     if (folder / EVALUATION_JSON).is_file():
         try:
             lines.append(_evaluation_line(json.loads((folder / EVALUATION_JSON).read_text())))
@@ -51,52 +49,32 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _method_line(row: dict, label: str) -> str:
-    """One method's row of ``evaluation.json``: each metric beside its chance level in parentheses."""
-    shown = {
-        "r2": "R2",
-        "pure_share": "share >=80% one type",
-        "ami": "AMI",
-        "explanation_auroc": "explanation AUROC",
-        "grounding": "grounded",
-        "grounding_specific": "specifically grounded",
-    }
-    parts = []
-    for name, text in shown.items():
-        if row.get(name) is None:
-            continue
-        chance = row.get(f"{name}_chance")
-        parts.append(f"{text} {_format(row[name])}" + (f" (chance {_format(chance)})" if chance is not None else ""))
-    for name in ("grounding", "grounding_specific"):
-        if row.get(f"{name}_excess") is not None:
-            parts.append(
-                f"{name.replace('_', ' ')} excess over random directions {row[f'{name}_excess']:+.3f} "
-                f"(p {_format(row.get(f'{name}_pvalue'))})"
-            )
-    return f"  {label}: " + ", ".join(parts)
+def _enrichment_lines(enrichment: dict) -> list[str]:
+    """The coverage figure as the log printed it (``metrics.json``'s ``enrichment.terms``)."""
+    from scconcepts.genesets._terms import coverage_line
+
+    if enrichment.get("skipped"):
+        return [f"  enrichment: skipped ({enrichment['skipped']})"]
+    if "terms" in enrichment:
+        return [f"  terms: {coverage_line(enrichment['terms'])}"]
+    alpha = enrichment.get("alpha", 0.05)  # folders written before the terms definition
+    return [
+        f"  concepts with a {source} term at FDR < {alpha}: {share:.0%}"
+        for source, share in enrichment.get("concepts_with_term", {}).items()
+    ]
 
 
 def _evaluation_line(evaluation: dict) -> str:
-    """The SAE's and the neurons' rows of ``evaluation.json`` (mean over seeds), beside their chance levels."""
-    rows = {row.get("method"): row for row in evaluation.get("table", [])}
-    seeds = len(evaluation.get("params", {}).get("seeds", []))
-    lines = [_method_line(rows.get("sae", {}), f"evaluation ({seeds} seeds, SAE)")]
-    if "neurons" in rows:
-        lines.append(_method_line(rows["neurons"], "  neurons"))
-    stability = evaluation.get("stability", {}).get("sae", {})
-    if stability.get("matched_cosine") is not None:
-        text = f"    SAE matched cosine across seeds {_format(stability['matched_cosine'])}"
-        if stability.get("reproduced") is not None:
-            text += f", {stability['reproduced']:.0%} reproduced > 0.9"
-        if stability.get("matched_cosine_chance") is not None:
-            text += (
-                f" (random atoms: {_format(stability['matched_cosine_chance'])}, "
-                f"{stability.get('reproduced_chance', 0):.0%})"
-            )
-        lines.append(text)
+    """The SAE's row of ``evaluation.json`` in one line (mean over seeds)."""
+    sae = next((row for row in evaluation.get("table", []) if row.get("method") == "sae"), {})
+    shown = {"r2": "R2", "pure_share": "share >=80% one type", "grounding": "grounded"}
+    parts = [f"{label} {_format(sae[name])}" for name, label in shown.items() if sae.get(name) is not None]
+    stability = evaluation.get("stability", {}).get("sae", {}).get("matched_cosine")
+    if stability is not None:
+        parts.append(f"matched cosine across seeds {_format(stability)}")
     cross = evaluation.get("cross_dataset") or {}
     across = cross.get("methods", {}).get("sae", {}).get("matched_cosine")
     if across is not None:
-        lines.append(f"    SAE matched cosine vs {cross.get('name')} {_format(across)}")
-    lines.append(f"    (details: {EVALUATION_JSON})")
-    return "\n".join(lines)
+        parts.append(f"vs {cross.get('name')} {_format(across)}")
+    seeds = len(evaluation.get("params", {}).get("seeds", []))
+    return f"  evaluation ({seeds} seeds, SAE): " + ", ".join(parts) + f" (details: {EVALUATION_JSON})"

@@ -38,6 +38,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels-key", default="cell_type", help="obs column of cell types (default: cell_type)")
     parser.add_argument("--no-attribution", action="store_true", help="skip gene attribution and enrichment")
     parser.add_argument("--no-enrichment", action="store_true", help="skip gene-set enrichment and labels")
+    parser.add_argument("--gene-symbols", metavar="COLUMN", help="var column holding gene symbols (for enrichment)")
+    parser.add_argument(
+        "--species",
+        type=str.lower,
+        choices=["human", "mouse"],
+        default="human",
+        help="species of the genes; mouse symbols are matched to human gene sets by case-insensitive symbol "
+        "(an approximation of orthology) (default: human)",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
     parser.set_defaults(func=run_pipeline)
@@ -71,11 +80,33 @@ def add_attribution(adata: AnnData, folder: Path, *, encoder: Encoder, sae: TopK
     attribution_table(adata, key=key).to_csv(folder / ATTRIBUTION_CSV, index=False)
 
 
-def add_enrichment(adata: AnnData, folder: Path, *, key: str) -> dict[str, Any]:
-    """Enrich and label every concept (default sources), write ``enrichment.csv``; return the metrics summary."""
+def enrichment_plan(adata: AnnData, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Check before training that enrichment can match the genes; return its options, or None to skip it."""
+    from scconcepts import tl
+
+    if args.no_attribution or args.no_enrichment:
+        return None
+    matches = tl.check_genes(adata, gene_symbols=args.gene_symbols, species=args.species)
+    if not all(match.usable for match in matches):
+        logger.warning("enrichment and labels will be skipped; training goes on (rerun `scconcepts enrich DIR` "
+                       "with --gene-symbols/--species to add them)")  # fmt: skip
+        return None
+    return {"gene_symbols": args.gene_symbols, "species": args.species}
+
+
+def add_enrichment(adata: AnnData, folder: Path, *, key: str, **options: Any) -> dict[str, Any]:
+    """Enrich and label every concept (default sources), write ``enrichment.csv``; return the metrics summary.
+
+    Enrichment comes after hours of work may be: if it fails on the input (an ``InputError``), the
+    failure is logged and recorded (``{"skipped": reason}``) and the run keeps everything else.
+    """
     from scconcepts.tl import enrich, enrichment_summary, enrichment_table, label_concepts
 
-    enrich(adata, key=key)
+    try:
+        enrich(adata, key=key, **options)
+    except InputError as error:
+        logger.warning("enrichment failed (%s); the results are kept without enrichment and labels", error)
+        return {"skipped": str(error)}
     label_concepts(adata, key=key)
     enrichment_table(adata, key=key).to_csv(folder / ENRICHMENT_CSV, index=False)
     return enrichment_metrics(enrichment_summary(adata, key=key))
@@ -117,6 +148,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     }
     with new_results_folder(args.out, overwrite=args.overwrite, info=info) as tmp:
         adata = load_cells(args)
+        enrich_options = enrichment_plan(adata, args)
         encoder = tl.embed(adata, **model_options(args))
         use_rep = encoder.obsm_key
         encoder.save(tmp / MODEL_DIR)
@@ -137,8 +169,10 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
         metrics = summary_metrics(adata, key)
         metrics["layer"] = encoder.layer
-        if not (args.no_attribution or args.no_enrichment):
-            metrics["enrichment"] = add_enrichment(adata, tmp, key=key)
+        if enrich_options is not None:
+            metrics["enrichment"] = add_enrichment(adata, tmp, key=key, **enrich_options)
+        elif not (args.no_attribution or args.no_enrichment):
+            metrics["enrichment"] = {"skipped": "the genes could not be matched to the gene sets (see the log)"}
         adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)
         (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
         adata.write_h5ad(tmp / RESULTS_H5AD)

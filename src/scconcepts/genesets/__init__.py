@@ -9,11 +9,13 @@ from scconcepts.genesets._fdr import bh, bh_rows
 from scconcepts.genesets._gmt import read_gmt, split_term
 from scconcepts.genesets._go import ensembl_to_symbol, go_bp, go_db_available, go_db_files
 from scconcepts.genesets._gsea import prerank
-from scconcepts.genesets._ids import harmonise_genes, normalise_id, normalise_ids
+from scconcepts.genesets._ids import normalise_id, normalise_ids
+from scconcepts.genesets._match import MIN_MATCH_RATE, GeneMatch, harmonise_genes, looks_like, match_genes
 from scconcepts.genesets._ora import ora, ora_one
 from scconcepts.genesets._resolve import load_source
 from scconcepts.genesets._run import METHODS, EnrichOptions, enrich_scores
 from scconcepts.genesets._sets import DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, GeneSets
+from scconcepts.genesets._terms import concept_terms, coverage_line, describe_terms, term_coverage
 from scconcepts.genesets._ulm import UlmState, ulm, ulm_one
 
 __all__ = [
@@ -21,7 +23,9 @@ __all__ = [
     "DEFAULT_MAX_SIZE",
     "DEFAULT_MIN_SIZE",
     "METHODS",
+    "MIN_MATCH_RATE",
     "EnrichOptions",
+    "GeneMatch",
     "GeneSets",
     "UlmState",
     "bh",
@@ -30,6 +34,9 @@ __all__ = [
     "bundled_library",
     "collapse",
     "compare_rankings",
+    "concept_terms",
+    "coverage_line",
+    "describe_terms",
     "elim",
     "enrich_scores",
     "ensembl_to_symbol",
@@ -40,6 +47,8 @@ __all__ = [
     "jaccard",
     "kept_ancestors",
     "load_source",
+    "looks_like",
+    "match_genes",
     "normalise_id",
     "normalise_ids",
     "ora",
@@ -48,6 +57,7 @@ __all__ = [
     "read_gmt",
     "set_rows",
     "split_term",
+    "term_coverage",
     "term_depths",
     "ulm",
     "ulm_one",

@@ -23,8 +23,8 @@ from scconcepts.genesets._ulm import UlmState, ulm, ulm_one
 logger = logging.getLogger(__name__)
 
 METHODS = ("ulm", "ora", "gsea")
-COLUMNS = ["concept", "source", "method", "term_id", "term", "size", "score", "pval", "padj", "pval_elim", "elim",
-           "duplicate_of", "genes"]  # fmt: skip
+COLUMNS = ["concept", "source", "method", "term_id", "term", "size", "depth", "score", "pval", "padj", "pval_elim",
+           "elim", "duplicate_of", "genes"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,8 @@ def enrich_scores(
 
     Returns
     -------
-    Rows with ``padj <= opts.max_padj``: concept, source, method, term_id, term, size, score, pval,
+    Rows with ``padj <= opts.max_padj``: concept, source, method, term_id, term, size, depth (longest path
+    to a root of the ontology, NaN without a DAG), score, pval,
     padj, pval_elim (NaN where no DAG or for GSEA), elim (significant and not explained by a
     descendant), duplicate_of (representative term id among near-duplicates, "" for itself), genes.
 
@@ -150,9 +151,9 @@ def enrich_scores(
     padj = bh_rows(pval) if opts.fdr == "concept" else bh(pval)
     ids = [sets.term_ids[k] for k in kept]
     with_dag = opts.elim and sets.has_dag and retest is not None
+    depths = term_depths(sets.parents, ids) if sets.has_dag else np.full(len(ids), np.nan)
     if with_dag:
         ancestors = kept_ancestors(sets.parents, ids)
-        depths = term_depths(sets.parents, ids)
         pval_elim = elim(pval, rows, ancestors, depths, retest, cutoff=opts.elim_cutoff)
     else:
         pval_elim = np.full_like(pval, np.nan)
@@ -170,7 +171,8 @@ def enrich_scores(
             kept_by_elim = bool(survives[j])
             rep = representative.get(j, j)
             records.append((int(concept), sets.source, opts.method, ids[j], sets.names[kept[j]], len(rows[j]),
-                            float(score[c, j]), float(pval[c, j]), float(padj[c, j]), float(pval_elim[c, j]),
+                            float(depths[j]), float(score[c, j]), float(pval[c, j]), float(padj[c, j]),
+                            float(pval_elim[c, j]),
                             bool(kept_by_elim), ids[rep] if rep != j else "",
                             _genes(c, j, score[c, j], scores, selected, rows, gene_names, edges, opts)))  # fmt: skip
     return pd.DataFrame.from_records(records, columns=COLUMNS)

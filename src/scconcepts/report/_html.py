@@ -14,7 +14,6 @@ from scconcepts.app._annotations import AnnotationStore
 from scconcepts.app._data import ConceptResults
 from scconcepts.report._evaluation import evaluation_section
 from scconcepts.report._raster import MapRaster
-from scconcepts.report._steering import steering_section
 from scconcepts.report._summary import metrics_table, parameters, what_was_run
 from scconcepts.report._svg import bars_svg, histogram_svg
 
@@ -96,13 +95,17 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
     if enr is None:
         enr_html = '<p class="muted">not computed</p>'
     else:
-        kept = [r for r in enr if r["elim"]][:6]
+        kept = [r for r in enr if r["is_term"]][:6]
         enr_html = (
-            "<table><tr><th>term</th><th>id</th><th>adj. p</th></tr>"
+            "<table><tr><th>term</th><th>id</th><th>ranking</th><th>sign</th><th>adj. p</th></tr>"
             + "".join(
-                f"<tr><td>{_e(r['term'])}</td><td>{_e(r['term_id'])}</td><td>{_num(r['padj'])}</td></tr>" for r in kept
+                f"<tr><td>{_e(r['term'])}</td><td>{_e(r['term_id'])}</td><td>{_e(r['ranking'])}</td>"
+                f"<td>{_e(r['sign'])}</td><td>{_num(r['padj'])}</td></tr>"
+                for r in kept
             )
             + "</table>"
+            if kept
+            else '<p class="muted">no term</p>'
         )
 
     def neighbours(rows: list[dict[str, Any]] | None) -> str:
@@ -129,7 +132,7 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
 <dt>active cells</dt><dd>{doc["n_active"]}</dd>{expert}</dl></div>
 <div><h4>Cell types (active vs all)</h4>{comp_html}</div></div>
 <div class="row"><div><h4>Attributed genes</h4>{attr_html}</div><div><h4>DE genes</h4>{de_html}</div>
-<div><h4>Enrichment (elim)</h4>{enr_html}</div></div>
+<div><h4>Terms (enriched in the attribution ranking, kept by elim)</h4>{enr_html}</div></div>
 <p><b>Decoder neighbours:</b> {neighbours(doc["cosine"])}<br><b>Co-activation:</b> {neighbours(doc["coactivation"])}</p>
 </details>"""
 
@@ -156,7 +159,6 @@ def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concep
 {parameters(data)}</section>
 <h2>Catalogue</h2>{_catalogue(rows, notes)}
 {evaluation_section(data.folder)}
-{steering_section(data.folder)}
 <h2>Concepts</h2><p class="muted">{len(cards)} cards, closed: click a concept to open it.</p>{"".join(cards)}
 </body></html>"""
 

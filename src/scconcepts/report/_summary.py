@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from scconcepts.app._data import ConceptResults
+from scconcepts.genesets._terms import coverage_line
 from scconcepts.results import EVALUATION_JSON, METRICS_JSON
 
 #: Evaluation metrics shown in the summary (SAE row), with what they mean.
@@ -70,9 +71,11 @@ def _rows(data: ConceptResults) -> list[tuple[str, Any, str, str]]:
             spread = m.get(f"{name}_std")
             value = f"{m[name]:.3f} ± {spread:.3f}" if spread is not None else m[name]
             rows.append((f"cell-type balanced accuracy {what}", value, chance, why))
-    enrichment = _read_json(data.folder / METRICS_JSON).get("enrichment", {})
-    for source, share in (enrichment.get("concepts_with_term") or {}).items():
-        rows.append((f"concepts with a {source} term (FDR < {enrichment.get('alpha', 0.05)})", share, "–", ""))
+    coverage = data.term_coverage  # the figure of the log, `info` and metrics.json (genesets.term_coverage)
+    if coverage is not None:
+        rows.append(("concepts with a term", coverage_line(coverage), "–", ""))
+    elif skipped := _read_json(data.folder / METRICS_JSON).get("enrichment", {}).get("skipped"):
+        rows.append(("concepts with a term", "not computed", "–", f"enrichment skipped: {skipped}"))
     return rows + _evaluation_rows(data.folder)
 
 

@@ -13,7 +13,16 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, attribution_key, attribution_padj_key, de_key, enrichment_key, params_key
-from scconcepts.genesets import EnrichOptions, GeneSets, compare_rankings, enrich_scores, harmonise_genes, load_source
+from scconcepts.genesets import (
+    EnrichOptions,
+    GeneSets,
+    compare_rankings,
+    coverage_line,
+    enrich_scores,
+    harmonise_genes,
+    load_source,
+    term_coverage,
+)
 from scconcepts.genesets._go import ensembl_to_symbol
 
 logger = logging.getLogger(__name__)
@@ -96,6 +105,7 @@ def enrich(
     concepts: Sequence[int] | None = None,
     background: Sequence[str] | None = None,
     gene_symbols: str | None = None,
+    species: Literal["human", "mouse"] = "human",
     go_db: str | Path | None = None,
     min_size: int = 15,
     max_size: int = 500,
@@ -147,6 +157,10 @@ def enrich(
         else genes with a non-NaN attribution row.
     gene_symbols
         ``var`` column with gene symbols; default the best-matching identifiers are found.
+    species
+        ``"mouse"``: mouse genes are matched to human gene sets by case-insensitive symbol (an
+        approximation of orthology, said so in the log). With ``"human"``, names that match only when
+        case is ignored are refused (see :func:`scconcepts.tl.check_genes`).
     go_db
         Folder of the GO SQLite files.
     min_size, max_size
@@ -214,8 +228,8 @@ def enrich(
     for spec in sources:
         sets = load_source(spec, go_db=go_db)
         searched.append(sets.source)
-        keys = harmonise_genes(names, sets.members(), var=var, gene_symbols=gene_symbols,
-                               ensembl_to_symbol=lambda: ensembl_to_symbol(go_db), source=sets.source)  # fmt: skip
+        keys = harmonise_genes(names, sets, var=var, gene_symbols=gene_symbols, species=species,
+                               ensembl_to_symbol=lambda: ensembl_to_symbol(go_db))  # fmt: skip
         for ranking in rankings:
             scores = np.nan_to_num(matrices[ranking][rows][:, columns].T)
             selected = None
@@ -238,10 +252,9 @@ def enrich(
     params = {"sources": searched, "method": method,
               "rankings": list(rankings), "min_size": min_size, "max_size": max_size, "alpha": alpha, "elim": elim,
               "elim_cutoff": elim_cutoff, "collapse": collapse, "fdr": fdr, "n_background": int(rows.size),
-              "n_concepts": len(concept_ids)}  # fmt: skip
+              "n_concepts": len(concept_ids), "concepts": concept_ids, "species": species}  # fmt: skip
     adata.uns.setdefault(params_key(key), {})["enrichment_params"] = params
-    n_hit = table.loc[table["padj"] < alpha, "concept"].nunique() if len(table) else 0
-    logger.info("enrichment: %d of %d concepts have a term at FDR < %g", n_hit, len(concept_ids), alpha)
+    logger.info("enrichment: %s", coverage_line(term_coverage(table, concept_ids, sources=searched, alpha=alpha)))
 
 
 def enrichment_table(adata: AnnData, *, key: str = DEFAULT_KEY) -> pd.DataFrame:
@@ -253,27 +266,29 @@ def enrichment_table(adata: AnnData, *, key: str = DEFAULT_KEY) -> pd.DataFrame:
 
 
 def enrichment_summary(adata: AnnData, *, key: str = DEFAULT_KEY, alpha: float = 0.05) -> dict[str, Any]:
-    """Return figures for ``metrics.json``: concepts with terms, and attribution vs DE term sets.
+    """Return figures for ``metrics.json``: concepts with a term, and attribution vs DE term sets.
+
+    "Has a term" is :func:`scconcepts.genesets.concept_terms`' definition (enriched in the attribution
+    ranking, FDR < ``alpha``, kept by elim), counted by :func:`scconcepts.genesets.term_coverage`: the
+    same figure the log, ``scconcepts info`` and the report print.
 
     Returns
     -------
-    ``{"n_concepts", "alpha", "concepts_with_term": {source: share}, "concepts_with_elim_term": {...},
+    ``{"n_concepts", "alpha", "terms": term_coverage(...), "concepts_with_term": {source: share},
     "attribution_vs_de": compare_rankings(...) (raw and elim totals, per concept term lists)}``.
 
     """
     table = enrichment_table(adata, key=key)
     params = adata.uns.get(params_key(key), {}).get("enrichment_params", {})
-    n = int(params.get("n_concepts", 0)) or (table["concept"].nunique() if len(table) else 0)
-    searched = dict.fromkeys((str(source) for source in params.get("sources", [])), 0.0)  # a source without hits: 0
-    out: dict[str, Any] = {"n_concepts": n, "alpha": alpha, "concepts_with_term": dict(searched),
-                           "concepts_with_elim_term": dict(searched)}  # fmt: skip
-    if not len(table):
-        return out
-    attribution = table[table["ranking"] == "attribution"]
-    for source, group in attribution.groupby("source"):
-        out["concepts_with_term"][source] = group.loc[group["padj"] < alpha, "concept"].nunique() / max(n, 1)
-        out["concepts_with_elim_term"][source] = group.loc[group["elim"], "concept"].nunique() / max(n, 1)
-    if (table["ranking"] == "de").any():
+    concepts = params.get("concepts")
+    if concepts is None:
+        concepts = int(params.get("n_concepts", 0)) or (table["concept"].nunique() if len(table) else 0)
+    else:
+        concepts = [int(c) for c in np.asarray(concepts).ravel()]
+    coverage = term_coverage(table, concepts, sources=[str(s) for s in params.get("sources", [])], alpha=alpha)
+    out: dict[str, Any] = {"n_concepts": coverage["n_concepts"], "alpha": alpha, "terms": coverage,
+                           "concepts_with_term": dict(coverage["by_source"])}  # fmt: skip
+    if len(table) and (table["ranking"] == "de").any():
         raw, kept = compare_rankings(table, alpha=alpha), compare_rankings(table, alpha=alpha, elim=True)
         out["attribution_vs_de"] = {"totals": raw["totals"], "totals_elim": kept["totals"],
                                     "by_source": raw["by_source"], "per_concept": raw["per_concept"]}  # fmt: skip

@@ -1,4 +1,13 @@
-"""Automatic short concept labels: the top elim term and the cell type(s) where the concept fires."""
+"""Automatic concept labels from the specific ranking: cell type, the most specific term, 2-3 specific genes.
+
+``NK: cell killing (GNLY, NKG7, PRF1)``: the cell type(s) holding most of the concept's activation,
+then the concept's most specific term, then its most specific genes. A term found in many concepts
+says little about any one of them, so terms are weighted like words in a document (TF-IDF): by how
+strongly the concept carries the term (-log10 p), times the log of how rare the term is among the
+concepts. Labels are never silently repeated: a concept whose label term another concept
+already holds more strongly is moved to its next specific term when one is nearly as good, else it
+keeps the term and the concept table says which concept it repeats (``duplicate_of``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,17 @@ from anndata import AnnData
 from scipy import sparse
 
 from scconcepts._errors import InputError
-from scconcepts._keys import DEFAULT_KEY, activations_key, enrichment_key, labels_key_of, params_key
+from scconcepts._keys import (
+    DEFAULT_KEY,
+    activations_key,
+    attribution_key,
+    attribution_padj_key,
+    enrichment_key,
+    labels_key_of,
+    params_key,
+)
+from scconcepts.genesets._terms import concept_terms, significant_rows
+from scconcepts.tl._redundancy import profile_redundancy
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +46,13 @@ _SHORTER = [
     (r"\bbiosynthetic process\b", "biosynthesis"),
     (r"\bmetabolic process\b", "metabolism"),
 ]
+#: A concept moves off a term another concept holds when its next term keeps this share of the weight.
+SWITCH_SHARE = 0.5
+#: Columns :func:`label_concepts` adds to the concept table.
+LABEL_COLUMNS = ["label", "top_term", "top_term_id", "top_term_source", "top_term_padj", "top_term_concepts", "n_terms",
+                 "top_genes", "cell_types", "redundancy", "duplicate_of"]  # fmt: skip
+#: Top genes per concept counted when weighing how specific a gene is.
+GENE_DF_TOP = 20
 
 
 def short_term(name: str, *, max_len: int = 48) -> str:
@@ -70,19 +96,120 @@ def _shares(adata: AnnData, key: str, cell_type: str) -> pd.DataFrame | None:
     return pd.DataFrame(np.nan_to_num(shares), index=labels.categories)
 
 
-def _top_terms(table: pd.DataFrame, sources: Sequence[str] | None) -> pd.DataFrame:
-    rows = table[(table["ranking"] == "attribution") & table["elim"].astype(bool)] if "ranking" in table else table
-    if not len(rows):
-        return rows
-    order = (
-        list(sources) if sources else sorted(rows["source"].unique(), key=lambda s: (s != "go_bp", "GO" not in s, s))
-    )
-    rows = rows[rows["source"].isin(order)].copy()
-    rows["_source_rank"] = rows["source"].map({s: i for i, s in enumerate(order)})
-    rows["_positive"] = rows["score"] <= 0  # positively associated terms first
-    rows["_rep"] = rows["duplicate_of"].fillna("") != ""
-    rows = rows.sort_values(["concept", "_source_rank", "_positive", "_rep", "pval"], kind="stable")
-    return rows.groupby("concept", sort=False).head(1).set_index("concept")
+def _idf(document_frequency: pd.Series | np.ndarray, n_documents: int) -> np.ndarray:
+    """Smoothed inverse document frequency: log((1 + N) / df); a term in every concept still weighs > 0."""
+    df = np.maximum(np.asarray(document_frequency, dtype=np.float64), 1.0)
+    return np.log((1.0 + n_documents) / df)
+
+
+def term_weights(table: pd.DataFrame, *, alpha: float = 0.05, sources: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return every concept's terms (:func:`~scconcepts.genesets.concept_terms`) weighted by specificity.
+
+    ``n_concepts_with_term``: concepts in which the term is significant (enriched, attribution
+    ranking, FDR < ``alpha``, elim or not); ``idf`` = log((1 + N) / that) over the N enriched
+    concepts; ``strength`` = -log10 p of the term in the concept; ``weight`` = strength x idf, deeper
+    ontology terms first among equal weights. Preferred ``sources`` come first.
+
+    Why this weight: on the 3,500 sorted PBMC with expression-driven attribution, ranking by p alone
+    labelled 21 of 40 concepts "translation"; the augmented frequency 0.5 + 0.5 p / p_max let barely
+    significant one-off terms ("neural tube closure") win; strength x idf keeps strong evidence and
+    still gives up a term that most concepts share.
+    """
+    terms = concept_terms(table, alpha=alpha)
+    if sources is not None:
+        terms = terms[terms["source"].isin(list(sources))]
+    if not len(terms):
+        return terms.assign(n_concepts_with_term=[], idf=[], strength=[], weight=[], source_rank=[])
+    significant = significant_rows(table, alpha=alpha, elim=False)
+    df = significant.groupby(["source", "term_id"])["concept"].nunique()
+    n = int(table["concept"].nunique())
+    terms = terms.copy()
+    pairs = pd.MultiIndex.from_frame(terms[["source", "term_id"]])
+    terms["n_concepts_with_term"] = df.reindex(pairs).fillna(1).to_numpy().astype(int)
+    terms["idf"] = _idf(terms["n_concepts_with_term"], n)
+    terms["strength"] = -np.log10(np.clip(pd.to_numeric(terms["pval"]).to_numpy(dtype=np.float64), 1e-300, 1.0))
+    terms["weight"] = terms["strength"] * terms["idf"]
+    order = list(sources) if sources else sorted(terms["source"].unique(), key=lambda s: (s != "go_bp", "GO" not in s))
+    terms["source_rank"] = terms["source"].map({s: i for i, s in enumerate(order)})
+    terms["_depth"] = pd.to_numeric(terms["depth"], errors="coerce").fillna(0)
+    terms = terms.sort_values(["concept", "source_rank", "weight", "_depth", "pval"],
+                              ascending=[True, True, False, False, True], kind="stable")  # fmt: skip
+    return terms.drop(columns="_depth").reset_index(drop=True)
+
+
+def choose_terms(weights: pd.DataFrame, *, switch_share: float = SWITCH_SHARE) -> dict[int, tuple[pd.Series, int]]:
+    """Pick each concept's label term, avoiding terms another concept already holds.
+
+    Concepts pick in the order of their best weight; a concept whose best term is taken moves to its
+    best free term if that keeps ``switch_share`` of the best weight, else it keeps the taken term.
+
+    Returns
+    -------
+    ``{concept: (row of weights, concept it repeats or -1)}``.
+
+    """
+    if not len(weights):
+        return {}
+    first_source = weights.groupby("concept")["source_rank"].transform("min")
+    weights = weights[weights["source_rank"] == first_source]
+    groups = {int(c): g for c, g in weights.groupby("concept", sort=False)}
+    order = sorted(groups, key=lambda c: -float(groups[c]["weight"].iloc[0]))
+    holder: dict[tuple[str, str], int] = {}
+    out: dict[int, tuple[pd.Series, int]] = {}
+    for concept in order:
+        group = groups[concept]
+        best = group.iloc[0]
+        free = group[[(s, t) not in holder for s, t in zip(group["source"], group["term_id"], strict=True)]]
+        if len(free) and float(free["weight"].iloc[0]) >= switch_share * float(best["weight"]):
+            row, repeats = free.iloc[0], -1
+        else:
+            row, repeats = best, holder[(best["source"], best["term_id"])]
+        holder.setdefault((row["source"], row["term_id"]), concept)
+        out[concept] = (row, repeats)
+    return out
+
+
+def specific_genes(
+    adata: AnnData, key: str, *, n_genes: int = 3, alpha: float = 0.05, top: int = GENE_DF_TOP
+) -> list[list[str]]:
+    """Each concept's ``n_genes`` most specific genes: attribution score x gene IDF, significant genes only.
+
+    A gene among the top ``top`` positive genes of many concepts says little about one of them; its
+    weight is (0.5 + 0.5 x score / the concept's best score) x log((1 + N) / number of those concepts).
+    """
+    a_key = attribution_key(key)
+    if a_key not in adata.varm:
+        return []
+    scores = np.nan_to_num(np.asarray(adata.varm[a_key], dtype=np.float64))
+    positive = np.where(scores > 0, scores, 0.0)
+    p_key = attribution_padj_key(key)
+    if p_key in adata.varm:
+        positive = np.where(np.nan_to_num(np.asarray(adata.varm[p_key], dtype=np.float64), nan=1.0) < alpha,
+                            positive, 0.0)  # fmt: skip
+    n_concepts = positive.shape[1]
+    k = min(top, positive.shape[0])
+    in_top = np.zeros_like(positive, dtype=bool)
+    if k:
+        tops = np.argpartition(-positive, k - 1, axis=0)[:k]
+        np.put_along_axis(in_top, tops, True, axis=0)
+    in_top &= positive > 0
+    alive = int((positive > 0).any(axis=0).sum())
+    idf = _idf(in_top.sum(axis=1), max(alive, 1))
+    best = positive.max(axis=0, keepdims=True)
+    weight = np.where(positive > 0, (0.5 + 0.5 * positive / np.maximum(best, 1e-300)) * idf[:, None], 0.0)
+    names = np.asarray(adata.var_names).astype(str)
+    out = []
+    for c in range(n_concepts):
+        rows = np.argsort(-weight[:, c], kind="stable")[:n_genes]
+        out.append([names[r] for r in rows if weight[r, c] > 0])
+    return out
+
+
+def _compose(cid: int, kind: str, term: str, genes: Sequence[str]) -> str:
+    prefix = kind if kind and not kind.startswith("mixed") else ""
+    body = term or "no term"
+    body += f" ({', '.join(genes)})" if genes else "" if term else f" ({cid})"
+    return f"{prefix}: {body}" if prefix else body
 
 
 def label_concepts(
@@ -92,15 +219,27 @@ def label_concepts(
     cell_type: str | None = None,
     sources: Sequence[str] | None = None,
     max_len: int = 48,
+    alpha: float = 0.05,
+    n_genes: int = 3,
 ) -> None:
-    """Give every concept a short automatic label, in place, in ``uns["<key>"]["table"]``.
+    """Give every concept a short, distinct automatic label, in place, in ``uns["<key>"]["table"]``.
 
-    The label is ``"<cell types>: <term>"``: the cell type(s) holding most of the concept's
-    activation and its best term kept by ``elim`` (lowest p-value among terms that are not
-    near-duplicates, positively associated first, the first source of ``sources`` first: by
-    default ``go_bp``, then other GO libraries). Adds the columns ``label``,
-    ``top_term``, ``top_term_id``, ``top_term_source``, ``top_term_padj`` and ``cell_types``.
-    Experts can override labels later in the explorer.
+    The label is ``"<cell types>: <term> (<genes>)"``, e.g. ``NK: cell killing (GNLY, NKG7, PRF1)``:
+
+    - cell types: the one or two types holding 70% of the concept's activation (none when mixed);
+    - term: among the concept's terms (:func:`~scconcepts.genesets.concept_terms`: enriched in the
+      attribution ranking, FDR < ``alpha``, kept by elim), the most specific one
+      (:func:`term_weights`: TF-IDF over concepts, deeper GO terms first among ties), first source of
+      ``sources`` first (default ``go_bp``, then other GO libraries); a term another concept holds
+      more strongly is given up for the next one when that keeps half the weight (:func:`choose_terms`);
+    - genes: the ``n_genes`` most specific significant genes of the attribution (:func:`specific_genes`).
+
+    Adds the columns ``label``, ``top_term``, ``top_term_id``, ``top_term_source``, ``top_term_padj``,
+    ``top_term_concepts`` (concepts in which that term is significant), ``n_terms``, ``top_genes``,
+    ``cell_types``, ``redundancy`` (largest cosine similarity of the concept's attribution profile with
+    another concept's, :func:`~scconcepts.tl.profile_redundancy`) and ``duplicate_of`` (the concept
+    whose label term it repeats or whose attribution it nearly copies, "" for none). Identical labels
+    get the concept id appended. Experts can override labels in the explorer.
 
     Parameters
     ----------
@@ -115,6 +254,10 @@ def label_concepts(
         Preferred sources, in order.
     max_len
         Longest term text in a label.
+    alpha
+        FDR threshold of terms and genes.
+    n_genes
+        Genes in a label.
 
     """
     e_key = enrichment_key(key)
@@ -122,38 +265,69 @@ def label_concepts(
         raise InputError(f"adata.uns[{e_key!r}] is missing; run scconcepts.tl.enrich before labelling concepts")
     table = pd.DataFrame(adata.uns[e_key])
     info = adata.uns.setdefault(params_key(key), {})
+    if cell_type is None:
+        cell_type = labels_key_of(info.get("params", {}))
     concepts = info.get("table")
     if concepts is None:
         n = adata.obsm[activations_key(key)].shape[1] if activations_key(key) in adata.obsm else 0
         n = max(n, int(table["concept"].max()) + 1 if len(table) else 0)
         concepts = pd.DataFrame(index=[str(i) for i in range(n)])
     concepts = concepts.copy()
-    if cell_type is None:
-        cell_type = labels_key_of(info.get("params", {}))
-    top = _top_terms(table, sources) if len(table) else pd.DataFrame()
+    weights = term_weights(table, alpha=alpha, sources=sources) if len(table) else pd.DataFrame()
+    chosen = choose_terms(weights) if len(weights) else {}
+    n_terms = weights.groupby("concept").size() if len(weights) else pd.Series(dtype=int)
+    genes = specific_genes(adata, key, n_genes=n_genes, alpha=alpha)
+    redundancy, nearest = profile_redundancy(adata, key)
     shares = _shares(adata, key, cell_type)
-    labels, terms, term_ids, term_sources, padjs, types = [], [], [], [], [], []
+    rows = []
     for concept in concepts.index:
         cid = int(concept)
         kind = ""
         if shares is not None and cid < shares.shape[1]:
             kind = dominant_cell_types(shares[cid]) if shares[cid].sum() > 0 else "dead"
-        hit = top.loc[cid] if cid in top.index else None
+        hit, repeats = chosen.get(cid, (None, -1))
+        gene_list = genes[cid] if cid < len(genes) else []
         term = short_term(hit["term"], max_len=max_len) if hit is not None else ""
-        terms.append(hit["term"] if hit is not None else "")
-        term_ids.append(hit["term_id"] if hit is not None else "")
-        term_sources.append(hit["source"] if hit is not None else "")
-        padjs.append(float(hit["padj"]) if hit is not None else np.nan)
-        types.append(kind)
-        if kind == "dead":
-            labels.append(f"dead {cid}")
-        else:
-            labels.append(": ".join(p for p in (kind, term or f"no term ({cid})") if p))
-    concepts["label"] = labels
-    concepts["top_term"] = terms
-    concepts["top_term_id"] = term_ids
-    concepts["top_term_source"] = term_sources
-    concepts["top_term_padj"] = padjs
-    concepts["cell_types"] = types
+        duplicate = repeats if repeats >= 0 else int(nearest[cid]) if cid < len(nearest) else -1
+        rows.append({
+            "label": f"dead {cid}" if kind == "dead" else _compose(cid, kind, term, gene_list),
+            "top_term": hit["term"] if hit is not None else "",
+            "top_term_id": hit["term_id"] if hit is not None else "",
+            "top_term_source": hit["source"] if hit is not None else "",
+            "top_term_padj": float(hit["padj"]) if hit is not None else np.nan,
+            "top_term_concepts": int(hit["n_concepts_with_term"]) if hit is not None else 0,
+            "n_terms": int(n_terms.get(cid, 0)),
+            "top_genes": ";".join(gene_list),
+            "cell_types": kind,
+            "redundancy": float(redundancy[cid]) if cid < len(redundancy) else np.nan,
+            "duplicate_of": str(duplicate) if duplicate >= 0 and kind != "dead" else "",
+        })  # fmt: skip
+    labelled = pd.DataFrame(rows, index=concepts.index, columns=list(rows[0]) if rows else LABEL_COLUMNS)
+    labelled["label"] = _distinct(labelled["label"])
+    for column in labelled.columns:
+        concepts[column] = labelled[column]
     info["table"] = concepts
-    logger.info("labelled %d concepts (%d with a term)", len(concepts), sum(bool(t) for t in terms))
+    _log_labels(labelled)
+
+
+def _distinct(labels: pd.Series) -> pd.Series:
+    """Append ``#<id>`` to every repeat of a label, so no two concepts read the same."""
+    seen = labels.duplicated(keep="first")
+    return labels.where(~seen, labels + " #" + labels.index.astype(str))
+
+
+def _log_labels(labelled: pd.DataFrame) -> None:
+    alive = labelled[labelled["cell_types"] != "dead"]
+    terms = alive.loc[alive["top_term"] != "", "top_term"]
+    common = terms.value_counts()
+    top = ""
+    if len(common):
+        top = f"; most common label term {common.index[0]!r} in {common.iat[0]} ({common.iat[0] / len(alive):.0%})"
+    logger.info(
+        "labelled %d concepts (%d alive): %d distinct label terms%s; %d flagged duplicate_of",
+        len(labelled),
+        len(alive),
+        terms.nunique(),
+        top,
+        int((alive["duplicate_of"] != "").sum()),
+    )

@@ -4,7 +4,6 @@ import { getJSON, getValues, getFloats } from './api.js';
 import { histogram, signedBars, composition, table, legend } from './charts.js';
 import { Scatter } from './scatter.js';
 import { annotationForm } from './annotate.js';
-import { steeringPanel } from './steering.js';
 
 let scatter = null;
 let loadingMap = null;
@@ -32,23 +31,27 @@ function enrichmentTable(rows) {
   if (rows === null) return notComputed('Enrichment');
   if (!rows.length) return el('p', { class: 'muted' }, 'no term');
   const holder = el('div');
-  let elim = true;
+  let onlyTerms = true;
   const toggle = el('button', { type: 'button', id: 'enrichment-toggle' });
   const render = () => {
-    toggle.textContent = elim ? 'show raw terms' : 'show elim-filtered terms';
-    const shown = rows.filter((r) => !elim || r.elim);
-    clear(holder).append(el('p', { class: 'muted' }, elim ? `elim-filtered: ${shown.length} of ${rows.length} terms` : `raw: ${rows.length} terms`),
+    toggle.textContent = onlyTerms ? 'show every tested row' : "show the concept's terms";
+    const shown = rows.filter((r) => !onlyTerms || r.is_term);
+    clear(holder).append(el('p', { class: 'muted' }, onlyTerms
+      ? `terms (enriched in the attribution ranking, significant, kept by elim): ${shown.length} of ${rows.length} rows`
+      : `every tested row: ${rows.length}, both rankings and signs`),
       table([
         { title: 'term', value: (r) => r.term },
         { title: 'id', value: (r) => r.term_id },
         { title: 'source', value: (r) => r.source },
+        { title: 'ranking', value: (r) => r.ranking },
+        { title: 'sign', value: (r) => r.sign },
         { title: 'score', value: (r) => r.score },
         { title: 'p', value: (r) => r.pval },
         { title: 'adj. p', value: (r) => r.padj },
         { title: 'elim', value: (r) => (r.elim ? 'kept' : 'removed') },
       ], shown, { id: 'enrichment' }));
   };
-  toggle.addEventListener('click', () => { elim = !elim; render(); });
+  toggle.addEventListener('click', () => { onlyTerms = !onlyTerms; render(); });
   render();
   return el('div', {}, toggle, holder);
 }
@@ -110,7 +113,6 @@ export async function featurePage(main, kind, id, current) {
       doc.composition ? composition(doc.composition.map((r) => ({ ...r, name: cellTypeLink(r.cell_type) }))) : notComputed('Cell types')),
     genesBlock(doc),
     section('Enrichment', enrichmentTable(doc.enrichment)),
-    kind === 'concept' ? steeringPanel(id) : '',
     neighbours,
     section('Top cells', topCells(doc.top_cells)));
   view.draw();
