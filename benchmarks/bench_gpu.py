@@ -67,10 +67,10 @@ def attribution_seconds(encoder, adata) -> tuple[float, int]:
     sae.mean.copy_(torch.as_tensor(embedding.mean(axis=0), device=encoder.device))
     with torch.no_grad():
         activations = sae.encode(torch.as_tensor(embedding, device=encoder.device)).cpu().numpy()
-    concepts = np.argsort(-(activations > 0).sum(axis=0), kind="stable")[:8]  # the 8 most frequent concepts
+    concepts = np.flatnonzero((activations > 0).any(axis=0))  # every concept that fires: all cells perturbed
     chosen = [np.flatnonzero(activations[:, c] > 0) for c in concepts]
     start = _synchronised()
-    run_attribution(
+    result = run_attribution(
         encoder,
         sae.encode,
         x,
@@ -83,7 +83,7 @@ def attribution_seconds(encoder, adata) -> tuple[float, int]:
         batch_size=256,
         progress=False,
     )
-    return _synchronised() - start, int(x.getnnz())
+    return _synchronised() - start, int(result.n_forwards)
 
 
 def engines_cuda_vs_cpu(devices: tuple[str, str] = ("cpu", "cuda")) -> dict[str, float]:
@@ -187,6 +187,6 @@ def main() -> None:
         encoder = build_scgpt(cells, checkpoint=tmp, device="cuda", min_fraction=0.0)
         seconds, n_rows = attribution_seconds(encoder, cells)
         logger.info(
-            "attribution, %d cells x %d expressed genes (%d perturbed forwards, 8 concepts, exact engine): "
+            "attribution, %d cells x %d expressed genes (%d perturbed forwards, every firing concept, exact engine): "
             "%.1f s (%.0f forwards/s)", N_CELLS, N_GENES_PER_CELL, n_rows, seconds, n_rows / seconds,
         )  # fmt: skip

@@ -55,3 +55,8 @@ def labels_key_of(params: dict, default: str | None = DEFAULT_LABELS_KEY) -> str
     if value is None or str(value) in {"", "none"}:
         return default
     return str(value)
+
+
+def steering_key(key: str = DEFAULT_KEY) -> str:
+    """Return the ``uns`` key of the latest steering result (``tl.steer``)."""
+    return f"{key}_steering"

@@ -1,8 +1,9 @@
 """Progress of long steps that reads well both in a terminal and in a log file.
 
 In a terminal (or a notebook) :func:`progress` is an ordinary ``tqdm.auto`` bar. When stderr is not a
-terminal (a batch job's log, ``| tee``, CI), a carriage-return bar would pile up into one unreadable
-line, so the same object writes one log line at most every :data:`LOG_INTERVAL` seconds instead:
+terminal (a batch job's log, ``| tee``, CI) and logging is set up, a carriage-return bar would pile up
+into one unreadable line, so the same object writes one log line at most every :data:`LOG_INTERVAL`
+seconds instead:
 ``training scVI: 12/400 epochs (3%), 0:00:45 elapsed, ETA 0:24:10 [val_loss=...]``.
 """
 
@@ -94,5 +95,7 @@ def progress(iterable: Iterable[Any] | None = None, **kwargs: Any) -> Any:
     A ``tqdm`` object.
 
     """
-    cls = _auto_tqdm if _is_terminal() else LogProgress
+    # a log line only reaches the user where logging is set up (the command line, a configured script)
+    logged = logger.isEnabledFor(logging.INFO) and logger.hasHandlers()
+    cls = _auto_tqdm if _is_terminal() or not logged else LogProgress
     return cls(iterable, **kwargs)

@@ -45,6 +45,13 @@ def test_evaluate_table_has_every_method_and_metric_with_spread(adata):
     assert 0 <= result["stability"]["sae"]["matched_cosine"] <= 1
     assert sorted(zip(result["sweep"]["k"], result["sweep"]["expansion"], strict=True)) == [(1, 2), (2, 2)]
     assert adata.uns["concepts_evaluation"] is result
+    # every monosemanticity figure beside its chance level (permuted labels): 6 balanced types
+    for metric in ("purity", "ami", "pure_share"):
+        assert table[f"{metric}_chance"].notna().all()
+    assert table["purity_chance"].between(1 / 6 - 0.05, 0.45).all()
+    assert table["ami_chance"].abs().max() < 0.02
+    assert table.loc["sae", "purity"] > table.loc["sae", "purity_chance"] + 0.3
+    assert 0 < result["stability"]["sae"]["matched_cosine_chance"] < 1  # random atoms: 12 in 6 dimensions
 
     import matplotlib
 

@@ -25,6 +25,7 @@ from scconcepts.app._agreement import agreement
 from scconcepts.app._annotations import Annotation, AnnotationStore
 from scconcepts.app._data import ConceptResults
 from scconcepts.app._security import LOOPBACK_HOSTS, Guard, new_token
+from scconcepts.app._steering import steering_router
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ STATIC_FILES: dict[str, tuple[str, str]] = {
     "pages.js": ("pages.js", "text/javascript; charset=utf-8"),
     "catalogue.js": ("catalogue.js", "text/javascript; charset=utf-8"),
     "annotate.js": ("annotate.js", "text/javascript; charset=utf-8"),
+    "steering.js": ("steering.js", "text/javascript; charset=utf-8"),
 }
 BINARY = "application/octet-stream"
 #: Host values that mean "every interface".
@@ -220,6 +222,7 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
         concepts = {key: rec for key, rec in store.all().items() if _concept_key(key) is not None}
         return agreement(concepts, automatic())
 
+    api.include_router(steering_router(data))
     return Guard(api, allowed_hosts=allowed_hosts, token=token)
 
 

@@ -13,7 +13,7 @@ from scconcepts._threads import apply_to_environment
 from scconcepts.cli._signals import Interrupted, stop_on_signals
 
 #: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
-SUBCOMMANDS = ["_run", "_embed", "_info", "_serve", "_attribute", "_report", "_enrich", "_evaluate"]
+SUBCOMMANDS = ["_run", "_embed", "_info", "_serve", "_attribute", "_report", "_enrich", "_evaluate", "_steer", "_apply"]
 
 #: Subcommands that never load a model: they skip :func:`quiet_libraries` (which imports scvi-tools) to start fast.
 LIGHT_COMMANDS = frozenset({"info", "serve", "report"})

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--dataset`` / ``--input`` (one of them required) and ``--input-layer``."""
+    """Add ``--dataset`` / ``--input`` (one of them required), ``--input-layer`` and ``--transpose``."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="a bundled dataset: pbmc_sorted, pbmc68k or immune_sample")
     source.add_argument("--input", metavar="FILE", help="cells to analyse: .h5ad, .zarr, 10x .h5, 10x mtx folder, CSV")
@@ -23,6 +23,13 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-layer",
         metavar="NAME",
         help="AnnData layer holding the values to analyse, e.g. counts ('raw': adata.raw; default: X)",
+    )
+    parser.add_argument(
+        "--transpose",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the --input table has genes as rows and cells as columns (--no-transpose: rows are cells, "
+        "skip the check; default: rows are cells, and a table that looks transposed is refused)",
     )
 
 
@@ -53,7 +60,7 @@ def load_cells(args: argparse.Namespace) -> AnnData:
 
             adata = _select_layer(adata, layer, f"dataset {args.dataset}")
     else:
-        adata = ds.read(args.input, layer=layer)
+        adata = ds.read(args.input, layer=layer, transpose=getattr(args, "transpose", None))
     if adata.n_obs == 0:
         raise InputError("the data hold no cells; give at least one cell")
     return adata

@@ -6,10 +6,13 @@ import argparse
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
 from scconcepts.cli._common import positive
+
+#: The concept table's file in a results folder (as ``scconcepts run`` writes it).
+CONCEPTS_CSV = "concepts.csv"
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -48,8 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _handle(args: argparse.Namespace) -> int:
     from scconcepts.evaluation import to_jsonable
     from scconcepts.report import REPORT_HTML, write_report
-    from scconcepts.results import EVALUATION_JSON, MODEL_DIR, add_to_results, read_results
-    from scconcepts.tl._evaluate import METRICS, evaluate
+    from scconcepts.results import EVALUATION_JSON, MODEL_DIR, add_to_results, read_results, update_results
+    from scconcepts.tl._evaluate import evaluate, evaluation_key
 
     adata = read_results(args.folder)
     options: dict = {} if args.epochs is None else {"epochs": args.epochs}
@@ -69,16 +72,55 @@ def _handle(args: argparse.Namespace) -> int:
     )
     text = json.dumps(to_jsonable(result), indent=2)
     add_to_results(args.folder, EVALUATION_JSON, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    table, cross = result["table"], result["cross_dataset"].get("methods", {})
-    print(table[[c for c in METRICS if c in table]].round(3).to_string())
-    for name, measures in (("stability across seeds", result["stability"]), ("across datasets", cross)):
-        if measures:
-            pairs = (f"{m} {v['matched_cosine']:.3f} ({v['reproduced']:.0%} > 0.9)" for m, v in measures.items())
-            print(f"{name} (matched cosine, share reproduced): " + ", ".join(pairs))
+    if "concepts_explanation" in result:  # per-concept explanation scores joined the concept table
+        adata.uns.pop(evaluation_key("concepts"), None)  # evaluation.json holds it; keep results.h5ad lean
+        update_results(args.folder, adata)
+        table = adata.uns["concepts"]["table"]
+        add_to_results(args.folder, CONCEPTS_CSV, lambda tmp: table.to_csv(tmp))
+    print(evaluation_text(result))
     print(f"evaluation written to {Path(args.folder) / EVALUATION_JSON}")
     if (Path(args.folder) / REPORT_HTML).exists():
         print(f"report updated: {write_report(args.folder)}")
     return 0
+
+
+def _with_chance(table: Any, metric: str) -> Any:
+    """One column of ``table`` as text, each value beside its chance level when it has one."""
+    values = table[metric].map(lambda v: f"{v:.3f}")
+    if f"{metric}_chance" in table:
+        chance = table[f"{metric}_chance"].map(lambda v: f" ({v:.3f})")
+        values = values + chance
+    return values
+
+
+def evaluation_text(result: dict[str, Any]) -> str:
+    """The evaluation as text: every metric beside its chance level in parentheses, then stability."""
+    import pandas as pd
+
+    from scconcepts.tl._evaluate import METRICS
+
+    table = result["table"]
+    shown = pd.DataFrame({m: _with_chance(table, m) for m in METRICS if m in table and table[m].notna().any()})
+    for metric in ("grounding", "grounding_specific"):
+        if f"{metric}_pvalue" in table and table[f"{metric}_pvalue"].notna().any():
+            shown[f"{metric} excess (p)"] = [
+                f"{e:+.3f} ({p:.2g})" for e, p in zip(table[f"{metric}_excess"], table[f"{metric}_pvalue"], strict=True)
+            ]
+    lines = ["metric (chance level: labels permuted, random gene sets, random directions)", shown.to_string()]
+    cross = result["cross_dataset"].get("methods", {})
+    for name, measures in (("stability across seeds", result["stability"]), ("across datasets", cross)):
+        if measures:
+            pairs = (
+                f"{m} {v['matched_cosine']:.3f} ({v['reproduced']:.0%} > 0.9)"
+                + (
+                    f" [random atoms {v['matched_cosine_chance']:.3f}, {v['reproduced_chance']:.0%}]"
+                    if "matched_cosine_chance" in v
+                    else ""
+                )
+                for m, v in measures.items()
+            )
+            lines.append(f"{name} (matched cosine, share reproduced): " + ", ".join(pairs))
+    return "\n".join(lines)
 
 
 def _second_dataset(value: str) -> tuple[AnnData, str]:

@@ -49,6 +49,31 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _method_line(row: dict, label: str) -> str:
+    """One method's row of ``evaluation.json``: each metric beside its chance level in parentheses."""
+    shown = {
+        "r2": "R2",
+        "pure_share": "share >=80% one type",
+        "ami": "AMI",
+        "explanation_auroc": "explanation AUROC",
+        "grounding": "grounded",
+        "grounding_specific": "specifically grounded",
+    }
+    parts = []
+    for name, text in shown.items():
+        if row.get(name) is None:
+            continue
+        chance = row.get(f"{name}_chance")
+        parts.append(f"{text} {_format(row[name])}" + (f" (chance {_format(chance)})" if chance is not None else ""))
+    for name in ("grounding", "grounding_specific"):
+        if row.get(f"{name}_excess") is not None:
+            parts.append(
+                f"{name.replace('_', ' ')} excess over random directions {row[f'{name}_excess']:+.3f} "
+                f"(p {_format(row.get(f'{name}_pvalue'))})"
+            )
+    return f"  {label}: " + ", ".join(parts)
+
+
 def _enrichment_lines(enrichment: dict) -> list[str]:
     """The coverage figure as the log printed it (``metrics.json``'s ``enrichment.terms``)."""
     from scconcepts.genesets._terms import coverage_line
@@ -65,16 +90,26 @@ def _enrichment_lines(enrichment: dict) -> list[str]:
 
 
 def _evaluation_line(evaluation: dict) -> str:
-    """The SAE's row of ``evaluation.json`` in one line (mean over seeds)."""
-    sae = next((row for row in evaluation.get("table", []) if row.get("method") == "sae"), {})
-    shown = {"r2": "R2", "pure_share": "share >=80% one type", "grounding": "grounded"}
-    parts = [f"{label} {_format(sae[name])}" for name, label in shown.items() if sae.get(name) is not None]
-    stability = evaluation.get("stability", {}).get("sae", {}).get("matched_cosine")
-    if stability is not None:
-        parts.append(f"matched cosine across seeds {_format(stability)}")
+    """The SAE's and the neurons' rows of ``evaluation.json`` (mean over seeds), beside their chance levels."""
+    rows = {row.get("method"): row for row in evaluation.get("table", [])}
+    seeds = len(evaluation.get("params", {}).get("seeds", []))
+    lines = [_method_line(rows.get("sae", {}), f"evaluation ({seeds} seeds, SAE)")]
+    if "neurons" in rows:
+        lines.append(_method_line(rows["neurons"], "  neurons"))
+    stability = evaluation.get("stability", {}).get("sae", {})
+    if stability.get("matched_cosine") is not None:
+        text = f"    SAE matched cosine across seeds {_format(stability['matched_cosine'])}"
+        if stability.get("reproduced") is not None:
+            text += f", {stability['reproduced']:.0%} reproduced > 0.9"
+        if stability.get("matched_cosine_chance") is not None:
+            text += (
+                f" (random atoms: {_format(stability['matched_cosine_chance'])}, "
+                f"{stability.get('reproduced_chance', 0):.0%})"
+            )
+        lines.append(text)
     cross = evaluation.get("cross_dataset") or {}
     across = cross.get("methods", {}).get("sae", {}).get("matched_cosine")
     if across is not None:
-        parts.append(f"vs {cross.get('name')} {_format(across)}")
-    seeds = len(evaluation.get("params", {}).get("seeds", []))
-    return f"  evaluation ({seeds} seeds, SAE): " + ", ".join(parts) + f" (details: {EVALUATION_JSON})"
+        lines.append(f"    SAE matched cosine vs {cross.get('name')} {_format(across)}")
+    lines.append(f"    (details: {EVALUATION_JSON})")
+    return "\n".join(lines)

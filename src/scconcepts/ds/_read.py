@@ -13,6 +13,7 @@ from anndata import AnnData
 from scconcepts._errors import InputError
 from scconcepts.ds import _formats as fmt
 from scconcepts.ds._counts import RAW, count_problem
+from scconcepts.ds._orientation import genes_as_rows_problem
 from scconcepts.ds._readers import read_10x_h5_file, read_10x_mtx_folder, read_h5ad_file, read_zarr_store
 from scconcepts.ds._table import read_table
 from scconcepts.ds._validate import validate
@@ -41,6 +42,19 @@ def _as_csr_float32(matrix: object) -> sp.csr_matrix:
     return sp.csr_matrix(np.asarray(matrix, dtype=np.float32))
 
 
+def _check_orientation(adata: AnnData, path: Path, kind: str) -> None:
+    """Refuse a matrix that looks like genes x cells, saying how to read it the right way round."""
+    problem = genes_as_rows_problem(adata)
+    if problem is None:
+        return
+    shape = f"read as {adata.n_obs} cells x {adata.n_vars} genes"
+    if kind == fmt.TABLE:
+        fix = "if genes are its rows, pass --transpose (Python: transpose=True); if not, transpose=False"
+    else:
+        fix = "write it with cells as rows (adata.T in Python)"
+    raise InputError(f"{path} looks transposed: {problem}; {shape}. {fix}")
+
+
 def read(
     path: str | os.PathLike[str],
     *,
@@ -61,8 +75,9 @@ def read(
     layer
         Move this layer into ``X`` (``"raw"``: ``adata.raw``), e.g. ``"counts"`` when ``X`` is normalised.
     transpose
-        For tables only: ``True`` when rows are genes and columns cells. ``None`` (default) and
-        ``False`` read rows as cells.
+        For tables only: ``True`` when rows are genes and columns cells; ``False`` reads rows as cells.
+        ``None`` (default) reads rows as cells but refuses a matrix whose gene names look like cell
+        barcodes or ids while its cell names do not (genes as rows), saying so.
     make_unique
         Make duplicate gene names unique (originals kept in ``var["gene_name"]``) instead of raising.
 
@@ -94,6 +109,8 @@ def read(
         adata = read_table(path, sep=fmt.table_separator(path), transpose=bool(transpose))
     if layer is not None:
         adata = _select_layer(adata, layer, str(path))
+    if transpose is None:
+        _check_orientation(adata, path, kind)
     validate(adata, source=str(path), make_unique=make_unique)
     adata.X = _as_csr_float32(adata.X)
     adata.uns["source"] = str(path)

@@ -48,6 +48,30 @@ def top_cell_ami(selected: np.ndarray, labels: np.ndarray) -> float:
     return float(adjusted_mutual_info_score(labels, member))
 
 
+def top_cell_sets(
+    activations: np.ndarray | sp.spmatrix, *, n_top: int | None = None, signed: bool = False, min_cells: int = 5
+) -> tuple[list[np.ndarray], int]:
+    """Each scored component's top cells (see :func:`monosemanticity`) and the ``n_top`` used."""
+    x = activations.toarray() if sp.issparse(activations) else np.asarray(activations, dtype=np.float64)
+    if signed:
+        x = orient(x)
+    n_top = n_top or int(np.clip(round(0.05 * x.shape[0]), 10, 100))
+    selections = [top_cells(x[:, j], n_top, positive_only=not signed) for j in range(x.shape[1])]
+    return [s for s in selections if len(s) >= min_cells], n_top
+
+
+def _scores(selections: list[np.ndarray], labels: np.ndarray) -> dict[str, float]:
+    if not selections:
+        nan = float("nan")
+        return {"purity": nan, "ami": nan, "pure_share": nan}
+    purities = np.array([purity(labels[s]) for s in selections])
+    return {
+        "purity": float(purities.mean()),
+        "ami": float(np.mean([top_cell_ami(s, labels) for s in selections])),
+        "pure_share": float((purities >= PURE_SHARE).mean()),
+    }
+
+
 def monosemanticity(
     activations: np.ndarray | sp.spmatrix,
     labels: np.ndarray,
@@ -55,8 +79,10 @@ def monosemanticity(
     n_top: int | None = None,
     signed: bool = False,
     min_cells: int = 5,
+    n_permutations: int = 0,
+    seed: int = 0,
 ) -> dict[str, float]:
-    """Purity and AMI of each component's top activating cells against cell types.
+    """Purity and AMI of each component's top activating cells against cell types, beside permuted labels.
 
     Parameters
     ----------
@@ -71,30 +97,28 @@ def monosemanticity(
         tail is positive (see :func:`orient`); otherwise only active cells count as top cells.
     min_cells
         Components with fewer active top cells are not scored (they are dead or nearly so).
+    n_permutations
+        Label permutations for the chance levels (0: none). The same top cells are scored against
+        permuted cell types (:func:`scconcepts.stats.permuted_labels`), which keeps the type counts
+        and breaks their link with the activations.
+    seed
+        Seed of the permutations.
 
     Returns
     -------
     ``purity`` and ``ami`` (means over scored components), ``pure_share`` (share of scored
-    components whose top cells are at least 80% one type), ``n_scored`` and ``n_top``.
+    components whose top cells are at least 80% one type), ``n_scored`` and ``n_top``; with
+    permutations also ``purity_chance``, ``ami_chance`` and ``pure_share_chance`` (means over
+    permutations).
 
     """
+    from scconcepts.stats import permuted_labels
+
     labels = np.asarray(labels).astype(str)
-    x = activations.toarray() if sp.issparse(activations) else np.asarray(activations, dtype=np.float64)
-    if signed:
-        x = orient(x)
-    n_top = n_top or int(np.clip(round(0.05 * x.shape[0]), 10, 100))
-    purities, amis = [], []
-    for j in range(x.shape[1]):
-        selected = top_cells(x[:, j], n_top, positive_only=not signed)
-        if len(selected) < min_cells:
-            continue
-        purities.append(purity(labels[selected]))
-        amis.append(top_cell_ami(selected, labels))
-    purities_arr = np.asarray(purities)
-    return {
-        "purity": float(purities_arr.mean()) if purities else float("nan"),
-        "ami": float(np.mean(amis)) if amis else float("nan"),
-        "pure_share": float((purities_arr >= PURE_SHARE).mean()) if purities else float("nan"),
-        "n_scored": len(purities),
-        "n_top": n_top,
-    }
+    selections, n_top = top_cell_sets(activations, n_top=n_top, signed=signed, min_cells=min_cells)
+    result: dict[str, float] = {**_scores(selections, labels), "n_scored": len(selections), "n_top": n_top}
+    if n_permutations > 0:
+        null = [_scores(selections, permuted) for permuted in permuted_labels(labels, n_permutations, seed=seed)]
+        for name in ("purity", "ami", "pure_share"):
+            result[f"{name}_chance"] = float(np.mean([draw[name] for draw in null]))
+    return result

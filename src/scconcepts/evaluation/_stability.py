@@ -82,3 +82,30 @@ def cross_dataset_stability(
 
     """
     return _spread([pair_stability(a, b, threshold=threshold) for a, b in itertools.product(first, second)])
+
+
+def stability_chance(
+    n_atoms: int, dim: int, *, n_pairs: int = 5, threshold: float = REPRODUCED, seed: int = 0
+) -> dict[str, float]:
+    """Stability of random dictionaries: pairs of ``n_atoms`` random unit atoms in ``dim`` dimensions, matched.
+
+    The chance level of :func:`stability` for a dictionary of that count and dimension
+    (:func:`scconcepts.stats.random_unit_atoms`); in few dimensions random atoms match well
+    (40 atoms in 10-d: about 0.65), so a learned dictionary's matched cosine means little until it
+    clears this.
+
+    Returns
+    -------
+    The measures of :func:`stability` over ``n_pairs`` independent pairs of random dictionaries.
+
+    """
+    from scconcepts.stats import random_unit_atoms
+
+    rng = np.random.default_rng(seed)
+    pairs = [
+        pair_stability(
+            random_unit_atoms(n_atoms, dim, seed=rng), random_unit_atoms(n_atoms, dim, seed=rng), threshold=threshold
+        )
+        for _ in range(n_pairs)
+    ]
+    return _spread(pairs)

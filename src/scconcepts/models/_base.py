@@ -182,6 +182,37 @@ class Encoder(ABC):
             chunks.append(self.encode(batch, ctx).float().cpu().numpy())
         return np.concatenate(chunks)
 
+    #: What :meth:`decode_expression` returns (``None``: the model has no expression decoder).
+    decodes_to: str | None = None
+    #: Pseudo-count added to decoded values before fold changes (in their unit).
+    decode_pseudo_count: float = 1e-4
+
+    def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
+        """Map embeddings of the cells of ``adata`` (same rows, same order) to expression of :attr:`genes`.
+
+        Models with a generative side (scVI's decoder, scGPT's expression heads, a :class:`TorchEncoder`
+        given a decoder) override this; the others raise :class:`InputError`.
+
+        Parameters
+        ----------
+        embedding
+            Cells x embedding-dimension array, one row per cell of ``adata``.
+        adata
+            The cells the embeddings belong to (their library size and batch, where the model uses them).
+        batch_size
+            Cells decoded at once.
+
+        Returns
+        -------
+        Cells x :attr:`genes` float array, in the unit of :attr:`decodes_to`.
+
+        """
+        raise InputError(
+            f"the {self.name} model has no expression decoder, so a steered concept cannot be decoded to genes; "
+            "steer the embedding only (--embedding-only / expression=False) or use scVI, or scGPT with its "
+            "MVC decoder weights"
+        )
+
     def save(self, path: str | Path) -> None:
         """Save the encoder (or a reference to its checkpoint) into the folder ``path``."""
         raise NotImplementedError(f"{type(self).__name__} cannot be saved")

@@ -134,6 +134,22 @@ class ScgptEncoder(TokenEncoder):
         """Embed raw counts (cells x :attr:`genes`); see the class description for the preparation."""
         return self.encode_tokens(self.tokenize(x, context))
 
+    #: Pseudo-count added before fold changes of decoded values (bins).
+    decode_pseudo_count = 0.05
+
+    @property
+    def decodes_to(self) -> str | None:  # type: ignore[override]
+        """What :meth:`decode_expression` returns; ``None`` without MVC weights or for another layer/pooling."""
+        from scconcepts.models._scgpt_decode import DECODES_TO, why_not
+
+        return None if why_not(self) else DECODES_TO
+
+    def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
+        """Decode cell embeddings with the checkpoint's MVC head (see :mod:`scconcepts.models._scgpt_decode`)."""
+        from scconcepts.models._scgpt_decode import decode_scgpt
+
+        return decode_scgpt(self, embedding, batch_size=batch_size)
+
     def save(self, path: str | Path) -> None:
         """Write ``path/encoder.json``: a reference to the checkpoint folder and the options (no weights)."""
         path = Path(path)

@@ -215,6 +215,8 @@ class ScgptCheckpoint:
     args: dict[str, Any]
     vocab: dict[str, int]
     model: ScgptTransformer
+    #: The MVC decoder's tensors (``gene2query.weight``, ``gene2query.bias``, ``W.weight``), if the file has them.
+    mvc: dict[str, torch.Tensor] | None = None
 
     @property
     def pad_value(self) -> float:
@@ -311,8 +313,31 @@ def load_scgpt_checkpoint(path: str | Path, *, device: str = "cpu") -> ScgptChec
         n_bins=int(args.get("n_input_bins", int(args.get("n_bins", 51)) + 2)),
         pad_value=int(args.get("pad_value", -2)),
     )
-    model.load_state_dict(_check_state(model, _clean_state(state), weights))
+    cleaned = _clean_state(state)
+    model.load_state_dict(_check_state(model, cleaned, weights))
     logger.info(
         "loaded scGPT checkpoint %s: %d tokens, d=%d, %d layers", folder, len(vocab), args["embsize"], args["nlayers"]
     )
-    return ScgptCheckpoint(path=folder, args=dict(args), vocab=vocab, model=model.to(device).eval())
+    mvc = mvc_weights(cleaned, int(args["embsize"]))
+    return ScgptCheckpoint(path=folder, args=dict(args), vocab=vocab, model=model.to(device).eval(), mvc=mvc)
+
+
+#: Tensors of the official ``MVCDecoder`` ("inner product" style) that expression decoding needs.
+MVC_TENSORS = ("gene2query.weight", "gene2query.bias", "W.weight")
+
+
+def mvc_weights(state: dict[str, torch.Tensor], d_model: int) -> dict[str, torch.Tensor] | None:
+    """The ``mvc_decoder.*`` tensors of an official checkpoint ("inner product" head on the cell embedding).
+
+    ``None`` when they are absent, or shaped for a head that also reads batch labels (``W`` of ``2 d`` rows).
+    """
+    found = {name: state.get(f"mvc_decoder.{name}") for name in MVC_TENSORS}
+    if any(t is None for t in found.values()):
+        return None
+    if tuple(found["W.weight"].shape) != (d_model, d_model) or tuple(found["gene2query.weight"].shape) != (
+        d_model,
+        d_model,
+    ):
+        logger.info("the checkpoint's MVC decoder reads more than the cell embedding; expression decoding is off")
+        return None
+    return {name: tensor.float() for name, tensor in found.items()}

@@ -20,6 +20,7 @@ from anndata import AnnData
 from torch import nn
 
 from scconcepts._errors import InputError
+from scconcepts._quiet import quiet_libraries
 from scconcepts.models._base import Encoder, LinearFirstLayer, check_counts, check_finite
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,16 @@ class ScviEncoder(Encoder):
         transform = torch.log1p if self._log_variational else (lambda v: v)
         return LinearFirstLayer(transform, first.weight[:, :n_genes].detach(), pre_activation, rest)
 
+    decodes_to = "normalised expression (scVI's decoder scale, per 10,000 counts)"
+    #: Pseudo-count (per 10,000 counts) added before fold changes of decoded values.
+    decode_pseudo_count = 0.01
+
+    def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
+        """Decode embeddings through scVI's generative model (:func:`scconcepts.models._scvi_decode.decode_scvi`)."""
+        from scconcepts.models._scvi_decode import decode_scvi
+
+        return decode_scvi(self, embedding, adata, batch_size=batch_size)
+
     def save(self, path: str | Path) -> None:
         """Save the scvi-tools model (``path/scvi``) and ``encoder.json``."""
         path = Path(path)
@@ -192,6 +203,7 @@ def _counts_for(adata: AnnData, genes: list[str] | None, input_layer: str | None
     return counts
 
 
+@quiet_libraries()
 def build_scvi(
     adata: AnnData,
     *,
@@ -296,6 +308,7 @@ def _load_pretrained(
     return ScviEncoder(model, batch_key=batch_key, layer=layer)
 
 
+@quiet_libraries()
 def load_scvi(path: str | Path) -> ScviEncoder:
     """Load an :class:`ScviEncoder` saved by :meth:`ScviEncoder.save`."""
     import scvi

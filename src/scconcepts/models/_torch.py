@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
+from anndata import AnnData
 from torch import nn
 
 from scconcepts._errors import InputError
@@ -24,10 +26,21 @@ class TorchEncoder(Encoder):
         Stem of the ``obsm`` key the embedding is stored under (``X_<name>``).
     device
         Device to run the module on.
+    decoder
+        Optional generative side: a module mapping embeddings back to expression of ``genes`` (what
+        :func:`scconcepts.tl.steer` decodes a steered concept through).
 
     """
 
-    def __init__(self, module: nn.Module, genes: Sequence[str], *, name: str = "torch", device: str = "cpu") -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        genes: Sequence[str],
+        *,
+        name: str = "torch",
+        device: str = "cpu",
+        decoder: nn.Module | None = None,
+    ) -> None:
         genes = [str(g) for g in genes]
         if not genes:
             raise InputError("TorchEncoder needs at least one gene name")
@@ -37,6 +50,8 @@ class TorchEncoder(Encoder):
         self._genes = genes
         self._device = torch.device(device)
         self.name = name
+        self.decoder = None if decoder is None else decoder.to(device).eval()
+        self.decodes_to = None if decoder is None else "expression (the module's decoder)"
 
     @property
     def genes(self) -> list[str]:
@@ -51,6 +66,22 @@ class TorchEncoder(Encoder):
     def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Run the module on an expression batch (``context`` is ignored)."""
         return self.module(x)
+
+    @torch.no_grad()
+    def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
+        """Run the decoder module on the embeddings (``adata`` is not used); InputError without a decoder."""
+        if self.decoder is None:
+            return super().decode_expression(embedding, adata, batch_size=batch_size)
+        out = []
+        for start in range(0, embedding.shape[0], batch_size):
+            batch = torch.as_tensor(np.asarray(embedding[start : start + batch_size], dtype=np.float32))
+            out.append(self.decoder(batch.to(self._device)).float().cpu().numpy())
+        decoded = np.concatenate(out) if out else np.zeros((0, len(self._genes)), dtype=np.float32)
+        if decoded.shape[1] != len(self._genes):
+            raise InputError(
+                f"the decoder returns {decoded.shape[1]} values per cell; the encoder reads {len(self._genes)} genes"
+            )
+        return decoded
 
     def linear_first_layer(self) -> LinearFirstLayer | None:
         """Split an ``nn.Sequential`` whose first layer is ``nn.Linear``; ``None`` for other modules."""

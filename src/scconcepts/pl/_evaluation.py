@@ -18,6 +18,10 @@ LABELS = {
     "purity": "top-cell purity",
     "ami": "top-cell AMI",
     "pure_share": "share ≥80% one type",
+    "explanation_auroc": "explanation AUROC",
+    "explanation_spearman": "explanation Spearman",
+    "grounding": "GO grounding",
+    "grounding_excess": "grounding excess over random directions",
 }
 
 
@@ -34,11 +38,14 @@ def evaluation(
     data: AnnData | dict[str, Any],
     *,
     key: str = "concepts",
-    metrics: Sequence[str] = ("r2", "accuracy", "purity", "ami", "pure_share"),
+    metrics: Sequence[str] = ("r2", "accuracy", "purity", "ami", "pure_share", "explanation_auroc"),
     ax: Any = None,
     show: bool | None = None,
 ) -> Any:
     """Bar chart, one group per metric, one bar per method (mean over seeds, error bars: standard deviation).
+
+    A metric with a chance level (``<metric>_chance`` in the table: permuted labels, random gene sets,
+    random directions) gets a black tick at that level across each bar.
 
     Parameters
     ----------
@@ -64,6 +71,7 @@ def evaluation(
     table = _evaluation(data, key)["table"]
     if not isinstance(table, pd.DataFrame):
         table = pd.DataFrame(table).set_index("method")
+    metrics = [m for m in metrics if m in table or m not in ("explanation_auroc",)]
     missing = [m for m in metrics if m not in table]
     if missing:
         raise InputError(f"metrics {missing} not in the evaluation; choose from {list(LABELS)}")
@@ -76,10 +84,12 @@ def evaluation(
         means = [table.loc[method, m] for m in metrics]
         spreads = [table.loc[method, f"{m}_std"] for m in metrics]
         ax.bar(positions + i * width, means, width, yerr=spreads, capsize=2, label=str(method))
+        chance = [table.loc[method, f"{m}_chance"] if f"{m}_chance" in table else np.nan for m in metrics]
+        ax.hlines(chance, positions + i * width - width / 2, positions + i * width + width / 2, colors="black")
     ax.set_xticks(positions + 0.4 - width / 2)
     ax.set_xticklabels([LABELS.get(m, m) for m in metrics], rotation=20, ha="right")
     ax.legend(fontsize="small", ncols=2)
-    ax.set_title("concepts vs baselines (mean ± s.d. over seeds)")
+    ax.set_title("concepts vs baselines (mean ± s.d. over seeds; black ticks: chance level)")
     if show:
         plt.show()
     return ax

@@ -14,6 +14,7 @@ from scconcepts.app._annotations import AnnotationStore
 from scconcepts.app._data import ConceptResults
 from scconcepts.report._evaluation import evaluation_section
 from scconcepts.report._raster import MapRaster
+from scconcepts.report._steering import steering_section
 from scconcepts.report._summary import metrics_table, parameters, what_was_run
 from scconcepts.report._svg import bars_svg, histogram_svg
 
@@ -159,6 +160,7 @@ def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concep
 {parameters(data)}</section>
 <h2>Catalogue</h2>{_catalogue(rows, notes)}
 {evaluation_section(data.folder)}
+{steering_section(data.folder)}
 <h2>Concepts</h2><p class="muted">{len(cards)} cards, closed: click a concept to open it.</p>{"".join(cards)}
 </body></html>"""
 

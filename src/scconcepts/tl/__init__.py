@@ -1,5 +1,6 @@
 """AnnData-in / AnnData-out tools: embed, train_sae, attribute, enrich, evaluate."""
 
+from scconcepts.tl._apply import apply
 from scconcepts.tl._attribute import attribute
 from scconcepts.tl._check_genes import check_genes
 from scconcepts.tl._concept_table import concept_table
@@ -7,11 +8,14 @@ from scconcepts.tl._concepts_to_obs import concepts_to_obs
 from scconcepts.tl._embed import embed
 from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
 from scconcepts.tl._evaluate import evaluate
+from scconcepts.tl._explanation import explanation_score
 from scconcepts.tl._label import label_concepts
+from scconcepts.tl._steer import steer
 from scconcepts.tl._redundancy import profile_redundancy
 from scconcepts.tl._train_sae import train_sae
 
 __all__ = [
+    "apply",
     "attribute",
     "check_genes",
     "concept_table",
@@ -21,7 +25,9 @@ __all__ = [
     "enrichment_summary",
     "enrichment_table",
     "evaluate",
+    "explanation_score",
     "label_concepts",
+    "steer",
     "profile_redundancy",
     "train_sae",
 ]

@@ -11,23 +11,60 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from anndata import AnnData
 
 from scconcepts._errors import InputError
-from scconcepts._keys import params_key
+from scconcepts._keys import activations_key, params_key
 from scconcepts._progress import progress
 from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.evaluation._baselines import BASELINES, SEEDED, fit_baseline
+from scconcepts.evaluation._explanation import (
+    N_GENES,
+    both_signs,
+    explanation_scores,
+    specific_genes,
+    summarise_explanation,
+)
 from scconcepts.evaluation._fidelity import r2, sparsity
 from scconcepts.evaluation._monosemanticity import monosemanticity, orientation
 from scconcepts.evaluation._sae_runs import fit_sae, sae_fidelity, with_settings
-from scconcepts.evaluation._stability import cross_dataset_stability, stability
+from scconcepts.evaluation._stability import cross_dataset_stability, stability, stability_chance
 from scconcepts.evaluation._sweep import default_grid, sweep
 from scconcepts.sae import SAEConfig, informativeness
+from scconcepts.stats import excess_over_null, random_unit_atoms
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("r2", "l0", "dead_fraction", "accuracy", "purity", "ami", "pure_share", "grounding")
+METRICS = (
+    "r2",
+    "l0",
+    "dead_fraction",
+    "accuracy",
+    "purity",
+    "ami",
+    "pure_share",
+    "explanation_auroc",
+    "explanation_spearman",
+    "grounding",
+    "grounding_specific",
+)
+#: Metrics printed beside a chance level (column ``<metric>_chance``).
+WITH_CHANCE = (
+    "purity",
+    "ami",
+    "pure_share",
+    "explanation_auroc",
+    "explanation_spearman",
+    "grounding",
+    "grounding_specific",
+)
+#: Grounding measures: any significant term, and a term holding most of the component's top genes.
+GROUNDING = ("grounding", "grounding_specific")
+#: Label permutations for the chance level of purity, AMI and share >= 80% one type.
+N_PERMUTATIONS = 10
+#: Name of the random-directions null in the grounding.
+RANDOM_DIRECTIONS = "random_directions"
 #: Settings resolved from the data size, recomputed for the training cells of each evaluation run.
 #: Fewest epochs an evaluation SAE trains for when the run's own stopping epoch is known.
 MIN_EPOCHS = 20
@@ -68,12 +105,49 @@ def _split(adata: AnnData, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray
     return train_rows, np.sort(val_rows)
 
 
-def _quality(activations: Any, labels: np.ndarray | None, *, signed: bool, seed: int, n_top: int | None) -> dict:
+def _quality(
+    activations: Any, labels: np.ndarray | None, *, signed: bool, seed: int, n_top: int | None, n_permutations: int
+) -> dict:
     if labels is None:
         return {}
     accuracy = informativeness(activations, labels, seed=seed)[0]
-    mono = monosemanticity(activations, labels, signed=signed, n_top=n_top)
-    return {"accuracy": accuracy, "purity": mono["purity"], "ami": mono["ami"], "pure_share": mono["pure_share"]}
+    mono = monosemanticity(activations, labels, signed=signed, n_top=n_top, n_permutations=n_permutations, seed=seed)
+    names = [name for base in ("purity", "ami", "pure_share") for name in (base, f"{base}_chance")]
+    return {"accuracy": accuracy, **{name: mono[name] for name in names if name in mono}}
+
+
+def _explain(
+    expression: Any, activations: Any, *, signed: bool, rows: tuple[np.ndarray, np.ndarray], n_genes: int, seed: int
+) -> dict[str, float]:
+    """Explanation score of every component (both signs of signed ones) by its top specific training-cell genes."""
+    if expression is None:
+        return {}
+    x = activations.toarray() if sp.issparse(activations) else np.asarray(activations, dtype=np.float64)
+    if signed:
+        x = both_signs(x)
+    train_rows, val_rows = rows
+    gene_sets = specific_genes(expression, x, train_rows, n_genes=n_genes)
+    summary = summarise_explanation(explanation_scores(expression, x, gene_sets, val_rows, seed=seed))
+    return {
+        "explanation_auroc": summary["explanation_auroc"],
+        "explanation_spearman": summary["explanation_spearman"],
+        "explanation_auroc_chance": summary["explanation_auroc_chance"],
+        "explanation_spearman_chance": summary["explanation_spearman_chance"],
+    }
+
+
+def _expression(adata: AnnData, n_genes: int) -> Any:
+    """Log-normalised expression for the explanation score, or ``None`` (said once) when the object has none."""
+    from scconcepts.tl._explanation import log_expression
+
+    if adata.n_vars < 4 * n_genes:
+        logger.info("explanation score skipped: %d genes (needs at least %d)", adata.n_vars, 4 * n_genes)
+        return None
+    try:
+        return log_expression(adata)
+    except InputError as error:
+        logger.info("explanation score skipped: %s", error)
+        return None
 
 
 def _summarise(per_seed: pd.DataFrame, n_components: dict[str, int]) -> pd.DataFrame:
@@ -88,6 +162,58 @@ def _summarise(per_seed: pd.DataFrame, n_components: dict[str, int]) -> pd.DataF
     return table
 
 
+def _chance_of(measures: dict[str, float]) -> dict[str, float]:
+    """Stability of random atoms under ``<measure>_chance`` names."""
+    return {f"{name}_chance": value for name, value in measures.items() if name != "n_pairs"}
+
+
+def _hits(share: float, n: int) -> int:
+    return round(share * n)
+
+
+def _first_share(shares: dict[str, float], *, specific: bool) -> float:
+    """The first gene-set source's share (any significant term, or the specific grounding)."""
+    names = [name for name in shares if name.endswith(" (specific)") == specific]
+    return float(shares[names[0]]) if names else float("nan")
+
+
+def _grounding_chance(
+    per_seed: pd.DataFrame, null: dict[str, float] | None, n_components: dict[str, int], n_concepts: int
+) -> None:
+    """Per grounding measure, add ``<m>_chance`` (random directions' share), ``<m>_excess`` and ``<m>_pvalue``."""
+    if null is None:
+        return
+    for metric in GROUNDING:
+        if metric not in per_seed:
+            continue
+        chance = _first_share(null, specific=metric == "grounding_specific")
+        tests = [
+            excess_over_null(
+                _hits(share, n_components[method]), n_components[method], _hits(chance, n_concepts), n_concepts
+            )
+            if np.isfinite(share) and np.isfinite(chance)
+            else {"chance": chance, "excess": float("nan"), "pvalue": float("nan")}
+            for method, share in zip(per_seed["method"], per_seed[metric], strict=True)
+        ]
+        per_seed[f"{metric}_chance"] = [t["chance"] for t in tests]
+        per_seed[f"{metric}_excess"] = [t["excess"] for t in tests]
+        per_seed[f"{metric}_pvalue"] = [t["pvalue"] for t in tests]
+
+
+def _pooled_pvalue(per_seed: pd.DataFrame, metric: str, n_components: dict[str, int], n_concepts: int) -> list[float]:
+    """Per method, the excess test on components pooled over seeds (each seed against one random-direction draw)."""
+    out = []
+    for method, rows in per_seed.groupby("method", sort=False):
+        if f"{metric}_chance" not in rows or rows[metric].isna().all() or rows[f"{metric}_chance"].isna().all():
+            out.append(float("nan"))
+            continue
+        n = n_components[method]
+        hits = sum(_hits(share, n) for share in rows[metric])
+        null_hits = sum(_hits(chance, n_concepts) for chance in rows[f"{metric}_chance"])
+        out.append(excess_over_null(hits, n * len(rows), null_hits, n_concepts * len(rows))["pvalue"])
+    return out
+
+
 def _ground(adata: AnnData, encoder: Any, method: str, fit: Any, *, alpha: float, sources: Any) -> dict[str, float]:
     """Share of one fit's components with an enriched term, per source (SAE concepts or oriented baseline ones)."""
     from scconcepts.evaluation._grounding import grounding, oriented_function
@@ -95,6 +221,12 @@ def _ground(adata: AnnData, encoder: Any, method: str, fit: Any, *, alpha: float
     if method == "sae":
         sae, activations = fit
         components = sae.encode
+    elif method == RANDOM_DIRECTIONS:  # projections on random unit atoms, oriented and clipped like baselines
+        embedding, centre, atoms = fit
+        projections = (embedding - centre) @ atoms.T
+        signs = orientation(projections)
+        components = oriented_function(lambda new: (new - centre) @ atoms.T, signs)
+        activations = np.clip(projections * signs, 0, None)
     else:  # baseline components oriented towards their heavy tail and clipped at zero, as concepts are
         signs = orientation(fit.activations) if fit.signed else np.ones(fit.activations.shape[1])
         components = oriented_function(fit.transform, signs)
@@ -168,6 +300,9 @@ def evaluate(
     grounding_sources: Any = "auto",
     other: AnnData | None = None,
     other_name: str = "other",
+    n_permutations: int = N_PERMUTATIONS,
+    explanation: bool = True,
+    explanation_genes: int = N_GENES,
     **sae_options: Any,
 ) -> dict[str, Any]:
     """Measure SAE concepts and baseline components of the same embedding on the same held-out cells.
@@ -207,7 +342,11 @@ def evaluate(
         seed's SAE concepts and baseline components (oriented, clipped at zero; deterministic methods
         once) are attributed to genes by exact re-encoding and enriched (:func:`scconcepts.tl.enrich`,
         GO BP by default); ``grounding`` is the share of components with a term at FDR
-        < ``grounding_alpha``, with its spread over seeds like every other metric.
+        < ``grounding_alpha``, ``grounding_specific`` the share with such a term holding at least
+        half of the component's top 10 genes, each with its spread over seeds. Their chance level
+        (``<m>_chance``) is the share of as many random unit directions of the embedding put through
+        the same attribution and enrichment; ``<m>_excess`` is the difference and ``<m>_pvalue`` a
+        one-sided Fisher exact test of it (components pooled over seeds).
     grounding
         Whether to measure the grounding when ``encoder`` is given.
     grounding_alpha
@@ -223,6 +362,19 @@ def evaluate(
         (:func:`scconcepts.evaluation.cross_dataset_stability`).
     other_name
         Name of the second dataset in the results.
+    n_permutations
+        Label permutations giving the chance levels of purity, AMI and share >= 80% one type
+        (``<metric>_chance``: the same top cells scored against permuted cell types).
+    explanation
+        Whether to measure the explanation score (:func:`scconcepts.tl.explanation_score`): every
+        component (both signs of signed ones: neurons, PCA, ICA, dictionary learning) is explained by
+        its ``explanation_genes`` top specific genes on the training cells, and that gene set alone,
+        scored on the held-out cells, is compared with the component's activation there
+        (``explanation_auroc``, ``explanation_spearman``; random gene sets of the same size give
+        ``<metric>_chance``). The run's own concepts get the same score per concept in the concept
+        table, from their attribution when the run has one.
+    explanation_genes
+        Genes per explanation.
     **sae_options
         :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``). By default
         each SAE trains for 1.5 x the epochs the run needed to reach its best validation loss (at
@@ -260,6 +412,8 @@ def evaluate(
     n_concepts = expansion * embedding.shape[1]
     train_rows, val_rows = _split(adata, info)
     start = time.perf_counter()
+    expression = _expression(adata, explanation_genes) if explanation else None
+    explain_rows = (train_rows, val_rows)
 
     rows: list[dict[str, Any]] = []
     decoders: dict[str, list[np.ndarray]] = {"sae": [], **{m: [] for m in methods if m in SEEDED}}
@@ -270,17 +424,30 @@ def evaluate(
     def ground(method: str, fit: Any, metrics: dict[str, Any], *, refit: bool) -> None:
         if encoder is None or not grounding:
             return
+        if RANDOM_DIRECTIONS not in grounded:  # the null: as many random directions as concepts, same pipeline
+            atoms = random_unit_atoms(n_concepts, embedding.shape[1], seed=int(seeds[0]))
+            centre = embedding[train_rows].mean(axis=0)
+            grounded[RANDOM_DIRECTIONS] = _ground(
+                adata, encoder, RANDOM_DIRECTIONS, (embedding, centre, atoms), alpha=grounding_alpha,
+                sources=grounding_sources,
+            )  # fmt: skip
         if refit or method not in grounded:
             shares = _ground(adata, encoder, method, fit, alpha=grounding_alpha, sources=grounding_sources)
             grounded.setdefault(method, shares)
-            metrics["grounding"] = next(iter(shares.values()), float("nan"))
         else:  # a deterministic method: the same components every seed
-            metrics["grounding"] = next(iter(grounded[method].values()), float("nan"))
+            shares = grounded[method]
+        metrics["grounding"] = _first_share(shares, specific=False)
+        metrics["grounding_specific"] = _first_share(shares, specific=True)
 
     for seed in progress(seeds, desc="evaluation seeds", unit="seed"):
         sae = fit_sae(embedding, train_rows, with_settings(config, seed=int(seed)))
         metrics, activations = sae_fidelity(sae, embedding, val_rows)
-        metrics.update(_quality(activations, labels, signed=False, seed=seed, n_top=n_top))
+        metrics.update(
+            _quality(activations, labels, signed=False, seed=seed, n_top=n_top, n_permutations=n_permutations)
+        )
+        metrics.update(
+            _explain(expression, activations, signed=False, rows=explain_rows, n_genes=explanation_genes, seed=seed)
+        )
         ground("sae", (sae, activations), metrics, refit=True)
         rows.append({"method": "sae", "seed": seed, **metrics})
         decoders["sae"].append(sae.W_dec.detach().cpu().numpy())
@@ -291,14 +458,33 @@ def evaluate(
             n_components[method] = rep.activations.shape[1]
             metrics = {"r2": r2(embedding[val_rows], rep.reconstruction[val_rows])}
             metrics.update(sparsity(rep.activations[val_rows]))
-            metrics.update(_quality(rep.activations, labels, signed=rep.signed, seed=seed, n_top=n_top))
+            metrics.update(
+                _quality(
+                    rep.activations, labels, signed=rep.signed, seed=seed, n_top=n_top, n_permutations=n_permutations
+                )
+            )
+            metrics.update(
+                _explain(
+                    expression, rep.activations, signed=rep.signed, rows=explain_rows, n_genes=explanation_genes,
+                    seed=seed,
+                )
+            )  # fmt: skip
             ground(method, rep, metrics, refit=method in SEEDED)
             rows.append({"method": method, "seed": seed, **metrics})
             if method in decoders:
                 decoders[method].append(rep.decoder)
     per_seed = pd.DataFrame(rows)
-    table = _summarise(per_seed, n_components)
-    stable = {method: stability(matrices) for method, matrices in decoders.items()}
+    _grounding_chance(per_seed, grounded.get(RANDOM_DIRECTIONS), n_components, n_concepts)
+    pvalues = [f"{metric}_pvalue" for metric in GROUNDING]
+    table = _summarise(per_seed.drop(columns=pvalues, errors="ignore"), n_components)
+    for metric in GROUNDING:
+        if f"{metric}_chance" in per_seed:
+            table[f"{metric}_pvalue"] = _pooled_pvalue(per_seed, metric, n_components, n_concepts)
+    stable = {
+        method: {**stability(matrices), **_chance_of(stability_chance(len(matrices[0]), embedding.shape[1]))}
+        for method, matrices in decoders.items()
+        if matrices
+    }
 
     cross: dict[str, Any] = {}
     if other_embedding is not None:
@@ -344,9 +530,18 @@ def evaluate(
             "n_concepts": n_concepts,
             "n_cells_train": len(train_rows),
             "n_cells_heldout": len(val_rows),
+            "n_permutations": int(n_permutations),
+            "explanation": "top specific genes on the training cells" if expression is not None else "none",
+            "explanation_genes": int(explanation_genes),
+            "grounding_null": f"{n_concepts} random unit directions of the embedding" if grounded else "none",
             "seconds": time.perf_counter() - start,
         },
     }
+    if expression is not None and activations_key(key) in adata.obsm and "table" in info:
+        from scconcepts.tl._explanation import explanation_score
+
+        result["concepts_explanation"] = explanation_score(adata, key=key, n_genes=explanation_genes)
+        result["explanation"] = dict(info["explanation"])
     adata.uns[evaluation_key(key)] = result
     sae_row = table.loc["sae"]
     logger.info(

@@ -4,6 +4,7 @@ import { getJSON, getValues, getFloats } from './api.js';
 import { histogram, signedBars, composition, table, legend } from './charts.js';
 import { Scatter } from './scatter.js';
 import { annotationForm } from './annotate.js';
+import { steeringPanel } from './steering.js';
 
 let scatter = null;
 let loadingMap = null;
@@ -113,6 +114,7 @@ export async function featurePage(main, kind, id, current) {
       doc.composition ? composition(doc.composition.map((r) => ({ ...r, name: cellTypeLink(r.cell_type) }))) : notComputed('Cell types')),
     genesBlock(doc),
     section('Enrichment', enrichmentTable(doc.enrichment)),
+    kind === 'concept' ? steeringPanel(id) : '',
     neighbours,
     section('Top cells', topCells(doc.top_cells)));
   view.draw();

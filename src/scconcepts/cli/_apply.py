@@ -1,0 +1,112 @@
+"""``scconcepts apply DIR --input NEW.h5ad --out DIR2``: the run's concepts on new cells, without retraining."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from scconcepts._errors import InputError
+from scconcepts.cli._common import positive
+from scconcepts.results import (
+    METRICS_JSON,
+    MODEL_DIR,
+    RESULTS_H5AD,
+    SAE_DIR,
+    new_results_folder,
+    read_manifest,
+    read_results,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``apply`` subcommand."""
+    parser = subparsers.add_parser("apply", help="encode new cells with a run's model and SAE (no retraining)")
+    parser.add_argument("folder", metavar="DIR", help="results folder written by `scconcepts run`")
+    parser.add_argument("--input", required=True, metavar="FILE", help="new cells: .h5ad, .zarr, 10x .h5, mtx, CSV")
+    parser.add_argument("--out", required=True, metavar="DIR2", help="results folder to create for the new cells")
+    parser.add_argument("--labels-key", help="obs column of the new cells' types (default: the run's)")
+    parser.add_argument(
+        "--query-epochs", type=positive, default=100, help="scVI, new batches: query-mapping epochs (default: 100)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier apply in --out")
+    parser.set_defaults(func=apply_command)
+
+
+def apply_folder(
+    folder: str | Path,
+    cells: str | Path,
+    out: str | Path,
+    *,
+    key: str = "concepts",
+    labels_key: str | None = None,
+    query_epochs: int = 100,
+    overwrite: bool = False,
+) -> Path:
+    """Apply the run in ``folder`` to the cells in ``cells`` and write a results folder ``out``.
+
+    ``out`` holds ``results.h5ad`` (the new cells' embedding, activations, map placement and the run's
+    labels), ``concepts.csv``, ``metrics.json``, the model and the SAE (so the explorer, ``report`` and
+    ``steer`` work on it) and ``report.html``. Nothing is written if any step fails.
+    """
+    from scconcepts import ds, tl
+    from scconcepts.cli._run import CONCEPTS_CSV
+    from scconcepts.models import load_encoder
+    from scconcepts.report import write_report
+    from scconcepts.sae import load_sae
+
+    folder = Path(folder)
+    read_manifest(folder)
+    for name in (MODEL_DIR, SAE_DIR):
+        if not (folder / name).is_dir():
+            raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
+    if Path(out).resolve() == folder.resolve():
+        raise InputError("--out must differ from the run's folder; choose a new folder for the new cells")
+    adata = ds.read(cells)
+    if adata.n_obs == 0:
+        raise InputError(f"{cells} holds no cells; give at least one cell")
+    reference = read_results(folder)
+    encoder = load_encoder(folder / MODEL_DIR)
+    sae = load_sae(folder / SAE_DIR)
+    info = {"command": "apply", "run": str(folder.resolve()), "input": str(cells), "model": encoder.name}
+    with new_results_folder(out, overwrite=overwrite, info=info) as tmp:
+        used = tl.apply(
+            adata,
+            encoder=encoder,
+            sae=sae,
+            key=key,
+            reference=reference,
+            labels_key=labels_key,
+            query_epochs=query_epochs,
+        )
+        used.save(tmp / MODEL_DIR)
+        shutil.copytree(folder / SAE_DIR, tmp / SAE_DIR)
+        if "X_umap" not in adata.obsm:
+            from scconcepts.cli._run import compute_umap
+
+            compute_umap(adata, adata.uns[key]["params"]["use_rep"])
+        adata.uns[key]["table"].to_csv(tmp / CONCEPTS_CSV)
+        metrics = {k: float(v) for k, v in adata.uns[key]["metrics"].items()}
+        (tmp / METRICS_JSON).write_text(json.dumps({**metrics, "n_cells": int(adata.n_obs), "applied": True}, indent=2))
+        adata.write_h5ad(tmp / RESULTS_H5AD)
+    out = Path(out).resolve()
+    write_report(out)
+    return out
+
+
+def apply_command(args: argparse.Namespace) -> int:
+    """Run ``scconcepts apply``."""
+    out = apply_folder(
+        args.folder,
+        args.input,
+        args.out,
+        labels_key=args.labels_key,
+        query_epochs=args.query_epochs,
+        overwrite=args.overwrite,
+    )
+    logger.info("concepts of %s applied; results in %s (open with: scconcepts serve %s)", args.folder, out, out)
+    return 0

@@ -1,0 +1,99 @@
+"""``scconcepts steer DIR --concept C``: what changes in the genes if a concept is switched off or turned up."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from scconcepts._errors import InputError
+from scconcepts.cli._common import positive
+from scconcepts.results import MODEL_DIR, SAE_DIR, add_to_results, read_manifest, read_results, update_results
+
+logger = logging.getLogger(__name__)
+
+STEERING_CSV = "steering.csv"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``steer`` subcommand."""
+    parser = subparsers.add_parser(
+        "steer", help="switch a concept off (or turn it up) in chosen cells and decode the change to genes"
+    )
+    parser.add_argument("folder", metavar="DIR", help="results folder written by `scconcepts run`")
+    parser.add_argument("--concept", required=True, help="concept id (or its exact automatic label)")
+    parser.add_argument(
+        "--value", default="off", help="off (default), a multiple of the activation (x2, 0.5x) or an activation >= 0"
+    )
+    parser.add_argument(
+        "--cells", metavar="TYPE|QUERY", help="a cell type, or a query on obs (default: cells where it is active)"
+    )
+    parser.add_argument("--labels-key", help="obs column of cell types (default: the one of the run)")
+    parser.add_argument("--n-null", type=positive, default=20, help="random directions of the same norm (default: 20)")
+    parser.add_argument("--no-enrichment", action="store_true", help="skip gene-set enrichment of the change")
+    parser.add_argument(
+        "--embedding-only", action="store_true", help="no expression decoding (models without a decoder)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random directions (default: 0)")
+    parser.set_defaults(func=steer_command)
+
+
+def steer_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -> dict[str, Any]:
+    """Steer a concept of a results folder; update ``results.h5ad``, ``steering.csv`` and the report.
+
+    Parameters
+    ----------
+    folder
+        Results folder of ``scconcepts run`` (with ``model/`` and ``sae/``).
+    key
+        Stem of the concept keys.
+    **options
+        Passed to :func:`scconcepts.tl.steer` (``concept``, ``value``, ``cells``...).
+
+    Returns
+    -------
+    The steering result.
+
+    """
+    import pandas as pd
+
+    from scconcepts import tl
+    from scconcepts.models import load_encoder
+    from scconcepts.report import write_report
+    from scconcepts.sae import load_sae
+    from scconcepts.tl._steer_table import merge_steering, steering_rows
+
+    folder = Path(folder)
+    read_manifest(folder)
+    for name in (MODEL_DIR, SAE_DIR):
+        if not (folder / name).is_dir():
+            raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
+    adata = read_results(folder)
+    encoder = load_encoder(folder / MODEL_DIR)
+    sae = load_sae(folder / SAE_DIR)
+    result = tl.steer(adata, key=key, encoder=encoder, sae=sae, **options)
+    path = folder / STEERING_CSV
+    old = pd.read_csv(path) if path.is_file() and path.stat().st_size else None
+    table = merge_steering(old, steering_rows(result))
+    update_results(folder, adata)
+    add_to_results(folder, STEERING_CSV, lambda tmp: table.to_csv(tmp, index=False))
+    write_report(folder)
+    return result
+
+
+def steer_command(args: argparse.Namespace) -> int:
+    """Run ``scconcepts steer``."""
+    result = steer_folder(
+        args.folder,
+        concept=args.concept,
+        value=args.value,
+        cells=args.cells,
+        labels_key=args.labels_key,
+        n_null=args.n_null,
+        enrich=not args.no_enrichment,
+        expression=not args.embedding_only,
+        seed=args.seed,
+    )
+    logger.info("steering of concept %d written to %s", result["concept"], Path(args.folder) / STEERING_CSV)
+    return 0

@@ -1,0 +1,131 @@
+"""``tl.explanation_score``: how well each concept's explanation (a gene set) predicts it in held-out cells."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from anndata import AnnData
+
+from scconcepts._errors import InputError
+from scconcepts._keys import activations_key, attribution_key, params_key
+from scconcepts.evaluation._explanation import (
+    N_GENES,
+    N_NULL,
+    explanation_scores,
+    log_normalise,
+    specific_genes,
+    summarise_explanation,
+    top_genes_by_score,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Columns written into the concept table.
+COLUMNS = ("explanation_auroc", "explanation_spearman", "explanation_auroc_chance", "explanation_spearman_chance")
+
+
+def log_expression(adata: AnnData, *, layer: str | None = None) -> sp.csr_matrix:
+    """Log-normalised expression of ``adata``: counts are normalised and logged, other values taken as they are.
+
+    Raises :class:`~scconcepts._errors.InputError` when the matrix holds no expression (no non-zero value).
+    """
+    values = adata.X if layer is None else adata.layers[layer]
+    x = sp.csr_matrix(values, dtype=np.float32)
+    if x.nnz == 0:
+        raise InputError("the expression matrix holds no non-zero value; an explanation score needs expression")
+    is_counts = bool(np.all(x.data >= 0) and np.allclose(x.data, np.round(x.data)))
+    return log_normalise(x) if is_counts else x
+
+
+def held_out_rows(adata: AnnData, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Training and held-out rows of the SAE run ``key`` (its ``val_cells``)."""
+    info = adata.uns[params_key(key)]
+    if "val_cells" not in info:
+        raise InputError("the SAE run has no held-out cells (uns[...]['val_cells']); rerun scconcepts.tl.train_sae")
+    val_rows = adata.obs_names.get_indexer(np.asarray(info["val_cells"]).astype(str))
+    if (val_rows < 0).any():
+        raise InputError("some held-out cells of the SAE run are not in adata; use the object the SAE was trained on")
+    return np.setdiff1d(np.arange(adata.n_obs), val_rows), np.sort(val_rows)
+
+
+def explanation_score(
+    adata: AnnData,
+    *,
+    key: str = "concepts",
+    source: str = "auto",
+    n_genes: int = N_GENES,
+    n_null: int = N_NULL,
+    layer: str | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Score every concept's explanation on the run's held-out cells and add the scores to the concept table.
+
+    A concept's explanation is its ``n_genes`` top genes: by attribution
+    (``varm["<key>_attribution"]``, the specific score) or, with ``source="de"``, by a Welch t of its
+    top training cells against the other training cells. Held-out cells (``uns[key]["val_cells"]``)
+    are scored with that gene set alone (mean log-normalised expression minus expression-matched
+    control genes) and the score is compared with the concept's activation: AUROC of the concept's
+    top held-out cells against the rest, and Spearman over all held-out cells. Random gene sets of
+    the same size give the chance level (AUROC 0.5, Spearman 0).
+
+    Parameters
+    ----------
+    adata
+        Cells with counts (or log-normalised values) in ``X`` or ``layer`` and the SAE run ``key``.
+    key
+        Stem of the concept keys.
+    source
+        ``"attribution"``, ``"de"`` or ``"auto"`` (attribution when the run has one).
+    n_genes
+        Genes in each explanation.
+    n_null
+        Random gene sets per concept.
+    layer
+        Layer holding the expression; ``None`` uses ``X``.
+    seed
+        Seed of the random and control gene sets.
+
+    Returns
+    -------
+    Per concept ``n_genes``, ``auroc``, ``spearman``, ``auroc_chance``, ``spearman_chance``;
+    the concept table gains ``explanation_auroc``, ``explanation_spearman`` and their ``_chance``
+    columns, and ``uns[key]["explanation"]`` the summary (means over scored concepts, source).
+
+    """
+    if params_key(key) not in adata.uns or activations_key(key) not in adata.obsm:
+        raise InputError(f"no SAE run {key!r} in adata; run scconcepts.tl.train_sae first")
+    if source not in ("auto", "attribution", "de"):
+        raise InputError(f"source must be 'auto', 'attribution' or 'de', got {source!r}")
+    if source == "auto":
+        source = "attribution" if attribution_key(key) in adata.varm else "de"
+    if source == "attribution" and attribution_key(key) not in adata.varm:
+        raise InputError(f"varm[{attribution_key(key)!r}] not found; run scconcepts.tl.attribute or use source='de'")
+    train_rows, val_rows = held_out_rows(adata, key)
+    expression = log_expression(adata, layer=layer)
+    activations = adata.obsm[activations_key(key)]
+    if source == "attribution":
+        gene_sets = top_genes_by_score(np.asarray(adata.varm[attribution_key(key)]), n_genes=n_genes)
+    else:
+        dense = activations.toarray() if sp.issparse(activations) else np.asarray(activations)
+        gene_sets = specific_genes(expression, dense, train_rows, n_genes=n_genes)
+    frame = explanation_scores(expression, activations, gene_sets, val_rows, n_null=n_null, seed=seed)
+    info = adata.uns[params_key(key)]
+    table = info["table"]
+    frame.index = table.index[: len(frame)]
+    for column in COLUMNS:
+        table[column] = frame[column.removeprefix("explanation_")].to_numpy()
+    summary = {**summarise_explanation(frame), "source": source, "n_genes": int(n_genes)}
+    info["explanation"] = summary
+    logger.info(
+        "explanation score (%s genes, %d held-out cells): AUROC %.3f (random sets %.3f), Spearman %.3f (%.3f)",
+        source,
+        len(val_rows),
+        summary["explanation_auroc"],
+        summary["explanation_auroc_chance"],
+        summary["explanation_spearman"],
+        summary["explanation_spearman_chance"],
+    )
+    return frame

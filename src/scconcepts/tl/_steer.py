@@ -1,0 +1,310 @@
+"""``scconcepts.tl.steer``: switch a concept off (or turn it up) in chosen cells and decode the change to genes.
+
+The concept is clamped in the cells' SAE codes and the embedding is rebuilt keeping the SAE's error term
+(``steered = embedding + (new - old activation) x decoder row``), so an unsteered cell keeps its embedding
+exactly. The steered and original embeddings are then decoded to expression through the model's
+generative side and compared cell by cell.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from anndata import AnnData
+
+from scconcepts._errors import InputError
+from scconcepts._keys import DEFAULT_KEY, labels_key_of, params_key, steering_key
+from scconcepts.models import Encoder
+from scconcepts.sae import TopKSAE
+from scconcepts.stats import paired_log_test, random_directions
+from scconcepts.tl._steer_cells import parse_value, resolve_concept, select_cells
+from scconcepts.tl._steer_landing import land
+
+logger = logging.getLogger(__name__)
+
+#: Adjusted p-value below which a gene counts as changed (and beyond the null to be called).
+ALPHA = 0.05
+GENE_COLUMNS = ["gene", "lfc", "t", "pval", "padj", "mean_original", "mean_steered", "null_abs_lfc", "beyond_null"]
+
+
+@torch.no_grad()
+def steer_embedding(
+    sae: TopKSAE, embedding: np.ndarray, concept: int, value: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clamp ``concept`` in the SAE codes of ``embedding`` rows and rebuild the embeddings, error term kept.
+
+    Returns
+    -------
+    ``(steered, current, target)``: steered embeddings, and the concept's activation before and after.
+
+    """
+    sae.eval()
+    x = torch.as_tensor(np.asarray(embedding, dtype=np.float32))
+    current = sae.encode(x)[:, concept].double().numpy()
+    target = parse_value(value).target(current)
+    atom = (sae.W_dec[concept] * sae.scale).double().numpy()  # decode() is linear: this is one unit's move
+    steered = np.asarray(embedding, dtype=np.float64) + (target - current)[:, None] * atom[None, :]
+    return steered.astype(np.float32), current, target
+
+
+def _embedding(adata: AnnData, key: str) -> tuple[np.ndarray, dict[str, Any]]:
+    if params_key(key) not in adata.uns:
+        raise InputError(f"adata.uns[{key!r}] is missing; run scconcepts.tl.train_sae first")
+    params = dict(adata.uns[params_key(key)].get("params", {}))
+    use_rep = str(params.get("use_rep", ""))
+    if use_rep not in adata.obsm:
+        raise InputError(f"the embedding obsm[{use_rep!r}] the SAE was trained on is missing")
+    return np.asarray(adata.obsm[use_rep], dtype=np.float32), params
+
+
+def _gene_effects(
+    encoder: Encoder,
+    cells: AnnData,
+    original: np.ndarray,
+    steered: np.ndarray,
+    shift: np.ndarray,
+    *,
+    n_null: int,
+    seed: int,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    pseudo = float(encoder.decode_pseudo_count)
+    before = encoder.decode_expression(original, cells)
+    after = encoder.decode_expression(steered, cells)
+    test = paired_log_test(before, after, pseudo_count=pseudo)
+    null_lfc = []
+    for draw in random_directions(shift, n_null, seed=seed):
+        decoded = encoder.decode_expression(original + draw, cells)
+        null_lfc.append(paired_log_test(before, decoded, pseudo_count=pseudo).lfc)
+    null_lfc = np.asarray(null_lfc) if null_lfc else np.zeros((0, before.shape[1]))
+    null_abs = np.quantile(np.abs(null_lfc), 0.95, axis=0) if len(null_lfc) else np.zeros(before.shape[1])
+    beyond = (test.padj < ALPHA) & (np.abs(test.lfc) > null_abs)
+    genes = pd.DataFrame(
+        {
+            "gene": encoder.genes,
+            "lfc": test.lfc,
+            "t": test.t,
+            "pval": test.pval,
+            "padj": test.padj,
+            "mean_original": before.mean(axis=0),
+            "mean_steered": after.mean(axis=0),
+            "null_abs_lfc": null_abs,
+            "beyond_null": beyond,
+        }
+    )
+    null = {
+        "n_draws": len(null_lfc),
+        "n_genes_beyond": int(beyond.sum()),
+        "n_genes_significant": int((test.padj < ALPHA).sum()),
+        "max_abs_lfc": float(np.abs(test.lfc).max()) if test.lfc.size else 0.0,
+        "null_max_abs_lfc": float(np.abs(null_lfc).max(axis=1).mean()) if len(null_lfc) else 0.0,
+    }
+    return genes.sort_values("lfc", kind="stable", ignore_index=True), null
+
+
+def _enrichment(genes: pd.DataFrame, adata: AnnData, concept: int, sources: Any) -> pd.DataFrame:
+    """Gene-set enrichment (ulm) of the steered change (log fold changes of the model's genes)."""
+    from scconcepts.genesets import EnrichOptions, enrich_scores, harmonise_genes, load_source
+
+    names = list(genes["gene"])
+    scores = genes["lfc"].to_numpy(dtype=np.float64)[None, :]
+    var = adata.var.reindex(names)
+    frames = []
+    for spec in [sources] if isinstance(sources, str) else list(sources):
+        sets = load_source(spec)
+        keys = harmonise_genes(names, sets.members(), var=var, source=sets.source)
+        frames.append(
+            enrich_scores(
+                scores, sets, gene_keys=keys, gene_names=names, concepts=[concept], opts=EnrichOptions(method="ulm")
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def steer(
+    adata: AnnData,
+    *,
+    concept: int | str,
+    value: float | str | Sequence[float] | np.ndarray = 0.0,
+    cells: str | Sequence[int] | np.ndarray | None = None,
+    key: str = DEFAULT_KEY,
+    encoder: Encoder,
+    sae: TopKSAE,
+    labels_key: str | None = None,
+    expression: bool = True,
+    n_null: int = 20,
+    enrich: bool = True,
+    sources: Any = "auto",
+    n_neighbors: int = 15,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Steer a concept in chosen cells and decode what changes, in genes and on the map.
+
+    Writes ``uns["<key>_steering"]`` (the result returned) and logs the top genes.
+
+    Parameters
+    ----------
+    adata
+        Cells with the run's embedding (``obsm[uns[key]["params"]["use_rep"]]``), counts (for the
+        library size scVI's decoder uses) and, for the landing, ``obs[labels_key]`` and ``obsm["X_umap"]``.
+    concept
+        Concept id, or the exact automatic label of one concept.
+    value
+        ``0.0`` or ``"off"`` (switch off), a multiple of each cell's activation (``"x2"``, ``"0.5x"``), an
+        activation (a number >= 0) or one activation per chosen cell.
+    cells
+        A cell type of ``obs[labels_key]``, a pandas query on ``obs``, a boolean mask or row numbers;
+        default the cells where the concept is active (every cell when ``value`` is a positive number).
+    key
+        Stem of the concept keys.
+    encoder
+        The run's model; its :meth:`~scconcepts.models.Encoder.decode_expression` maps embeddings to genes.
+    sae
+        The run's SAE.
+    labels_key
+        ``obs`` column of cell types; default the one the SAE was trained with, else ``cell_type``.
+    expression
+        Decode to expression (``False``: the embedding shift and landing only, for models without a decoder).
+    n_null
+        Random directions, each with the same per-cell norm as the real shift, decoded as the null.
+    enrich
+        Gene-set enrichment (ulm) of the log fold changes.
+    sources
+        Gene-set sources for the enrichment (see :func:`scconcepts.tl.enrich`).
+    n_neighbors
+        Neighbours for the landing.
+    seed
+        Seed of the random directions.
+
+    Returns
+    -------
+    ``{"concept", "value", "cells", "n_cells", "mean_activation_original", "mean_activation_steered",
+    "embedding_shift", "decodes_to", "genes" (table: gene, lfc, t, pval, padj, mean_original, mean_steered,
+    null_abs_lfc = 95th percentile of |lfc| over random directions, beyond_null), "null" (summary),
+    "enrichment", "landing" (cell type shares before / after / null), "obs_names", "landed",
+    "umap_original", "umap_steered"}``; tables absent where not computed.
+
+    """
+    embedding, params = _embedding(adata, key)
+    if embedding.shape[1] != sae.d_in:
+        raise InputError(f"the embedding has {embedding.shape[1]} dimensions but the SAE reads {sae.d_in}")
+    table = adata.uns[params_key(key)].get("table")
+    cid = resolve_concept(concept, table if isinstance(table, pd.DataFrame) else None, sae.n_latents)
+    parsed = parse_value(value)
+    if expression and encoder.decodes_to is None:
+        encoder.decode_expression(embedding[:1], adata[:1])  # raises the model's "no decoder" InputError
+    labels_key = labels_key or labels_key_of(params)
+    with torch.no_grad():
+        active = sae.encode(torch.as_tensor(embedding))[:, cid].numpy() > 0
+    default_active = parsed.mode == "scale" or (np.ndim(parsed.amount) == 0 and float(parsed.amount) == 0.0)
+    rows, described = select_cells(adata, cells, labels_key=labels_key, active=active, default_active=default_active)
+    if rows.size == 0:
+        raise InputError(f"no cell matches cells={cells!r}; nothing to steer")
+    steered, current, target = steer_embedding(sae, embedding[rows], cid, parsed)
+    if default_active and not active[rows].any():
+        raise InputError(
+            f"concept {cid} is active in none of the {rows.size} chosen cells; steering it changes nothing"
+        )
+    shift = steered.astype(np.float64) - embedding[rows]
+    result: dict[str, Any] = {
+        "concept": cid,
+        "value": parsed.text,
+        "cells": described,
+        "n_cells": int(rows.size),
+        "n_active": int(active[rows].sum()),
+        "mean_activation_original": float(current.mean()),
+        "mean_activation_steered": float(target.mean()),
+        "embedding_shift": float(np.linalg.norm(shift, axis=1).mean()),
+        "labels_key": str(labels_key),
+        "obs_names": np.asarray(adata.obs_names[rows]).astype(str),
+    }
+    null_shifts = [embedding[rows] + d for d in random_directions(shift, n_null, seed=seed)] if n_null else []
+    if expression:
+        cells_view = adata[rows]
+        genes, null = _gene_effects(encoder, cells_view, embedding[rows], steered, shift, n_null=n_null, seed=seed)
+        result.update(genes=genes, null=null, decodes_to=str(encoder.decodes_to))
+        if enrich:
+            try:
+                result["enrichment"] = _enrichment(genes, adata, cid, sources)
+            except InputError as error:
+                logger.warning("enrichment of the steered change skipped: %s", error)
+    labels = adata.obs[labels_key] if labels_key in adata.obs else None
+    umap = np.asarray(adata.obsm["X_umap"]) if "X_umap" in adata.obsm else None
+    landing = land(
+        embedding,
+        rows,
+        steered,
+        null_shifts[: min(5, len(null_shifts))],
+        labels=labels,
+        umap=umap,
+        n_neighbors=n_neighbors,
+    )
+    result.update(landing=landing.shares, landed=landing.landed)
+    if landing.umap_original is not None:
+        result.update(umap_original=landing.umap_original, umap_steered=landing.umap_steered)
+    adata.uns[steering_key(key)] = result
+    _log(result)
+    return result
+
+
+def top_genes(result: dict[str, Any], n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``n`` genes the steering lowers most and raises most (beyond the null and significant)."""
+    genes = result.get("genes")
+    if not isinstance(genes, pd.DataFrame) or genes.empty:
+        empty = pd.DataFrame(columns=GENE_COLUMNS)
+        return empty, empty
+    called = genes[genes["beyond_null"].astype(bool)]
+    down = called[called["lfc"] < 0].sort_values("lfc", kind="stable").head(n)
+    up = called[called["lfc"] > 0].sort_values("lfc", ascending=False, kind="stable").head(n)
+    return down.reset_index(drop=True), up.reset_index(drop=True)
+
+
+def _log(result: dict[str, Any]) -> None:
+    down, up = top_genes(result, 8)
+    logger.info(
+        "steered concept %d (%s) in %d cells (%s): activation %.3g -> %.3g, embedding moved %.3g",
+        result["concept"],
+        result["value"],
+        result["n_cells"],
+        result["cells"],
+        result["mean_activation_original"],
+        result["mean_activation_steered"],
+        result["embedding_shift"],
+    )
+    if "genes" in result:
+        null = result["null"]
+        logger.info(
+            "genes down: %s", ", ".join(f"{g} {v:+.2f}" for g, v in zip(down["gene"], down["lfc"], strict=True))
+        )
+        logger.info("genes up: %s", ", ".join(f"{g} {v:+.2f}" for g, v in zip(up["gene"], up["lfc"], strict=True)))
+        logger.info(
+            "%d genes beyond the null (padj < %.2g and |lfc| above the 95th percentile of %d random directions of "
+            "the same norm); max |lfc| %.3g vs %.3g for random directions",
+            null["n_genes_beyond"],
+            ALPHA,
+            null["n_draws"],
+            null["max_abs_lfc"],
+            null["null_max_abs_lfc"],
+        )
+    terms = result.get("enrichment")
+    if isinstance(terms, pd.DataFrame) and len(terms):
+        best = terms[terms["padj"] < ALPHA].sort_values("pval", kind="stable")
+        for sign, name in ((-1, "lowered"), (1, "raised")):
+            picked = best[np.sign(best["score"]) == sign].head(3)
+            logger.info(
+                "terms %s: %s", name, "; ".join(f"{r.term} (padj {r.padj:.2g})" for r in picked.itertuples()) or "none"
+            )
+    shares = result["landing"]
+    if len(shares):
+        top = shares.head(4)
+        logger.info(
+            "neighbours before -> after (random shift): %s",
+            "; ".join(
+                f"{r.cell_type} {r.share_original:.0%} -> {r.share_steered:.0%} ({r.share_null:.0%})"
+                for r in top.itertuples()
+            ),
+        )

@@ -1,0 +1,81 @@
+"""`scconcepts steer` and `scconcepts apply` on a real (tiny) scVI run: outputs, and one line + exit 2 on bad input."""
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+from scconcepts.cli import main
+from scconcepts.results import read_manifest
+
+pytestmark = pytest.mark.slow
+
+
+def _busy(folder):
+    table = pd.read_csv(folder / "concepts.csv", index_col=0)
+    return int(table["frequency"].idxmax())
+
+
+def test_steer_writes_table_uns_and_report(scvi_run):
+    folder, _ = scvi_run
+    concept = _busy(folder)
+    assert (
+        main(["steer", str(folder), "--concept", str(concept), "--value", "off", "--n-null", "3", "--no-enrichment"])
+        == 0
+    )
+    assert (
+        main(["steer", str(folder), "--concept", str(concept), "--value", "x2", "--n-null", "3", "--no-enrichment"])
+        == 0
+    )
+    table = pd.read_csv(folder / "steering.csv")
+    assert set(table["value"]) == {"off", "x2"} and set(table["concept"]) == {concept}
+    assert table.groupby("value").size().nunique() == 1  # one row per model gene for each run
+    off, up = (table[table["value"] == v].set_index("gene")["lfc"] for v in ("off", "x2"))
+    assert np.corrcoef(off, up[off.index])[0, 1] < 0  # switching off and doubling move genes in opposite ways
+    adata = ad.read_h5ad(folder / "results.h5ad")
+    assert adata.uns["concepts_steering"]["concept"] == concept
+    assert "steering.csv" in read_manifest(folder)["files"]
+    report = (folder / "report.html").read_text()
+    assert 'id="steering"' in report and f"concept {concept}" in report.lower()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--concept", "999"], "unknown concept"),
+        (["--concept", "0", "--value", "plenty"], "not understood"),
+        (["--concept", "0", "--cells", "not a type =="], "neither a cell type"),
+    ],
+)
+def test_steer_bad_input_one_line_exit_2(scvi_run, capsys, args, message):
+    folder, _ = scvi_run
+    before = (folder / "results.h5ad").stat().st_mtime_ns
+    assert main(["steer", str(folder), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert (folder / "results.h5ad").stat().st_mtime_ns == before
+
+
+def test_apply_training_cells_get_the_run_activations(scvi_run, tmp_path):
+    folder, cells = scvi_run
+    out = tmp_path / "applied"
+    assert main(["apply", str(folder), "--input", str(cells), "--out", str(out)]) == 0
+    run = ad.read_h5ad(folder / "results.h5ad")
+    new = ad.read_h5ad(out / "results.h5ad")
+    np.testing.assert_allclose(new.obsm["X_scvi"], run.obsm["X_scvi"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(new.obsm["X_concepts"].toarray(), run.obsm["X_concepts"].toarray(), atol=1e-5)
+    assert list(new.uns["concepts"]["table"]["label"]) == list(run.uns["concepts"]["table"]["label"])
+    assert (out / "report.html").is_file() and (out / "model").is_dir() and (out / "sae").is_dir()
+    assert main(["steer", str(out), "--concept", str(_busy(folder)), "--n-null", "2", "--no-enrichment"]) == 0
+
+
+def test_apply_wrong_genes_one_line_exit_2(scvi_run, tmp_path, capsys):
+    folder, cells = scvi_run
+    adata = ad.read_h5ad(cells)
+    adata.var_names = [f"X{i}" for i in range(adata.n_vars)]
+    bad = tmp_path / "bad.h5ad"
+    adata.write_h5ad(bad)
+    assert main(["apply", str(folder), "--input", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "genes" in err[0]
+    assert not (tmp_path / "out").exists()
