@@ -10,8 +10,8 @@ from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
 from scconcepts.tl._evaluate import evaluate
 from scconcepts.tl._explanation import explanation_score
 from scconcepts.tl._label import label_concepts
-from scconcepts.tl._steer import steer
 from scconcepts.tl._redundancy import profile_redundancy
+from scconcepts.tl._steer import steer
 from scconcepts.tl._train_sae import train_sae
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
     "evaluate",
     "explanation_score",
     "label_concepts",
-    "steer",
     "profile_redundancy",
+    "steer",
     "train_sae",
 ]
