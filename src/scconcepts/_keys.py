@@ -26,6 +26,11 @@ def attribution_key(key: str = DEFAULT_KEY) -> str:
     return f"{key}_attribution"
 
 
+def attribution_raw_key(key: str = DEFAULT_KEY) -> str:
+    """Return the ``varm`` key of the genes x concepts raw causal effects (before the specificity contrast)."""
+    return f"{key}_attribution_raw"
+
+
 def enrichment_key(key: str = DEFAULT_KEY) -> str:
     """Return the ``uns`` key of the long enrichment table."""
     return f"{key}_enrichment"

@@ -63,7 +63,7 @@ def test_shortcut_equals_exact_scores(method):
     for engine in ("exact", "shortcut"):
         out = tl.attribute(adata, encoder=encoder, sae=components, method=method, n_cells=15, engine=engine, copy=True)
         assert out.uns["concepts_attribution"]["params"]["engine"] == engine
-        scores[engine] = out.varm["concepts_attribution"]
+        scores[engine] = out.varm["concepts_attribution_raw"]
     assert np.abs(scores["exact"]).max() > 1e-3
     np.testing.assert_allclose(scores["shortcut"], scores["exact"], atol=1e-5, rtol=0)
 
@@ -89,7 +89,7 @@ def test_shortcut_equals_exact_on_scvi():
     scores = {}
     for engine in ("exact", "shortcut"):
         out = tl.attribute(adata, encoder=encoder, sae=components, n_cells=10, engine=engine, copy=True)
-        scores[engine] = out.varm["concepts_attribution"]
+        scores[engine] = out.varm["concepts_attribution_raw"]
     assert np.abs(scores["exact"]).max() > 1e-3
     np.testing.assert_allclose(scores["shortcut"], scores["exact"], atol=1e-5, rtol=0)
 
@@ -149,7 +149,7 @@ def _reference(adata: AnnData, method: str, n_cells: int) -> np.ndarray:
 def test_exact_scores_match_reference(method):
     adata, encoder = _linear_case()
     tl.attribute(adata, encoder=encoder, sae=torch.relu, method=method, n_cells=25, engine="exact")
-    np.testing.assert_allclose(adata.varm["concepts_attribution"], _reference(adata, method, 25), atol=2e-5)
+    np.testing.assert_allclose(adata.varm["concepts_attribution_raw"], _reference(adata, method, 25), atol=2e-5)
 
 
 def test_signs_follow_definitions():
@@ -157,7 +157,7 @@ def test_signs_follow_definitions():
     score = {}
     for method in ("mask", "overexpress", "counterfactual"):
         out = tl.attribute(adata, encoder=encoder, sae=torch.relu, method=method, n_cells=25, copy=True)
-        score[method] = out.varm["concepts_attribution"][:, 0]
+        score[method] = out.varm["concepts_attribution_raw"][:, 0]
     # Gene 0 raises concept 0 and gene 1 lowers it. Masking gene 0 lowers the concept (removal score > 0),
     # masking gene 1 raises it (< 0); raising them moves it the same ways (overexpress: > 0, < 0).
     assert score["mask"][0] > 0 and score["mask"][1] < 0
@@ -179,9 +179,9 @@ def test_fast_is_exact_for_a_linear_model_and_screen_confirms():
         engine: tl.attribute(adata, encoder=encoder, sae=shifted, n_cells=25, engine=engine, n_confirm=2, copy=True)
         for engine in ("exact", "fast", "screen+confirm")
     }
-    exact = out["exact"].varm["concepts_attribution"]
+    exact = out["exact"].varm["concepts_attribution_raw"]
     # For a linear model the first-order estimate of each perturbation is exact.
-    np.testing.assert_allclose(out["fast"].varm["concepts_attribution"], exact, atol=1e-5)
+    np.testing.assert_allclose(out["fast"].varm["concepts_attribution_raw"], exact, atol=1e-5)
     params = out["screen+confirm"].uns["concepts_attribution"]["params"]
     assert 0 < params["n_forwards"] < params["n_forwards_exact"]
     assert params["n_gradients"] > 0
@@ -196,9 +196,9 @@ def test_screen_confirm_replaces_estimates_with_exact_values():
         engine: tl.attribute(adata, encoder=encoder, sae=components, n_cells=15, engine=engine, n_confirm=5, copy=True)
         for engine in ("exact", "fast", "screen+confirm")
     }
-    exact = run["exact"].varm["concepts_attribution"]
-    fast = run["fast"].varm["concepts_attribution"]
-    confirmed = run["screen+confirm"].varm["concepts_attribution"]
+    exact = run["exact"].varm["concepts_attribution_raw"]
+    fast = run["fast"].varm["concepts_attribution_raw"]
+    confirmed = run["screen+confirm"].varm["concepts_attribution_raw"]
     # Exact rows replace their estimates in every concept they serve: closer to exact than fast alone.
     assert np.abs(confirmed - exact).sum() < 0.75 * np.abs(fast - exact).sum()
     for k in range(exact.shape[1]):
@@ -215,11 +215,11 @@ def test_screen_follows_the_sae_switching_concepts():
     _with_activations(adata, encoder, top1)
     exact = tl.attribute(adata, encoder=encoder, sae=top1, n_cells=25, engine="exact", copy=True)
     fast = tl.attribute(adata, encoder=encoder, sae=top1, n_cells=25, engine="fast", copy=True)
-    score = exact.varm["concepts_attribution"]
+    score = exact.varm["concepts_attribution_raw"]
     # Masking gene 1 (which lowers concept 0) hands some of concept 1's cells to concept 0: concept 1 moves
     # although it does not read gene 1.
     assert score[1, 1] > 1e-3
-    np.testing.assert_allclose(fast.varm["concepts_attribution"], score, atol=1e-5)
+    np.testing.assert_allclose(fast.varm["concepts_attribution_raw"], score, atol=1e-5)
     assert (fast.varm["concepts_attribution_exact"] == 0).all()
 
 
@@ -233,7 +233,7 @@ def test_screen_confirm_budget_and_record_on_planted(planted):
     assert params["n_forwards"] == round(0.2 * params["n_forwards_exact"])
     assert params["n_forwards_exact"] == exact.uns["concepts_attribution"]["params"]["n_forwards"]
     assert params["n_gradients"] > 0 and params["n_screened"] == params["n_forwards_exact"]
-    e, s = exact.varm["concepts_attribution"], out.varm["concepts_attribution"]
+    e, s = exact.varm["concepts_attribution_raw"], out.varm["concepts_attribution_raw"]
     share = out.varm["concepts_attribution_exact"]
     assert ((share >= 0) & (share <= 1)).all() and (share == 1).any() and (share < 1).any()
     np.testing.assert_allclose(s[share == 1], e[share == 1], atol=1e-5)  # fully confirmed scores are exact
@@ -251,7 +251,7 @@ def test_confirming_every_row_gives_exact(planted, method):
         adata, encoder=encoder, sae=concepts, method=method, engine="screen+confirm", n_confirm=0, confirm_share=1.0,
         copy=True,
     )  # fmt: skip
-    np.testing.assert_allclose(out.varm["concepts_attribution"], exact.varm["concepts_attribution"], atol=1e-5)
+    np.testing.assert_allclose(out.varm["concepts_attribution_raw"], exact.varm["concepts_attribution_raw"], atol=1e-5)
     np.testing.assert_allclose(
         out.varm["concepts_attribution_fraction"], exact.varm["concepts_attribution_fraction"], atol=1e-6
     )

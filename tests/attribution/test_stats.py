@@ -1,39 +1,40 @@
-"""BH, the empirical null, the Wilcoxon baseline and counterfactual neighbours against independent computations."""
+"""The specific contrast, the Wilcoxon baseline and counterfactual neighbours against independent computations."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
-from scconcepts.attribution import benjamini_hochberg, counterfactual_neighbours, empirical_null_pvalues, select_cells
+from scconcepts.attribution import counterfactual_neighbours, select_cells, specific_scores
+from scconcepts.attribution._specific import _reference
 from scconcepts.tl._de import wilcoxon_scores
 
 
-def test_benjamini_hochberg_matches_statsmodels():
-    p = np.random.default_rng(0).uniform(0, 1, 200) ** 3
-    np.testing.assert_allclose(benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1])
+def test_reference_is_the_median_of_the_other_concepts():
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 6, 7):
+        magnitude = rng.random((40, n))
+        magnitude[:, 1] = magnitude[:, 0]  # ties
+        expected = np.array([[np.median(np.delete(row, k)) for k in range(n)] for row in magnitude])
+        np.testing.assert_allclose(_reference(magnitude), expected)
+    assert (_reference(rng.random((5, 1))) == 0).all()
 
 
-def test_empirical_null_flags_only_outliers():
-    rng = np.random.default_rng(1)
-    scores = rng.normal(0.01, 0.002, (300, 2))
-    scores[:4, 0] = [0.2, 0.15, -0.12, 0.1]
-    tested = np.ones_like(scores, dtype=bool)
-    tested[250:, 1] = False
-    pval, padj = empirical_null_pvalues(scores, tested)
-    assert (padj[:4, 0] < 1e-6).all()
-    assert (padj[4:, 0] < 0.05).sum() <= 3  # null genes: few false discoveries at 5% FDR
-    assert (pval[250:, 1] == 1).all() and (padj[250:, 1] == 1).all()
-    assert 0.2 < np.median(pval[4:250, 1]) < 0.8  # roughly uniform under the null
-
-
-def test_exactly_zero_effects_are_not_significant():
-    scores = np.zeros((50, 1))
-    scores[:2, 0] = [0.3, 0.01]
-    _, padj = empirical_null_pvalues(scores, np.ones_like(scores, dtype=bool))
-    assert (padj[:2, 0] < 0.05).all() and (padj[2:, 0] == 1).all()
+def test_specific_scores_from_sums():
+    # 3 genes x 3 concepts, 4 cells each, mean activation 2: gene 0 moves every concept alike, gene 1 only
+    # concept 0, gene 2 nothing.
+    changes = np.zeros((3, 3, 4))
+    changes[0] = [0.4, 0.6, 0.4, 0.6]
+    changes[1, 0] = [0.8, 1.2, 1.0, 1.0]
+    total, squares = changes.sum(axis=2), (changes**2).sum(axis=2)
+    tested = np.ones((3, 3), dtype=bool)
+    result = specific_scores(total, squares, tested, squares > 0, np.array([4, 4, 4]), np.array([2.0, 2.0, 2.0]))
+    np.testing.assert_allclose(result.raw[:, 0], [0.25, 0.5, 0])
+    np.testing.assert_allclose(result.raw_se[1, 0], np.std(changes[1, 0] / 2, ddof=1) / 2)
+    np.testing.assert_allclose(result.specific[:, 0], [0, 0.5, 0])  # gene 0: 0.25 - median(0.25, 0.25)
+    np.testing.assert_allclose(result.specific[1, 1:], 0)  # 0 - median(0.5, 0) is negative: clipped
+    assert (result.pval[2] == 1).all() and (result.padj[2] == 1).all()  # no change at all: never significant
 
 
 def test_wilcoxon_matches_scipy():

@@ -8,24 +8,27 @@ attributed by the same code.
 from scconcepts.attribution._cells import counterfactual_neighbours, select_cells
 from scconcepts.attribution._engine import ENGINES, GENE_SETS, AttributionResult, run_attribution
 from scconcepts.attribution._forward import ExactRunner, ShortcutRunner, make_runner
-from scconcepts.attribution._stats import benjamini_hochberg, empirical_null_pvalues
+from scconcepts.attribution._specific import TEST_NAME, SpecificScores, specific_scores
 from scconcepts.attribution._strategies import STRATEGIES, GeneStatistics, Strategy, get_strategy, show
+from scconcepts.stats import benjamini_hochberg
 
 __all__ = [
     "ENGINES",
     "GENE_SETS",
     "STRATEGIES",
+    "TEST_NAME",
     "AttributionResult",
     "ExactRunner",
     "GeneStatistics",
     "ShortcutRunner",
+    "SpecificScores",
     "Strategy",
     "benjamini_hochberg",
     "counterfactual_neighbours",
-    "empirical_null_pvalues",
     "get_strategy",
     "make_runner",
     "run_attribution",
     "select_cells",
     "show",
+    "specific_scores",
 ]

@@ -18,7 +18,7 @@ import torch
 from scconcepts._errors import InputError
 from scconcepts._progress import progress
 from scconcepts.attribution._forward import Components, ExactRunner, ShortcutRunner, make_runner
-from scconcepts.attribution._stats import empirical_null_pvalues
+from scconcepts.attribution._specific import specific_scores
 from scconcepts.attribution._strategies import GeneStatistics, Strategy
 from scconcepts.models._base import Encoder
 
@@ -41,10 +41,13 @@ class AttributionResult:
     Attributes
     ----------
     score
-        Mean signed change over the concept's chosen cells (cells where the gene was not perturbed count
-        as 0), divided by the concept's mean activation in those cells.
+        The concept-specific score (the default ranking): the raw effect's size beyond the gene's typical
+        effect size on the other concepts, with the raw effect's sign (see
+        :mod:`scconcepts.attribution._specific`).
     pval, padj
-        Empirical-null p-values and their per-concept Benjamini-Hochberg adjustment.
+        One-sided p-values of the gene's excess effect on the concept (random-effects z: the concept's
+        cells give its standard error, genes of similar overall effect give the null) and their
+        per-concept Benjamini-Hochberg adjustment.
     fraction
         Share of the concept's chosen cells where the gene changes the activation by more than
         ``min_change`` of the cell's activation.
@@ -67,6 +70,14 @@ class AttributionResult:
     n_screened
         Rows estimated by the screen; each costs three passes of the components function (the SAE) on
         estimated embeddings, and no encoder pass.
+    raw
+        The raw causal effect: mean signed change over the concept's chosen cells (cells where the gene was
+        not perturbed count as 0: it explains none of their activation), divided by the concept's mean
+        activation in those cells.
+    raw_se
+        Standard error of ``raw`` over the concept's cells.
+    z
+        Random-effects z of the gene's excess effect on the concept (the test behind ``pval``).
 
     """
 
@@ -83,6 +94,9 @@ class AttributionResult:
     engine: str
     confirmed: np.ndarray | None = None
     n_screened: int = 0
+    raw: np.ndarray | None = None
+    raw_se: np.ndarray | None = None
+    z: np.ndarray | None = None
 
 
 @dataclass
@@ -114,15 +128,20 @@ def _build_groups(chosen: list[np.ndarray], neighbours: list[np.ndarray] | None)
 
 
 class _Accumulator:
-    """Sums of signed changes, acting counts and perturbation counts (genes x concepts)."""
+    """Sums of signed changes and of their squares, acting counts and perturbation counts (genes x concepts).
+
+    All are plain sums over cells, so accumulators of different cells merge by addition.
+    """
 
     def __init__(self, n_genes: int, n_concepts: int) -> None:
         self.total = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
+        self.squares = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
         self.acting = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
         self.count = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
 
     def add(self, gene: torch.Tensor, signed: torch.Tensor, acts: torch.Tensor, weight: torch.Tensor) -> None:
         self.total.index_add_(0, gene, (signed * weight).double())
+        self.squares.index_add_(0, gene, (signed.square() * weight).double())
         self.acting.index_add_(0, gene, (acts & (weight > 0)).double())
         self.count.index_add_(0, gene, weight.double())
 
@@ -245,13 +264,19 @@ def run_attribution(
                 n_genes, n_concepts, rows=_top_rows(plan.values, confirm_share), pairs=pairs
             )
             total.total += correction.total
+            total.squares += correction.squares
             total.acting += correction.acting
         confirmed = (measured / total.count.clamp_min(1)).numpy().astype(np.float32)
     else:
         total, n_forwards, n_exact, _ = plan.exact(n_genes, n_concepts)
-    score = _scores(total.total.numpy(), n_cells, mean_activation)
-    tested = total.count.numpy() > 0
-    pval, padj = empirical_null_pvalues(score, tested)
+    scores = specific_scores(
+        total.total.numpy(),
+        total.squares.numpy(),
+        total.count.numpy() > 0,
+        total.squares.numpy() > 0,
+        n_cells,
+        mean_activation,
+    )
     fraction = total.acting.numpy() / np.maximum(n_cells, 1)
     logger.info(
         "attributed %d concepts with %s (%s): %d perturbed forwards, %d gradients, %d screened rows "
@@ -259,9 +284,9 @@ def run_attribution(
         n_concepts, strategy.name, resolved, n_forwards, n_gradients, n_screened, n_exact,
     )  # fmt: skip
     return AttributionResult(
-        score=score.astype(np.float32),
-        pval=pval,
-        padj=padj,
+        score=scores.specific.astype(np.float32),
+        pval=scores.pval,
+        padj=scores.padj,
         fraction=fraction.astype(np.float32),
         n_perturbed=np.rint(total.count.numpy()).astype(np.int32),
         n_cells=n_cells,
@@ -272,6 +297,9 @@ def run_attribution(
         engine=resolved,
         confirmed=confirmed,
         n_screened=n_screened,
+        raw=scores.raw.astype(np.float32),
+        raw_se=scores.raw_se.astype(np.float32),
+        z=scores.z.astype(np.float32),
     )
 
 
@@ -442,6 +470,7 @@ class _Plan:
                     threshold = self.min_change * before.abs()
                     acts = (delta.abs() > threshold).double() - (estimate.abs() > threshold).double()
                     acc.total.index_add_(0, gene_t, float(self.strategy.sign) * (delta - estimate) * weight)
+                    acc.squares.index_add_(0, gene_t, (delta.square() - estimate.square()) * weight)
                     acc.acting.index_add_(0, gene_t, acts * weight)
                     measured.index_add_(0, gene_t, weight)
                 else:

@@ -26,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--method",
         choices=LazyChoices("scconcepts.attribution", "STRATEGIES"),
         metavar="METHOD",
-        default="mask",
-        help="perturbation: %(choices)s (default: mask)",
+        default="mean",
+        help="perturbation: %(choices)s (default: mean)",
     )
     parser.add_argument("--n-cells", type=positive, default=50, help="cells perturbed per concept (default: 50)")
     parser.add_argument(

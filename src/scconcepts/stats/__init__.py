@@ -1,5 +1,11 @@
-"""Statistics several stages share: null models (random atoms and directions, permuted labels) and their tests."""
+"""Statistics several stages share.
 
+Null models (random atoms and directions, permuted labels, matched empirical nulls), their tests and
+multiple-testing correction.
+"""
+
+from scconcepts.stats._empirical_null import matched_null_pvalues
+from scconcepts.stats._multiple_testing import benjamini_hochberg
 from scconcepts.stats._paired import PairedTest, paired_log_test
 from scconcepts.stats._permutation import empirical_pvalue, permuted_labels
 from scconcepts.stats._proportions import excess_over_null
@@ -7,8 +13,10 @@ from scconcepts.stats._random_directions import random_directions, random_gene_s
 
 __all__ = [
     "PairedTest",
+    "benjamini_hochberg",
     "empirical_pvalue",
     "excess_over_null",
+    "matched_null_pvalues",
     "paired_log_test",
     "permuted_labels",
     "random_directions",
