@@ -18,6 +18,7 @@ import functools
 import inspect
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 MAC_PER_THREAD = 10_000_000
 #: Environment variables that thread pools read when they start (set by the command line's ``--threads``).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: The pools besides torch's own OpenMP one (numpy/scipy BLAS, numba for UMAP and HVG).
+OTHER_POOLS = ("MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -169,6 +172,19 @@ def threads_by_size(work: Callable[[dict[str, Any]], float]) -> Callable[[F], F]
     return decorate
 
 
+def _set_pool_variables(n: int, names: tuple[str, ...], *, keep_users: bool) -> None:
+    """Set thread-pool variables to ``n``; numba's only before numba starts (it refuses a change later)."""
+    for name in names:
+        if keep_users and os.environ.get(name):
+            continue
+        if name == "NUMBA_NUM_THREADS" and "numba" in sys.modules:
+            import numba
+
+            numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+            continue
+        os.environ[name] = str(n)
+
+
 def apply_to_environment(n: int) -> None:
     """Fix every thread pool of this process to ``n`` threads (torch, BLAS, numba) before they start.
 
@@ -176,8 +192,17 @@ def apply_to_environment(n: int) -> None:
     pools that read their size from the environment at start-up (numpy's BLAS, numba) follow too.
     """
     settings.threads = n
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(n)
+    _set_pool_variables(n, THREAD_VARIABLES, keep_users=False)
+
+
+def limit_other_pools() -> int:
+    """Size the BLAS and numba pools (UMAP, HVG, classifiers) to the CPUs free now, unless the user sized them.
+
+    torch is left to :func:`choose_threads`, call by call. Returns the size given.
+    """
+    n = free_cpus()
+    _set_pool_variables(n, OTHER_POOLS, keep_users=True)
+    return n
 
 
 #: Cells per SAE training step and hidden width assumed for encoders whose size is unknown.

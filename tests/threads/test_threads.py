@@ -115,3 +115,29 @@ def test_cli_refuses_bad_thread_counts(capsys):
             main(["--threads", bad, "info", "."])
         assert error.value.code == 2
     assert "positive number of threads" in capsys.readouterr().err
+
+
+def test_other_pools_follow_the_free_cpus_unless_the_user_sized_them(monkeypatch):
+    monkeypatch.setattr(_threads, "OTHER_POOLS", ("MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"))  # numba's: below
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")  # the user's
+    monkeypatch.setattr(_threads, "free_cpus", lambda: 1)
+    assert _threads.limit_other_pools() == 1
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "7"
+    assert os.environ["MKL_NUM_THREADS"] == "1"
+
+
+def test_numba_is_sized_before_it_starts():
+    code = """
+import os, sys
+from scconcepts._threads import apply_to_environment
+apply_to_environment(1)
+assert "numba" not in sys.modules and os.environ["NUMBA_NUM_THREADS"] == "1"
+import numba
+assert numba.get_num_threads() == 1
+apply_to_environment(2)  # numba already running: resized through its API (at most its pool), no error
+assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+"""
+    env = {k: v for k, v in os.environ.items() if k not in _threads.THREAD_VARIABLES}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr

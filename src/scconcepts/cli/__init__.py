@@ -9,7 +9,7 @@ from importlib import import_module
 
 from scconcepts import __version__
 from scconcepts._errors import ScconceptsError
-from scconcepts._threads import apply_to_environment
+from scconcepts._threads import apply_to_environment, limit_other_pools
 from scconcepts.cli._signals import Interrupted, stop_on_signals
 
 #: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.threads is not None:
         apply_to_environment(args.threads)  # before torch, numpy's BLAS or numba start their pools
+    elif args.command not in LIGHT_COMMANDS:
+        limit_other_pools()
     if args.command not in LIGHT_COMMANDS:
         quiet_libraries()
     try:
