@@ -46,6 +46,9 @@ def test_names_with_slashes_are_reachable(slashed_dir):
     assert client.get(f"/api/genes/{quote('HLA-A/B', safe='')}").json()["drives"][0]["concept"] == 3
     assert client.get("/api/genes/IGHV3/OR16-9").json()["drives"][0]["concept"] == 5
     assert client.get(f"/api/genes/{quote('HLA-A/C', safe='')}").status_code == 404
+    expression = client.get(f"/api/genes/{quote('HLA-A/B', safe='')}/expression")
+    assert expression.status_code == 200 and expression.headers["content-type"] == "application/octet-stream"
+    assert client.get("/api/genes/G4/expression").status_code == 200
     assert client.get(f"/api/cell-types/{quote('CD4+/CD25', safe='')}").status_code == 404
 
 

@@ -175,17 +175,18 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
     def get_genes(q: str = Query("", max_length=100)) -> list[str]:
         return _pages.search_genes(data, q)
 
+    # declared before the gene page, whose {name:path} would take ".../expression" too
+    @api.get("/api/genes/{name:path}/expression")
+    def get_gene_values(name: str) -> Response:
+        if name not in data.gene_index:
+            raise HTTPException(404, "no such gene")
+        return Response(pack_values(*data.gene_values(name)), media_type=BINARY)
+
     @api.get("/api/genes/{name:path}")
     def get_gene(name: str) -> dict[str, Any]:
         if name not in data.gene_index:
             raise HTTPException(404, "no such gene")
         return _pages.gene(data, name)
-
-    @api.get("/api/genes/{name}/expression")
-    def get_gene_values(name: str) -> Response:
-        if name not in data.gene_index:
-            raise HTTPException(404, "no such gene")
-        return Response(pack_values(*data.gene_values(name)), media_type=BINARY)
 
     @api.get("/api/cell-types")
     def get_cell_types() -> list[dict[str, Any]] | None:
