@@ -76,11 +76,11 @@ def _method_line(row: dict, label: str) -> str:
 
 def _enrichment_lines(enrichment: dict) -> list[str]:
     """The coverage figure as the log printed it (``metrics.json``'s ``enrichment.terms``)."""
-    from scconcepts.genesets._terms import coverage_line
-
     if enrichment.get("skipped"):
         return [f"  enrichment: skipped ({enrichment['skipped']})"]
     if "terms" in enrichment:
+        from scconcepts.genesets._terms import coverage_line  # imports pandas: only when there is a figure
+
         return [f"  terms: {coverage_line(enrichment['terms'])}"]
     alpha = enrichment.get("alpha", 0.05)  # folders written before the terms definition
     return [
