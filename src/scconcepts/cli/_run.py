@@ -78,6 +78,10 @@ def add_attribution(adata: AnnData, folder: Path, *, encoder: Encoder, sae: TopK
 
     tl.attribute(adata, encoder=encoder, sae=sae, key=key)
     attribution_table(adata, key=key).to_csv(folder / ATTRIBUTION_CSV, index=False)
+    try:  # each concept's top attributed genes scored on held-out cells: explanation_auroc/_spearman columns
+        tl.explanation_score(adata, key=key)
+    except InputError as error:
+        logger.info("explanation score skipped: %s", error)
 
 
 def enrichment_plan(adata: AnnData, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -128,6 +132,7 @@ def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
         "model": str(params["model"]),
         "n_cells": int(adata.n_obs),
         "n_genes": int(adata.n_vars),
+        **({"explanation": dict(info["explanation"])} if "explanation" in info else {}),
     }
 
 
