@@ -28,9 +28,9 @@ def check_genes(adata: AnnData, encoder: Encoder, *, min_share: float = MIN_GENE
     share = found / max(len(genes), 1)
     if share < min_share:
         raise InputError(
-            f"the new cells hold {found} of the model's {len(genes)} genes ({share:.0%}, at least {min_share:.0%} "
-            f"needed; model genes e.g. {', '.join(genes[:3])}, data e.g. {', '.join(map(str, adata.var_names[:3]))}); "
-            "use the same gene identifiers as the run"
+            f"the new cells hold {found} of the model's {len(genes)} genes ({share:.0%}; at least {min_share:.0%} "
+            "needed): they measure too few of its genes or name them differently (model e.g. "
+            f"{', '.join(genes[:3])}; data e.g. {', '.join(map(str, adata.var_names[:3]))})"
         )
     if share < 1:
         logger.warning(
