@@ -47,3 +47,14 @@ def test_summary_takes_chance_levels_from_the_evaluation(tmp_path):
     assert "share of concepts ≥80% one cell type (evaluation)</td><td>0.4</td><td>0.05</td>" in metrics
     assert "top-cell purity (evaluation)</td><td>0.6</td><td>0.3</td>" in metrics
     assert "random_directions baseline" in metrics
+
+
+def test_an_excess_over_random_has_chance_zero(tmp_path):
+    import json
+
+    folder = make_synthetic_results(tmp_path / "results")
+    rows = [{"method": "sae", "grounding_excess": 0.12, "grounding_pvalue": 0.003}]
+    (folder / "evaluation.json").write_text(json.dumps({"table": rows}))
+    metrics = re.search(r'<table id="key-metrics".*?</table>', write_report(folder).read_text(), re.S).group(0)
+    assert "random directions (evaluation)</td><td>0.12</td><td>0</td>" in metrics
+    assert "p = 0.003" in metrics

@@ -15,7 +15,8 @@ from scconcepts.results import EVALUATION_JSON, METRICS_JSON
 EVALUATION_METRICS = {
     "purity": "top-cell purity",
     "pure_share": "share of concepts ≥80% one cell type",
-    "grounding": "share of concepts grounded in GO",
+    "explanation_auroc": "explanation AUROC (top genes predict the active cells)",
+    "grounding_excess": "GO grounding in excess of random directions",
 }
 
 
@@ -95,6 +96,9 @@ def _evaluation_rows(folder: Path) -> list[tuple[str, Any, str, str]]:
         recorded = evaluation.get("chance")
         chance = sae.get(f"{name}_chance", recorded.get(name) if isinstance(recorded, dict) else None)
         source = "recorded by the evaluation"
+        if chance is None and name.endswith("_excess"):
+            pvalue = sae.get(name.replace("_excess", "_pvalue"))
+            chance, source = 0.0, "an excess: 0 is chance" + (f" (one-sided p = {pvalue:.2g})" if pvalue else "")
         if chance is None and null is not None and null.get(name) is not None:
             chance, source = null[name], f"the {null['method']} baseline"
         rows.append((f"{what} (evaluation)", sae[name], _fmt(chance), source if chance is not None else ""))
