@@ -18,13 +18,12 @@ from scconcepts.tl._concepts_to_obs import concept_ids
 
 
 def _best_terms(table: pd.DataFrame, ids: list[int], n_terms: int, ranking: str) -> pd.DataFrame:
-    rows = table[table["concept"].astype(int).isin(ids)]
-    if "ranking" in rows:
-        rows = rows[rows["ranking"] == ranking]
-    if "elim" in rows:
-        rows = rows[rows["elim"].astype(bool)]
-    rows = rows[rows["score"] > 0]  # enriched, not depleted
-    return rows.sort_values(["concept", "padj"], kind="stable").groupby("concept", sort=False).head(n_terms)
+    """Each concept's ``n_terms`` best terms, as :func:`~scconcepts.genesets.concept_terms` defines terms."""
+    from scconcepts.genesets import concept_terms
+
+    terms = concept_terms(table, rankings=(ranking,))
+    terms = terms[terms["concept"].astype(int).isin(ids)]
+    return terms.groupby("concept", sort=False).head(n_terms)
 
 
 def enrichment(
@@ -40,8 +39,9 @@ def enrichment(
 ) -> Any:
     """Dot plot: concepts (columns) x their best enriched terms (rows); dot size -log10 adj. p, colour the score.
 
-    Per concept the ``n_terms`` terms with the lowest adjusted p-value among those kept by ``elim``
-    and positively enriched (score > 0) in ``ranking``; each term is also shown for the other concepts.
+    Per concept its ``n_terms`` best terms as :func:`~scconcepts.genesets.concept_terms` defines them
+    (enriched in ``ranking``, FDR < 0.05, kept by ``elim``, no near-duplicates); each term is also shown
+    for the other concepts.
 
     Parameters
     ----------
@@ -78,7 +78,7 @@ def enrichment(
         ids = concept_ids(adata, concepts, key=key)
     best = _best_terms(table, ids, n_terms, ranking)
     if best.empty:
-        raise InputError(f"no enriched term (elim-kept, score > 0, ranking {ranking!r}) for concepts {ids}")
+        raise InputError(f"no term (enriched in the {ranking} ranking, FDR < 0.05, kept by elim) for concepts {ids}")
     terms = list(dict.fromkeys(best["term"].astype(str)))
     cells = table[table["term"].astype(str).isin(terms) & table["concept"].astype(int).isin(ids)]
     if "ranking" in cells:
