@@ -41,7 +41,8 @@ def serve_seconds(folder: Path) -> float:
     """Seconds from starting ``scconcepts serve`` until ``/api/info`` answers."""
     port = _free_port()
     start = time.perf_counter()
-    proc = subprocess.Popen([*CLI, "serve", str(folder), "--port", str(port)], stdout=subprocess.DEVNULL)
+    command = [*CLI, "serve", str(folder), "--port", str(port)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:
             try:
