@@ -236,9 +236,12 @@ def test_csv_export_and_agreement(fresh_dir):
     assert [r["agree"] for r in summary["rows"]] == [True, False]
 
 
-def test_corrupt_annotation_file_does_not_crash(fresh_dir):
-    (fresh_dir / ANNOTATIONS_JSON).write_text("{not json")
+def test_corrupt_annotation_file_is_reported_and_never_replaced(fresh_dir):
+    broken = '{"version": 1, "concepts": {"4": {"label": "hand edited"},\n  "5": {"label": "oops"}'
+    (fresh_dir / ANNOTATIONS_JSON).write_text(broken)
     client = TestClient(create_app(fresh_dir))
-    assert client.get("/api/annotations").json() == {}
-    assert client.put("/api/annotations/4", json={"label": "ok"}).status_code == 200
-    assert client.get("/api/annotations").json()["4"]["label"] == "ok"
+    for response in (client.get("/api/annotations"), client.put("/api/annotations/4", json={"label": "ok"})):
+        assert response.status_code == 409
+        assert "annotations.json" in response.json()["detail"] and "line 2" in response.json()["detail"]
+    assert client.delete("/api/annotations/4").status_code == 409
+    assert (fresh_dir / ANNOTATIONS_JSON).read_text() == broken  # the expert's file is untouched

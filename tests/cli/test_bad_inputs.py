@@ -76,3 +76,30 @@ def test_missing_embedding_key_names_the_fix():
     adata = AnnData(np.ones((50, 5), dtype=np.float32))
     with pytest.raises(InputError, match=r"tl\.embed"):
         scconcepts.tl.train_sae(adata, use_rep="X_scvi", k=2, expansion=2)
+
+
+def test_all_zero_matrix_is_refused_before_any_training(tmp_path, write_h5ad, capsys):
+    import scipy.sparse as sp
+
+    zeros = AnnData(sp.csr_matrix((60, 40), dtype=np.float32))
+    zeros.var_names = [f"G{i}" for i in range(40)]
+    out = tmp_path / "out"
+    assert _run("--input", str(write_h5ad(zeros)), "--out", str(out)) == 2
+    _assert_one_line_error(capsys, "only zeros")
+    assert not out.exists()
+
+
+def test_unknown_labels_key_is_refused_with_the_columns_that_exist(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _run("--dataset", "pbmc68k", "--labels-key", "nope", "--out", str(out)) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "'nope'" in err and "'cell_type'" in err
+    assert not out.exists()
+
+
+def test_unknown_labels_key_in_evaluate(tmp_path, capsys):
+    from scconcepts.app._synthetic import make_synthetic_results
+
+    folder = make_synthetic_results(tmp_path / "results", n_cells=100, n_genes=50, n_concepts=8, n_dims=4, k=2)
+    assert main(["evaluate", str(folder), "--labels-key", "nope", "--no-sweep", "--no-grounding"]) == 2
+    _assert_one_line_error(capsys, "'cell_type'")

@@ -16,7 +16,7 @@ from scconcepts import _keys
 from scconcepts._errors import InputError
 from scconcepts.app._decoder import read_decoder
 from scconcepts.genesets._terms import DEPLETED, ENRICHED, concept_terms, term_coverage, term_signs
-from scconcepts.results import RESULTS_H5AD, read_manifest
+from scconcepts.results import open_results_h5ad, read_manifest, reading
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +69,12 @@ class ConceptResults:
     def __init__(self, folder: str | Path, *, key: str = _keys.DEFAULT_KEY) -> None:
         self.folder = Path(folder).resolve()
         self.manifest = read_manifest(self.folder)
-        path = self.folder / RESULTS_H5AD
-        if not path.is_file():
-            raise InputError(f"{path} is missing; rerun `scconcepts run` to write the results folder")
-        adata = ad.read_h5ad(path, backed="r")  # the expression matrix stays on disk
-        try:
-            self._load(adata, key)
-        finally:
-            adata.file.close()
+        with reading(self.folder):  # one state of the folder, never half of a commit
+            adata = open_results_h5ad(self.folder, backed="r")  # the expression matrix stays on disk
+            try:
+                self._load(adata, key)
+            finally:
+                adata.file.close()
 
     def _load(self, adata: ad.AnnData, key: str) -> None:
         act_key, uns_key = _keys.activations_key(key), _keys.params_key(key)
@@ -283,7 +281,7 @@ class ConceptResults:
     def _expression(self) -> sp.csc_matrix:
         from scconcepts.tl._de import log_normalised
 
-        adata = ad.read_h5ad(self.folder / RESULTS_H5AD, backed="r")
+        adata = open_results_h5ad(self.folder, backed="r")
         try:
             if adata.X is None:
                 return sp.csc_matrix((self.n_cells, len(self.genes)), dtype=np.float32)

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from scconcepts.app import _pages
 from scconcepts.app._agreement import agreement
-from scconcepts.app._annotations import Annotation, AnnotationStore
+from scconcepts.app._annotations import Annotation, AnnotationsError, AnnotationStore
 from scconcepts.app._data import ConceptResults
 from scconcepts.app._security import LOOPBACK_HOSTS, Guard, new_token
 from scconcepts.app._steering import steering_router
@@ -111,6 +111,11 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
         exception_handlers={RequestValidationError: _validation_error},
     )
     api.state.data = data
+
+    @api.exception_handler(AnnotationsError)
+    def annotations_unusable(request: Any, error: AnnotationsError) -> JSONResponse:
+        logger.error("%s", error)
+        return JSONResponse({"detail": str(error)}, status_code=409)
 
     def concept_id(cid: int) -> int:
         if not data.has_concept(cid):

@@ -10,6 +10,7 @@ from importlib import import_module
 from scconcepts import __version__
 from scconcepts._errors import ScconceptsError
 from scconcepts._threads import apply_to_environment, limit_other_pools
+from scconcepts.cli._failure import forget_steps, report_failure
 from scconcepts.cli._signals import Interrupted, stop_on_signals
 
 #: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scconcepts {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details")
     parser.add_argument("--threads", type=_threads_count, default=None, metavar="N", help=THREADS_HELP)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
         import_module(f"scconcepts.cli.{name}").register(subparsers)
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         subparser.add_argument(
             "--threads", type=_threads_count, default=argparse.SUPPRESS, metavar="N", help=THREADS_HELP
         )
+        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -59,12 +62,18 @@ def quiet_libraries() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; user mistakes print one line on stderr and return exit code 2."""
+    """Run the command line.
+
+    A user mistake prints one line on stderr and returns exit code 2; an unexpected error prints
+    one line naming the step and a log file with the traceback, and returns 1 (``--debug`` raises it).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    forget_steps()
     if args.threads is not None:
         apply_to_environment(args.threads)  # before torch, numpy's BLAS or numba start their pools
     elif args.command not in LIGHT_COMMANDS:
@@ -83,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scconcepts: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        return report_failure(args.command, argv, error)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from typing import Any
 
 from scconcepts._errors import InputError
 from scconcepts.cli._common import LazyChoices, positive
-from scconcepts.results import MODEL_DIR, SAE_DIR, add_to_results, read_manifest, read_results, update_results
+from scconcepts.cli._failure import step
+from scconcepts.results import MODEL_DIR, RESULTS_H5AD, SAE_DIR, read_results, update_results_folder
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ def attribute_folder(folder: str | Path, *, key: str = "concepts", **options: An
     """Attribute every concept of a results folder and update it atomically.
 
     ``results.h5ad`` gains the attribution keys of :func:`scconcepts.tl.attribute` and
-    ``attribution.csv`` the long table of :func:`scconcepts.tl._attribute.attribution_table`.
+    ``attribution.csv`` the long table of :func:`scconcepts.tl._attribute.attribution_table`; a
+    report in the folder is rewritten. All of them change in one commit.
 
     Parameters
     ----------
@@ -82,21 +84,27 @@ def attribute_folder(folder: str | Path, *, key: str = "concepts", **options: An
     """
     from scconcepts import tl
     from scconcepts.models import load_encoder
+    from scconcepts.report import refresh_report
     from scconcepts.sae import load_sae
     from scconcepts.tl._attribute import attribution_table
 
     folder = Path(folder)
-    read_manifest(folder)
-    for name in (MODEL_DIR, SAE_DIR):
-        if not (folder / name).is_dir():
-            raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
-    adata = read_results(folder)
-    encoder = load_encoder(folder / MODEL_DIR)
-    sae = load_sae(folder / SAE_DIR)
-    tl.attribute(adata, encoder=encoder, sae=sae, key=key, **options)
-    table = attribution_table(adata, key=key)
-    update_results(folder, adata)
-    add_to_results(folder, ATTRIBUTION_CSV, lambda tmp: table.to_csv(tmp, index=False))
+    with update_results_folder(folder) as staging:
+        for name in (MODEL_DIR, SAE_DIR):
+            if not (folder / name).is_dir():
+                raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
+        adata = read_results(folder)
+        with step("loading the model and the SAE"):
+            encoder = load_encoder(folder / MODEL_DIR)
+            sae = load_sae(folder / SAE_DIR)
+        with step("attributing the concepts to genes"):
+            tl.attribute(adata, encoder=encoder, sae=sae, key=key, **options)
+            table = attribution_table(adata, key=key)
+        with step("writing the results"):
+            adata.write_h5ad(staging / RESULTS_H5AD)
+            table.to_csv(staging / ATTRIBUTION_CSV, index=False)
+        with step("rewriting the report"):
+            refresh_report(folder, staging)
     return folder / ATTRIBUTION_CSV
 
 

@@ -51,8 +51,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def load_cells(args: argparse.Namespace) -> AnnData:
     """Load the cells that ``--dataset`` or ``--input`` names, with ``--input-layer`` moved into ``X``."""
     from scconcepts import ds
+    from scconcepts.ds._validate import check_not_all_zero
+    from scconcepts.results import check_path
 
     layer = getattr(args, "input_layer", None)
+    source = args.dataset or str(check_path(args.input, "--input"))
     if args.dataset:
         adata = ds.load_dataset(args.dataset)
         if layer is not None:
@@ -60,9 +63,10 @@ def load_cells(args: argparse.Namespace) -> AnnData:
 
             adata = _select_layer(adata, layer, f"dataset {args.dataset}")
     else:
-        adata = ds.read(args.input, layer=layer, transpose=getattr(args, "transpose", None))
+        adata = ds.read(source, layer=layer, transpose=getattr(args, "transpose", None))
     if adata.n_obs == 0:
         raise InputError("the data hold no cells; give at least one cell")
+    check_not_all_zero(adata.X, source=source if layer is None else f"{source} (layer {layer!r})")
     return adata
 
 

@@ -8,7 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from scconcepts.results import METRICS_JSON, add_to_results, read_manifest, read_results, update_results
+from scconcepts.cli._failure import step
+from scconcepts.results import METRICS_JSON, RESULTS_H5AD, read_metrics, read_results, update_results_folder
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
     """Enrich and label the concepts of a results folder; update it atomically.
 
     ``results.h5ad`` gains ``uns["<key>_enrichment"]`` and labels in the concept table,
-    ``enrichment.csv`` the long table and ``metrics.json`` an ``enrichment`` entry.
+    ``enrichment.csv`` the long table and ``metrics.json`` an ``enrichment`` entry; a report
+    in the folder is rewritten. All of them change in one commit.
 
     Parameters
     ----------
@@ -79,22 +81,27 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
     The summary written under ``enrichment`` in ``metrics.json``.
 
     """
+    from scconcepts.report import refresh_report
     from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
     from scconcepts.tl._label import label_concepts
 
     folder = Path(folder)
-    read_manifest(folder)
-    adata = read_results(folder)
-    enrich(adata, key=key, **options)
-    label_concepts(adata, key=key)
-    table = enrichment_table(adata, key=key)
-    summary = enrichment_summary(adata, key=key, alpha=options.get("alpha", 0.05))
-    update_results(folder, adata)
-    add_to_results(folder, ENRICHMENT_CSV, lambda tmp: table.to_csv(tmp, index=False))
-    metrics_path = folder / METRICS_JSON
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metrics["enrichment"] = enrichment_metrics(summary)
-    add_to_results(folder, METRICS_JSON, lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
+    with update_results_folder(folder) as staging:
+        metrics = read_metrics(folder)  # a damaged file is refused before any work
+        adata = read_results(folder)
+        with step("enriching the concepts' genes"):
+            enrich(adata, key=key, **options)
+        with step("labelling the concepts"):
+            label_concepts(adata, key=key)
+            table = enrichment_table(adata, key=key)
+            summary = enrichment_summary(adata, key=key, alpha=options.get("alpha", 0.05))
+        with step("writing the results"):
+            metrics["enrichment"] = enrichment_metrics(summary)
+            adata.write_h5ad(staging / RESULTS_H5AD)
+            table.to_csv(staging / ENRICHMENT_CSV, index=False)
+            (staging / METRICS_JSON).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        with step("rewriting the report"):
+            refresh_report(folder, staging)
     return summary
 
 

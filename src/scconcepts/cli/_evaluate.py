@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
 from scconcepts.cli._common import positive
+from scconcepts.cli._failure import step
 
 #: The concept table's file in a results folder (as ``scconcepts run`` writes it).
 CONCEPTS_CSV = "concepts.csv"
@@ -50,37 +51,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _handle(args: argparse.Namespace) -> int:
     from scconcepts.evaluation import to_jsonable
-    from scconcepts.report import REPORT_HTML, write_report
-    from scconcepts.results import EVALUATION_JSON, MODEL_DIR, add_to_results, read_results, update_results
+    from scconcepts.report import REPORT_HTML, refresh_report
+    from scconcepts.results import EVALUATION_JSON, MODEL_DIR, RESULTS_H5AD, read_results, update_results_folder
     from scconcepts.tl._evaluate import evaluate, evaluation_key
 
-    adata = read_results(args.folder)
-    options: dict = {} if args.epochs is None else {"epochs": args.epochs}
-    if args.cross_dataset is not None:
-        options["other"], options["other_name"] = _second_dataset(args.cross_dataset)
-    if not args.no_grounding or args.cross_dataset is not None:
-        from scconcepts.models import load_encoder
+    folder = Path(args.folder)
+    with update_results_folder(folder) as staging:  # evaluation, cells, table and report change together
+        adata = read_results(folder)
+        if args.labels_key is not None and args.labels_key not in adata.obs:
+            columns = ", ".join(repr(str(c)) for c in adata.obs.columns) or "none"
+            raise InputError(
+                f"--labels-key {args.labels_key!r} is not a column of the results' obs; columns: {columns}"
+            )
+        options: dict = {} if args.epochs is None else {"epochs": args.epochs}
+        if args.cross_dataset is not None:
+            with step("reading the second dataset"):
+                options["other"], options["other_name"] = _second_dataset(args.cross_dataset)
+        if not args.no_grounding or args.cross_dataset is not None:
+            from scconcepts.models import load_encoder
 
-        options["encoder"] = load_encoder(Path(args.folder) / MODEL_DIR)
-    result = evaluate(
-        adata,
-        seeds=tuple(range(args.seeds)),
-        labels_key=args.labels_key,
-        run_sweep=not args.no_sweep,
-        grounding=not args.no_grounding,
-        **options,
-    )
-    text = json.dumps(to_jsonable(result), indent=2)
-    add_to_results(args.folder, EVALUATION_JSON, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    if "concepts_explanation" in result:  # per-concept explanation scores joined the concept table
-        adata.uns.pop(evaluation_key("concepts"), None)  # evaluation.json holds it; keep results.h5ad lean
-        update_results(args.folder, adata)
-        table = adata.uns["concepts"]["table"]
-        add_to_results(args.folder, CONCEPTS_CSV, lambda tmp: table.to_csv(tmp))
+            with step("loading the model"):
+                options["encoder"] = load_encoder(folder / MODEL_DIR)
+        with step("evaluating the concepts against the baselines"):
+            result = evaluate(
+                adata,
+                seeds=tuple(range(args.seeds)),
+                labels_key=args.labels_key,
+                run_sweep=not args.no_sweep,
+                grounding=not args.no_grounding,
+                **options,
+            )
+        with step("writing the results"):
+            text = json.dumps(to_jsonable(result), indent=2)
+            (staging / EVALUATION_JSON).write_text(text, encoding="utf-8")
+            if "concepts_explanation" in result:  # per-concept explanation scores joined the concept table
+                adata.uns.pop(evaluation_key("concepts"), None)  # evaluation.json holds it; keep results.h5ad lean
+                adata.write_h5ad(staging / RESULTS_H5AD)
+                adata.uns["concepts"]["table"].to_csv(staging / CONCEPTS_CSV)
+        with step("rewriting the report"):
+            refresh_report(folder, staging)
     print(evaluation_text(result))
-    print(f"evaluation written to {Path(args.folder) / EVALUATION_JSON}")
-    if (Path(args.folder) / REPORT_HTML).exists():
-        print(f"report updated: {write_report(args.folder)}")
+    print(f"evaluation written to {folder / EVALUATION_JSON}")
+    if (folder / REPORT_HTML).is_file():
+        print(f"report updated: {folder / REPORT_HTML}")
     return 0
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from scconcepts.results import EVALUATION_JSON, METRICS_JSON, read_manifest
+from scconcepts.results import EVALUATION_JSON, read_manifest, read_metrics
 
 SHOWN_METRICS = ["r2", "l0", "dead_fraction", "accuracy_concepts", "accuracy_embedding", "cosine", "norm_ratio"]
 
@@ -27,7 +27,7 @@ def run_info(args: argparse.Namespace) -> int:
     """Write a short summary of the results folder to stdout."""
     folder = Path(args.folder)
     manifest = read_manifest(folder)
-    metrics = json.loads((folder / METRICS_JSON).read_text()) if (folder / METRICS_JSON).is_file() else {}
+    metrics = read_metrics(folder)
     lines = [f"scconcepts results in {folder.resolve()}", f"  written: {manifest.get('written', '?')}"]
     for field in ("dataset", "input", "model"):
         if manifest.get(field):

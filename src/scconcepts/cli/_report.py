@@ -19,10 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _handle(args: argparse.Namespace) -> int:
     from scconcepts._errors import InputError
+    from scconcepts.cli._failure import step
     from scconcepts.report import write_report
 
     if args.max_concepts is not None and args.max_concepts < 0:
         raise InputError(f"--max-concepts {args.max_concepts} is negative; give 0 or more")
-    path = write_report(args.folder, max_concepts=args.max_concepts)
+    with step("writing the report"):
+        path = write_report(args.folder, max_concepts=args.max_concepts)
     print(f"report written to {path}")
     return 0

@@ -13,7 +13,8 @@ from scconcepts._keys import activations_key, params_key
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
 from scconcepts.cli._common import add_input_arguments, add_model_arguments, load_cells, model_options, positive
 from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
-from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, new_results_folder
+from scconcepts.cli._failure import step
+from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, check_path, new_results_folder
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CONCEPTS_CSV = "concepts.csv"
+DEFAULT_LABELS_KEY = "cell_type"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--expansion", type=positive, default=4, help="dictionary size / embedding dim (default: 4)")
     parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--labels-key", default="cell_type", help="obs column of cell types (default: cell_type)")
+    parser.add_argument(
+        "--labels-key", default=None, help="obs column of cell types (default: cell_type, when the cells have it)"
+    )
     parser.add_argument("--no-attribution", action="store_true", help="skip gene attribution and enrichment")
     parser.add_argument("--no-enrichment", action="store_true", help="skip gene-set enrichment and labels")
     parser.add_argument("--gene-symbols", metavar="COLUMN", help="var column holding gene symbols (for enrichment)")
@@ -136,6 +140,17 @@ def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
     }
 
 
+def check_labels_key(adata: AnnData, labels_key: str | None) -> str | None:
+    """The obs column of cell types: ``labels_key`` (refused if absent), else ``cell_type`` when present."""
+    if labels_key is None:
+        return DEFAULT_LABELS_KEY if DEFAULT_LABELS_KEY in adata.obs else None
+    if labels_key not in adata.obs:
+        columns = ", ".join(repr(str(c)) for c in adata.obs.columns[:30]) or "none"
+        more = f" (and {len(adata.obs.columns) - 30} more)" if len(adata.obs.columns) > 30 else ""
+        raise InputError(f"--labels-key {labels_key!r} is not a column of the cells' obs; columns: {columns}{more}")
+    return labels_key
+
+
 def run_pipeline(args: argparse.Namespace) -> int:
     """Run embed -> SAE -> metrics into a new results folder (written only if every step succeeds)."""
     from scconcepts import tl
@@ -151,38 +166,47 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "model": args.model,
         "layer": args.layer,
     }
-    with new_results_folder(args.out, overwrite=args.overwrite, info=info) as tmp:
-        adata = load_cells(args)
-        enrich_options = enrichment_plan(adata, args)
-        encoder = tl.embed(adata, **model_options(args))
-        use_rep = encoder.obsm_key
-        encoder.save(tmp / MODEL_DIR)
-        result = tl.train_sae(
-            adata,
-            use_rep=use_rep,
-            k=args.k,
-            expansion=args.expansion,
-            seed=args.seed,
-            key_added=key,
-            labels_key=args.labels_key,
-            epochs=args.epochs,
-        )
-        save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
-        compute_umap(adata, use_rep, seed=args.seed)
+    out = check_path(args.out, "--out")
+    with new_results_folder(out, overwrite=args.overwrite, info=info) as tmp:
+        with step("reading the cells"):
+            adata = load_cells(args)
+            labels_key = check_labels_key(adata, args.labels_key)
+            enrich_options = enrichment_plan(adata, args)
+        with step(f"embedding the cells ({args.model})"):
+            encoder = tl.embed(adata, **model_options(args))
+            use_rep = encoder.obsm_key
+            encoder.save(tmp / MODEL_DIR)
+        with step("training the SAE"):
+            result = tl.train_sae(
+                adata,
+                use_rep=use_rep,
+                k=args.k,
+                expansion=args.expansion,
+                seed=args.seed,
+                key_added=key,
+                labels_key=labels_key,
+                epochs=args.epochs,
+            )
+            save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
+        with step("computing the UMAP"):
+            compute_umap(adata, use_rep, seed=args.seed)
         if not args.no_attribution:
-            add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key)
+            with step("attributing the concepts to genes"):
+                add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key)
 
         metrics = summary_metrics(adata, key)
         metrics["layer"] = encoder.layer
         if enrich_options is not None:
-            metrics["enrichment"] = add_enrichment(adata, tmp, key=key, **enrich_options)
+            with step("enriching the concepts' genes"):
+                metrics["enrichment"] = add_enrichment(adata, tmp, key=key, **enrich_options)
         elif not (args.no_attribution or args.no_enrichment):
             metrics["enrichment"] = {"skipped": "the genes could not be matched to the gene sets (see the log)"}
-        adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)
-        (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
-        adata.write_h5ad(tmp / RESULTS_H5AD)
-    out = Path(args.out).resolve()
-    write_report(out)
+        with step("writing the results"):
+            adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)
+            (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
+            adata.write_h5ad(tmp / RESULTS_H5AD)
+        with step("writing the report"):
+            write_report(out, staging=tmp, new_run=True)
     n_alive = int((adata.obsm[activations_key(key)].getnnz(axis=0) > 0).sum())
     logger.info(
         "done: %d concepts (%d alive), held-out R^2 %.3f. Results in %s",

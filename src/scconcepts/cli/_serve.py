@@ -36,6 +36,7 @@ def _handle(args: argparse.Namespace) -> int:
     from scconcepts.app import serve
     from scconcepts.app._security import new_token
     from scconcepts.app._server import explorer_urls, needs_token
+    from scconcepts.cli._failure import step
     from scconcepts.results import read_manifest
 
     if not 0 < args.port < 65536:
@@ -48,5 +49,6 @@ def _handle(args: argparse.Namespace) -> int:
         print(f"  or {url}", flush=True)
     if token is not None:
         print("  anyone with this address can read and annotate the results; keep the token to yourself", flush=True)
-    serve(args.folder, host=args.host, port=args.port, token=token, allow_hosts=args.allow_host)
+    with step("serving the explorer"):
+        serve(args.folder, host=args.host, port=args.port, token=token, allow_hosts=args.allow_host)
     return 0

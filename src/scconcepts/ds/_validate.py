@@ -1,4 +1,4 @@
-"""Checks that an AnnData read from a user's file can be used: cells, genes, names, finite values."""
+"""Checks that an AnnData read from a user's file can be used: cells, genes, names, finite values, not all zero."""
 
 from __future__ import annotations
 
@@ -41,6 +41,32 @@ def _first_non_finite(matrix: Any) -> tuple[int, int, float] | None:
             row, column = (int(v) for v in bad[0])
             return start + row, column, float(block[row, column])
     return None
+
+
+def _all_zero(matrix: Any) -> bool:
+    """Whether ``matrix`` holds no non-zero value (NaN counts as non-zero: it is reported on its own)."""
+    if sp.issparse(matrix):
+        return not np.any(np.asarray(matrix.data) != 0)
+    dense = np.asarray(matrix)
+    step = max(1, _CHUNK // max(1, dense.shape[1]))
+    return not any(np.any(dense[start : start + step] != 0) for start in range(0, dense.shape[0], step))
+
+
+def check_not_all_zero(matrix: Any, *, source: str) -> None:
+    """Refuse an expression matrix without a single non-zero value (no model can learn from it).
+
+    Raises
+    ------
+    InputError
+        Saying how many cells and genes hold only zeros.
+
+    """
+    if _all_zero(matrix):
+        n_cells, n_genes = matrix.shape
+        raise InputError(
+            f"{source} holds only zeros ({n_cells} cells x {n_genes} genes): no gene is detected in any cell; "
+            "check that the file (or --layer) holds the expression values"
+        )
 
 
 def _unique_gene_names(adata: AnnData, *, source: str, make_unique: bool) -> None:
@@ -109,6 +135,8 @@ def validate(adata: AnnData, *, source: str, make_unique: bool = True) -> AnnDat
     if adata.obs_names.duplicated().any():
         logger.warning("%s: duplicate cell names were made unique", source)
         adata.obs_names_make_unique()
+    if not len(adata.layers) and adata.raw is None:  # else the values may be in a layer the model is told to read
+        check_not_all_zero(adata.X, source=source)
     bad = _first_non_finite(adata.X)
     if bad is not None:
         row, column, value = bad

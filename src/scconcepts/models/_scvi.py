@@ -22,6 +22,7 @@ from torch import nn
 from scconcepts._errors import InputError
 from scconcepts._quiet import quiet_libraries
 from scconcepts.models._base import Encoder, LinearFirstLayer, check_counts, check_finite
+from scconcepts.models._hvg import select_variable_genes
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +230,8 @@ def build_scvi(
     n_latent
         Dimension of the latent space (the embedding).
     n_top_genes
-        Highly variable genes (Seurat v3 flavour, on counts) to train on; all genes if the data have fewer.
+        Highly variable genes to train on (see :func:`~scconcepts.models._hvg.select_variable_genes`);
+        all expressed genes if the data have fewer.
     batch_key
         ``obs`` column of batches for scVI to correct for.
     input_layer
@@ -260,11 +262,7 @@ def build_scvi(
     scvi.settings.seed = seed
     if counts.n_obs < MIN_CELLS:
         raise InputError(f"scVI needs at least {MIN_CELLS} cells to train; the data hold {counts.n_obs}")
-    if counts.n_vars > n_top_genes:
-        import scanpy as sc
-
-        sc.pp.highly_variable_genes(counts, n_top_genes=n_top_genes, flavor="seurat_v3", batch_key=batch_key)
-        counts = counts[:, counts.var["highly_variable"].to_numpy()].copy()
+    counts = select_variable_genes(counts, n_top_genes, batch_key=batch_key)
     if batch_key is not None:
         counts.obs[batch_key] = counts.obs[batch_key].astype(str).astype("category")
     scvi.model.SCVI.setup_anndata(counts, batch_key=batch_key)

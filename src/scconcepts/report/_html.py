@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -138,13 +139,20 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
 </details>"""
 
 
-def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concepts: list[int]) -> str:
+def render_report(
+    data: ConceptResults,
+    notes: dict[str, dict[str, Any]],
+    concepts: list[int],
+    *,
+    name: str | None = None,
+) -> str:
     """The report's HTML text for ``concepts`` of ``data`` with the expert's ``notes``.
 
     First screen: what was run, the key figures beside their chance levels and the catalogue; then
     the evaluation, the concept cards (closed; open one by its summary or a catalogue link) and,
-    folded away, every parameter.
+    folded away, every parameter. ``name`` (default: the folder's name) titles it.
     """
+    name = data.folder.name if name is None else name
     raster = MapRaster(data.umap, size=MAP_SIZE)
     rows = _pages.catalogue(data)
     cards = []
@@ -154,8 +162,8 @@ def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concep
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<title>scconcepts report: {_e(data.folder.name)}</title><style>{STYLE}</style></head><body>
-<h1>scconcepts report: {_e(data.folder.name)}</h1>
+<title>scconcepts report: {_e(name)}</title><style>{STYLE}</style></head><body>
+<h1>scconcepts report: {_e(name)}</h1>
 <section id="summary">{what_was_run(data)}<p class="muted">Written {stamp}.</p>{metrics_table(data)}
 {parameters(data)}</section>
 <h2>Catalogue</h2>{_catalogue(rows, notes)}
@@ -165,7 +173,13 @@ def render_report(data: ConceptResults, notes: dict[str, dict[str, Any]], concep
 </body></html>"""
 
 
-def write_report(folder: str | Path, *, max_concepts: int | None = None) -> Path:
+def write_report(
+    folder: str | Path,
+    *,
+    max_concepts: int | None = None,
+    staging: Path | None = None,
+    new_run: bool = False,
+) -> Path:
     """Write ``report.html`` into a results folder and return its path.
 
     The file is self-contained (plots inline as PNG data URIs and SVG, no script, no external
@@ -177,15 +191,45 @@ def write_report(folder: str | Path, *, max_concepts: int | None = None) -> Path
         Results folder written by ``scconcepts run``.
     max_concepts
         Give cards to the first ``max_concepts`` concepts only (all by default; the catalogue lists all).
+    staging
+        The staging folder of an open commit of ``folder``: the report shows the folder as the
+        commit will leave it (staged entries over the folder's) and is written there, so that it is
+        committed together with them. ``None`` writes it into ``folder`` in a commit of its own.
+    new_run
+        The staged results are a new run's: the folder's annotations and evaluation, which belong
+        to the concepts being replaced, are not shown.
 
     """
-    from scconcepts.results import add_to_results
+    from scconcepts.app._annotations import AnnotationsError
+    from scconcepts.results import add_to_results, future_state
 
-    data = ConceptResults(folder)
-    notes = AnnotationStore(data.folder).all()
-    n = data.n_concepts if max_concepts is None else min(max_concepts, data.n_concepts)
-    text = render_report(data, notes, list(range(n)))
-    add_to_results(data.folder, REPORT_HTML, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    path = data.folder / REPORT_HTML
+    folder = Path(folder).resolve()
+    with ExitStack() as stack:
+        if staging is None:
+            source = folder
+        elif new_run:  # the staging folder holds the whole new run
+            source = staging
+        else:  # the folder as the commit will leave it
+            source = stack.enter_context(future_state(folder, staging))
+        data = ConceptResults(source)
+        notes: dict[str, dict[str, Any]] = {}
+        if not new_run:
+            try:
+                notes = AnnotationStore(folder).all()
+            except AnnotationsError as error:
+                logger.warning("the report shows no annotation: %s", error)
+        n = data.n_concepts if max_concepts is None else min(max_concepts, data.n_concepts)
+        text = render_report(data, notes, list(range(n)), name=folder.name)
+    if staging is not None:
+        (staging / REPORT_HTML).write_text(text, encoding="utf-8")
+        return folder / REPORT_HTML
+    add_to_results(folder, REPORT_HTML, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    path = folder / REPORT_HTML
     logger.info("report written to %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path
+
+
+def refresh_report(folder: str | Path, staging: Path) -> None:
+    """Rewrite ``report.html`` of ``folder`` (if it has one) into ``staging``, committed with the staged results."""
+    if (Path(folder) / REPORT_HTML).is_file():
+        write_report(folder, staging=staging)

@@ -1,10 +1,11 @@
 // Expert annotation of a concept (label, note, confidence, interpretable) and the agreement page.
 import { el, clear, fmt, pct, conceptLink, section } from './dom.js';
-import { annotations, getJSON, putJSON } from './api.js';
+import { annotationsOrProblem, getJSON, putJSON } from './api.js';
 import { table } from './charts.js';
 
 export async function annotationForm(id) {
-  const saved = (await annotations())[String(id)] || {};
+  const { notes, problem } = await annotationsOrProblem();
+  const saved = notes[String(id)] || {};
   const label = el('input', { id: 'ann-label', name: 'label', maxlength: 200, placeholder: 'your label', autocomplete: 'off' });
   label.value = saved.label || '';
   const note = el('textarea', { id: 'ann-note', name: 'note', maxlength: 4000, rows: 3, placeholder: 'note' });
@@ -15,7 +16,9 @@ export async function annotationForm(id) {
   const verdict = el('select', { id: 'ann-interpretable', name: 'interpretable' },
     el('option', { value: '' }, 'not judged'), el('option', { value: 'yes' }, 'yes'), el('option', { value: 'no' }, 'no'));
   verdict.value = saved.interpretable === true ? 'yes' : saved.interpretable === false ? 'no' : '';
-  const status = el('span', { id: 'ann-status', class: 'muted' }, saved.updated ? `saved ${saved.updated}` : 'not annotated');
+  const status = problem
+    ? el('span', { id: 'ann-status', class: 'error' }, `annotations unavailable: ${problem}`)
+    : el('span', { id: 'ann-status', class: 'muted' }, saved.updated ? `saved ${saved.updated}` : 'not annotated');
   const form = el('form', { id: 'annotation', class: 'annotation' },
     el('label', {}, 'Label ', label),
     el('label', {}, 'Note ', note),

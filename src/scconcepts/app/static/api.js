@@ -39,3 +39,12 @@ export async function putJSON(url, body) {
 export async function annotations() {
   return getJSON('/api/annotations', { fresh: true });
 }
+
+// The annotations, or {} and the server's reason when they cannot be used (e.g. a broken annotations.json).
+export async function annotationsOrProblem() {
+  try {
+    return { notes: await annotations(), problem: null };
+  } catch (error) {
+    return { notes: {}, problem: error.message };
+  }
+}

@@ -1,6 +1,6 @@
 // The catalogue: every concept with its labels, frequency, cell types, genes, terms and verdict.
 import { el, clear, pct, conceptLink, geneLink } from './dom.js';
-import { annotations, getJSON } from './api.js';
+import { annotationsOrProblem, getJSON } from './api.js';
 
 const MAX_ROWS = 1000;
 const state = { query: '', filter: 'all', sort: 'id', descending: false };
@@ -65,7 +65,7 @@ function passes(row) {
 }
 
 export async function cataloguePage(main) {
-  const [rows, notes] = await Promise.all([getJSON('/api/concepts'), annotations()]);
+  const [rows, { notes, problem }] = await Promise.all([getJSON('/api/concepts'), annotationsOrProblem()]);
   const data = rows.map((r) => ({ ...r, expert: notes[String(r.id)] }));
   const search = el('input', { id: 'search', type: 'search', placeholder: 'search id, label, note, cell type, any attributed gene, any term', value: state.query });
   const filter = el('select', { id: 'filter' },
@@ -98,6 +98,7 @@ export async function cataloguePage(main) {
   filter.addEventListener('change', () => { state.filter = filter.value; render(); });
   clear(main).append(
     el('h2', {}, 'Concepts'),
+    problem ? el('p', { class: 'error', id: 'annotations-problem' }, `Annotations not shown: ${problem}`) : '',
     el('div', { class: 'controls' }, search, filter, count),
     el('table', { id: 'catalogue', class: 'catalogue' }, el('thead', {}, head), body));
   render();

@@ -1,0 +1,1 @@
+from ._folders import folder  # noqa: F401  (fixture)
