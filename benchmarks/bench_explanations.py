@@ -3,9 +3,9 @@
 Figures, each with its chance level (what a random ranking of the same tested genes gives):
 - wall time of ``scconcepts run --dataset pbmc_sorted --model scvi`` (the ``make demo`` command) when this
   benchmark runs it;
-- per attribution method (``mean``, the default; ``mask``; ``counterfactual``, the paper's): attribution wall
-  time for all concepts; share of housekeeping genes (RPS*/RPL*/MT-*/MALAT1/B2M/ACTB/FTL/FTH1) among every
-  concept's top-10 genes; median over concepts of Spearman(|score|, the gene's mean expression) over the
+- per attribution method (``baseline``, the default; ``mean``; ``mask``; ``counterfactual``, the paper's):
+  attribution wall time for all concepts; share of housekeeping genes (RPS*/RPL*/MT-*/MALAT1/B2M/ACTB/FTL/FTH1)
+  among every concept's top-10 genes; median over concepts of Spearman(|score|, the gene's mean expression) over the
   tested genes; median share of tested genes called significant (BH 5%); for each sorted type the concept
   whose activation marks it best (AUROC) and the ranks of its canonical markers; each for the specific score
   (the default ranking) and the raw causal effect, and the Wilcoxon DE of active vs inactive cells beside them;
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 N_THREADS = 2
 TOP = 10
-METHODS = ("mean", "mask", "counterfactual")
+METHODS = ("baseline", "mean", "mask", "counterfactual")
 HOUSEKEEPING = re.compile(r"^(RPS|RPL|MT-)|^(MALAT1|B2M|ACTB|FTL|FTH1)$")
 #: Canonical markers of each sorted type (obs["cell_type"] of ``ds.pbmc_sorted()``).
 MARKERS = {

@@ -54,7 +54,7 @@ def test_runners_agree_on_random_rows():
     torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("method", ["mask", "mean", "overexpress", "counterfactual"])
+@pytest.mark.parametrize("method", ["mask", "mean", "overexpress", "counterfactual", "baseline"])
 def test_shortcut_equals_exact_scores(method):
     adata = planted_counts()
     encoder, components = _random_network(adata.n_vars), _topk(3)
@@ -134,10 +134,12 @@ def _reference(adata: AnnData, method: str, n_cells: int) -> np.ndarray:
                 dist[act[:, k] > 0] = np.inf
                 dist[c] = np.inf
                 source = x[np.argmin(dist)]
+            if method == "baseline":
+                source = x[act[:, k] == 0].mean(axis=0)
             for g in np.flatnonzero(x[c]):
                 new = x[c].copy()
                 new[g] = {"mask": 0.0, "mean": x[:, g].mean(), "overexpress": max(x[c, g], high[g])}.get(
-                    method, source[g] if method == "counterfactual" else None
+                    method, source[g] if method in {"counterfactual", "baseline"} else None
                 )
                 after = max(new @ _W[k] + _B[k], 0)
                 out[g, k] += (after - act[c, k]) if method == "overexpress" else (act[c, k] - after)
@@ -145,7 +147,7 @@ def _reference(adata: AnnData, method: str, n_cells: int) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("method", ["mask", "mean", "overexpress", "counterfactual"])
+@pytest.mark.parametrize("method", ["mask", "mean", "overexpress", "counterfactual", "baseline"])
 def test_exact_scores_match_reference(method):
     adata, encoder = _linear_case()
     tl.attribute(adata, encoder=encoder, sae=torch.relu, method=method, n_cells=25, engine="exact")
@@ -167,7 +169,7 @@ def test_signs_follow_definitions():
     assert score["counterfactual"][0] > 0 and score["counterfactual"][1] > 0
     assert (score["mask"][3:] == 0).all()  # genes of the other concept do not act
     table = show()
-    assert set(table["name"]) == {"mask", "counterfactual", "mean", "overexpress"}
+    assert set(table["name"]) == {"mask", "counterfactual", "baseline", "mean", "overexpress"}
     assert table.set_index("name").loc["overexpress", "score"] == "perturbed - original"
 
 

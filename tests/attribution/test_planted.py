@@ -52,7 +52,7 @@ def test_cells_used_are_recorded_and_table(planted, tmp_path):
     assert set(table["concept"]) == {1}
     assert table["gene"].iloc[0] in {f"g{g}" for g in DRIVERS[1]}
     assert table["n_cells"].max() <= 10
-    assert adata.uns["concepts_attribution"]["params"]["method"] == "mean"
+    assert adata.uns["concepts_attribution"]["params"]["method"] == "baseline"
 
 
 def test_random_cells_are_activating(planted):

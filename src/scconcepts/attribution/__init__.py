@@ -5,7 +5,7 @@ function (embeddings -> activations), so SAE concepts, single neurons and PCA/IC
 attributed by the same code.
 """
 
-from scconcepts.attribution._cells import counterfactual_neighbours, select_cells
+from scconcepts.attribution._cells import counterfactual_neighbours, inactive_means, select_cells
 from scconcepts.attribution._engine import ENGINES, GENE_SETS, AttributionResult, run_attribution
 from scconcepts.attribution._forward import ExactRunner, ShortcutRunner, make_runner
 from scconcepts.attribution._specific import TEST_NAME, SpecificScores, specific_scores
@@ -26,6 +26,7 @@ __all__ = [
     "benjamini_hochberg",
     "counterfactual_neighbours",
     "get_strategy",
+    "inactive_means",
     "make_runner",
     "run_attribution",
     "select_cells",

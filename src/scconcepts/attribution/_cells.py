@@ -87,3 +87,20 @@ def counterfactual_neighbours(
                 neighbours[i] = int(np.argmin(dist))
         result.append(neighbours)
     return result
+
+
+def inactive_means(x: sp.csr_matrix, activations: sp.csr_matrix, concepts: np.ndarray) -> np.ndarray:
+    """Return, per concept, the mean of ``x`` (cells x genes) over the cells that do not activate it.
+
+    A concept active in every cell gets the mean over all cells.
+    """
+    active = (sp.csc_matrix(activations)[:, concepts] > 0).astype(np.float64)
+    n = x.shape[0]
+    n_active = np.asarray(active.sum(axis=0)).ravel()
+    totals = np.asarray(x.sum(axis=0)).ravel()
+    active_sums = np.asarray((active.T @ sp.csr_matrix(x, dtype=np.float64)).todense())
+    n_inactive = n - n_active
+    means = (totals[None, :] - active_sums) / np.maximum(n_inactive, 1)[:, None]
+    everywhere = n_inactive == 0
+    means[everywhere] = totals / max(n, 1)
+    return means.astype(np.float32)

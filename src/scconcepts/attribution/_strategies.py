@@ -3,7 +3,7 @@
 Every strategy is signed so that a **positive score means the gene, as the cell expresses it, pushes
 the concept up**:
 
-- removal-type strategies (``mask``, ``counterfactual``, ``mean``) replace the cell's value and score
+- removal-type strategies (``mask``, ``counterfactual``, ``baseline``, ``mean``) replace the cell's value and score
   ``activation(original) - activation(perturbed)``: a gene whose removal lowers the concept scores > 0;
 - ``overexpress`` raises the value and scores ``activation(perturbed) - activation(original)``: a gene
   whose rise lifts the concept scores > 0.
@@ -71,7 +71,8 @@ class Strategy:
         ``-1`` for removal-type strategies (score = original - perturbed activation), ``+1`` for
         strategies that add expression (score = perturbed - original).
     needs_neighbour
-        Whether the replacement values come from each cell's nearest non-activating neighbour.
+        Whether the replacement values come from a neighbour row: each cell's nearest non-activating cell,
+        or (``population``) the concept's mean profile over its non-activating cells.
     description
         One line for :func:`show`.
     replace
@@ -85,6 +86,7 @@ class Strategy:
     needs_neighbour: bool
     description: str
     replace: Replace
+    population: bool = False
 
     def replacement(self, original: np.ndarray, neighbour: np.ndarray | None, stats: GeneStatistics) -> np.ndarray:
         """Return the replacement values for ``original`` (cells x genes), as float32."""
@@ -121,6 +123,15 @@ STRATEGIES: dict[str, Strategy] = {
             "gene set to its value in the nearest cell (embedding space) not activating the concept; "
             "score = original - counterfactual",
             _counterfactual,
+        ),
+        Strategy(
+            "baseline",
+            -1,
+            True,
+            "gene set to its mean over the cells that do not activate the concept (a population counterfactual); "
+            "score = original - baseline",
+            _counterfactual,
+            population=True,
         ),
         Strategy("mean", -1, False, "gene set to its dataset mean; score = original - perturbed", _mean),
         Strategy(

@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--method",
         choices=LazyChoices("scconcepts.attribution", "STRATEGIES"),
         metavar="METHOD",
-        default="mean",
-        help="perturbation: %(choices)s (default: mean)",
+        default="baseline",
+        help="perturbation: %(choices)s (default: baseline)",
     )
     parser.add_argument("--n-cells", type=positive, default=50, help="cells perturbed per concept (default: 50)")
     parser.add_argument(
