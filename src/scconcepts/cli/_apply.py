@@ -10,11 +10,13 @@ from pathlib import Path
 
 from scconcepts._errors import InputError
 from scconcepts.cli._common import positive
+from scconcepts.cli._failure import step
 from scconcepts.results import (
     METRICS_JSON,
     MODEL_DIR,
     RESULTS_H5AD,
     SAE_DIR,
+    check_path,
     new_results_folder,
     read_manifest,
     read_results,
@@ -64,38 +66,37 @@ def apply_folder(
     for name in (MODEL_DIR, SAE_DIR):
         if not (folder / name).is_dir():
             raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
-    if Path(out).resolve() == folder.resolve():
+    out = check_path(out, "--out")
+    if out.resolve() == folder.resolve():
         raise InputError("--out must differ from the run's folder; choose a new folder for the new cells")
-    adata = ds.read(cells)
+    with step("reading the cells"):
+        adata = ds.read(cells)
     if adata.n_obs == 0:
         raise InputError(f"{cells} holds no cells; give at least one cell")
-    reference = read_results(folder)
-    encoder = load_encoder(folder / MODEL_DIR)
-    sae = load_sae(folder / SAE_DIR)
+    with step("loading the run"):
+        reference = read_results(folder)
+        encoder = load_encoder(folder / MODEL_DIR)
+        sae = load_sae(folder / SAE_DIR)
     info = {"command": "apply", "run": str(folder.resolve()), "input": str(cells), "model": encoder.name}
     with new_results_folder(out, overwrite=overwrite, info=info) as tmp:
-        used = tl.apply(
-            adata,
-            encoder=encoder,
-            sae=sae,
-            key=key,
-            reference=reference,
-            labels_key=labels_key,
-            query_epochs=query_epochs,
-        )
-        used.save(tmp / MODEL_DIR)
-        shutil.copytree(folder / SAE_DIR, tmp / SAE_DIR)
-        if "X_umap" not in adata.obsm:
-            from scconcepts.cli._run import compute_umap
+        with step("applying the model and the SAE"):
+            used = tl.apply(adata, encoder=encoder, sae=sae, key=key, reference=reference, labels_key=labels_key,
+                            query_epochs=query_epochs)  # fmt: skip
+        with step("writing the results"):
+            used.save(tmp / MODEL_DIR)
+            shutil.copytree(folder / SAE_DIR, tmp / SAE_DIR)
+            if "X_umap" not in adata.obsm:
+                from scconcepts.cli._run import compute_umap
 
-            compute_umap(adata, adata.uns[key]["params"]["use_rep"])
-        adata.uns[key]["table"].to_csv(tmp / CONCEPTS_CSV)
-        metrics = {k: float(v) for k, v in adata.uns[key]["metrics"].items()}
-        (tmp / METRICS_JSON).write_text(json.dumps({**metrics, "n_cells": int(adata.n_obs), "applied": True}, indent=2))
-        adata.write_h5ad(tmp / RESULTS_H5AD)
-    out = Path(out).resolve()
-    write_report(out)
-    return out
+                compute_umap(adata, adata.uns[key]["params"]["use_rep"])
+            adata.uns[key]["table"].to_csv(tmp / CONCEPTS_CSV)
+            metrics = {k: float(v) for k, v in adata.uns[key]["metrics"].items()}
+            metrics.update(n_cells=int(adata.n_obs), applied=True)
+            (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
+            adata.write_h5ad(tmp / RESULTS_H5AD)
+        with step("writing the report"):
+            write_report(out, staging=tmp, new_run=True)
+    return Path(out).resolve()
 
 
 def apply_command(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ from typing import Any
 
 from scconcepts._errors import InputError
 from scconcepts.cli._common import positive
-from scconcepts.results import MODEL_DIR, SAE_DIR, add_to_results, read_manifest, read_results, update_results
+from scconcepts.cli._failure import step
+from scconcepts.results import MODEL_DIR, RESULTS_H5AD, SAE_DIR, read_results, update_results_folder
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def steer_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -> dict[str, Any]:
-    """Steer a concept of a results folder; update ``results.h5ad``, ``steering.csv`` and the report.
+    """Steer a concept of a results folder; ``results.h5ad``, ``steering.csv`` and the report change in one commit.
 
     Parameters
     ----------
@@ -60,25 +61,28 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -
 
     from scconcepts import tl
     from scconcepts.models import load_encoder
-    from scconcepts.report import write_report
+    from scconcepts.report import refresh_report
     from scconcepts.sae import load_sae
     from scconcepts.tl._steer_table import merge_steering, steering_rows
 
     folder = Path(folder)
-    read_manifest(folder)
-    for name in (MODEL_DIR, SAE_DIR):
-        if not (folder / name).is_dir():
-            raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
-    adata = read_results(folder)
-    encoder = load_encoder(folder / MODEL_DIR)
-    sae = load_sae(folder / SAE_DIR)
-    result = tl.steer(adata, key=key, encoder=encoder, sae=sae, **options)
-    path = folder / STEERING_CSV
-    old = pd.read_csv(path) if path.is_file() and path.stat().st_size else None
-    table = merge_steering(old, steering_rows(result))
-    update_results(folder, adata)
-    add_to_results(folder, STEERING_CSV, lambda tmp: table.to_csv(tmp, index=False))
-    write_report(folder)
+    with update_results_folder(folder) as staging:
+        for name in (MODEL_DIR, SAE_DIR):
+            if not (folder / name).is_dir():
+                raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
+        adata = read_results(folder)
+        with step("loading the model and the SAE"):
+            encoder = load_encoder(folder / MODEL_DIR)
+            sae = load_sae(folder / SAE_DIR)
+        with step("steering the concept"):
+            result = tl.steer(adata, key=key, encoder=encoder, sae=sae, **options)
+        with step("writing the results"):
+            path = folder / STEERING_CSV
+            old = pd.read_csv(path) if path.is_file() and path.stat().st_size else None
+            merge_steering(old, steering_rows(result)).to_csv(staging / STEERING_CSV, index=False)
+            adata.write_h5ad(staging / RESULTS_H5AD)
+        with step("rewriting the report"):
+            refresh_report(folder, staging)
     return result
 
 
