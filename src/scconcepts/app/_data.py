@@ -257,11 +257,9 @@ class ConceptResults:
 
     @cached_property
     def search_terms(self) -> list[list[str]]:
-        """Every enrichment term of each concept, once, best first (for search)."""
+        """All terms of each concept (:attr:`terms`, the one definition), best first (for search)."""
         out: list[list[str]] = [[] for _ in range(self.n_concepts)]
-        if self.enrichment is None:
-            return out
-        for cid, group in self.enrichment.groupby("concept", sort=False):
+        for cid, group in self.terms.groupby("concept", sort=False):
             if 0 <= cid < self.n_concepts:
                 out[cid] = list(dict.fromkeys(str(t) for t in group["term"]))
         return out

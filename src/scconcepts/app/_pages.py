@@ -40,7 +40,8 @@ def catalogue(data: ConceptResults) -> list[dict[str, Any]]:
     """One row per concept: id, automatic label, frequency, top cell types, genes and terms.
 
     ``top_genes`` / ``top_terms`` are what the table shows; ``search_genes`` (the top positively
-    attributed genes, best first) and ``search_terms`` (every enrichment term) are what search looks at.
+    attributed genes, best first) and ``search_terms`` (all the concept's terms, not only the two
+    shown) are what search looks at.
     """
     table = data.table
     freq = table["frequency"] if "frequency" in table else np.diff(data.acts_csc.indptr) / data.n_cells

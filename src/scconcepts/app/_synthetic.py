@@ -4,7 +4,8 @@ Cells fall in ``n_types`` well-separated blobs on the 2-D map; concept ``j`` fir
 ``j % n_types``; gene ``G{g}`` is expressed (counts in ``X``) mostly in type ``g % n_types``; gene
 ``G{j}`` carries the largest positive attribution of concept ``j``; the decoder row of concept ``2m + 1``
 is a near copy of concept ``2m`` (so they are cosine neighbours); every concept has an enrichment term
-``TERM:{j:05d}`` that passes the elim filter and one that does not.
+``TERM:{j:05d}`` that passes the elim filter and one that does not; concepts 7, 17... have two more
+terms that pass it (interferon signalling, response to interferon-beta).
 """
 
 from __future__ import annotations
@@ -70,11 +71,15 @@ def _table(acts: sp.csr_matrix, type_names: np.ndarray, types: np.ndarray, label
 def _enrichment(n_concepts: int) -> pd.DataFrame:
     rows = []
     for j in range(n_concepts):
-        rows.append(("GO_BP", f"planted process {j}", f"TERM:{j:05d}", 5.0, 1e-6, 1e-4, "ulm", True))
-        rows.append(("GO_BP", f"parent process {j}", f"TERM:{90000 + j:05d}", 3.0, 1e-3, 2e-2, "ulm", False))
-    frame = pd.DataFrame(rows, columns=["source", "term", "term_id", "score", "pval", "padj", "method", "elim"])
-    frame.insert(0, "concept", np.repeat(np.arange(n_concepts), 2))
-    return frame
+        rows.append((j, "GO_BP", f"planted process {j}", f"TERM:{j:05d}", 5.0, 1e-6, 1e-4, "ulm", True))
+        rows.append((j, "GO_BP", f"parent process {j}", f"TERM:{90000 + j:05d}", 3.0, 1e-3, 2e-2, "ulm", False))
+        if j % 10 == 7:  # more terms than the catalogue shows (two): the third is found by search only
+            rows.append((j, "GO_BP", f"type I interferon signaling {j}", f"TERM:{80000 + j:05d}", 4.0, 1e-5, 1e-3,
+                         "ulm", True))  # fmt: skip
+            rows.append((j, "GO_BP", f"response to interferon-beta {j}", f"TERM:{70000 + j:05d}", 3.5, 1e-4, 1e-2,
+                         "ulm", True))  # fmt: skip
+    columns = ["concept", "source", "term", "term_id", "score", "pval", "padj", "method", "elim"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _decoder(n_concepts: int, n_dims: int, rng: np.random.Generator) -> np.ndarray:
