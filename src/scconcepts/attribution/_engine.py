@@ -78,6 +78,11 @@ class AttributionResult:
         Standard error of ``raw`` over the concept's cells.
     z
         Random-effects z of the gene's excess effect on the concept (the test behind ``pval``).
+    total, squares
+        Genes x concepts sums over the concept's cells of the signed change and of its square (unnormalised).
+        With ``n_perturbed`` (``> 0``: tested), ``n_cells`` and ``n_cells * mean_activation`` they are the
+        mergeable sums behind every score: add them over workers that attributed disjoint cells of the same
+        concepts and pass them to :func:`scconcepts.attribution.specific_scores` for split-independent results.
 
     """
 
@@ -97,6 +102,8 @@ class AttributionResult:
     raw: np.ndarray | None = None
     raw_se: np.ndarray | None = None
     z: np.ndarray | None = None
+    total: np.ndarray | None = None
+    squares: np.ndarray | None = None
 
 
 @dataclass
@@ -300,6 +307,8 @@ def run_attribution(
         raw=scores.raw.astype(np.float32),
         raw_se=scores.raw_se.astype(np.float32),
         z=scores.z.astype(np.float32),
+        total=total.total.numpy(),
+        squares=total.squares.numpy(),
     )
 
 
