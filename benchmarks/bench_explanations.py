@@ -150,7 +150,10 @@ def _label_terms(table) -> tuple[str, float] | None:
     column = next((c for c in ("term", "top_term") if c in table.columns), None)
     if column is None or table[column].isna().all():
         return None
-    counts = table[column].dropna().astype(str).value_counts()
+    terms = table[column].dropna().astype(str)
+    counts = terms[terms.str.len() > 0].value_counts()  # "" = no term passed the FDR
+    if counts.empty:
+        return None
     return str(counts.index[0]), float(counts.iloc[0] / len(table))
 
 
