@@ -84,16 +84,16 @@ def test_labels_prefer_the_specific_term_over_one_every_concept_shares():
     rows = []
     for c in range(6):  # "translation" is the strongest term of every concept
         rows.append(row(c, "GO:T", "translation", 1e-40))
-        rows.append(row(c, f"GO:S{c}", f"specific process {c}", 1e-12))
+        rows.append(row(c, f"GO:S{c}", f"specific process {c}", 1e-25 if c < 5 else 1e-3))  # 5: weak one-off
     rows.append(row(0, "GO:D", "depleted process", 1e-60, score=-9.0))  # depleted: never a label
     de = row(1, "GO:E", "found only in DE", 1e-80)
     rows.append({**de, "ranking": "de"})  # another ranking: never a label
     adata = enriched_adata(rows, 6)
     label_concepts(adata)
     table = adata.uns["concepts"]["table"]
-    assert list(table["top_term_id"]) == [f"GO:S{c}" for c in range(6)]
+    assert list(table["top_term_id"]) == [f"GO:S{c}" for c in range(5)] + ["GO:T"]  # a weak term never wins
     assert table.loc["0", "label"] == "T: specific process 0"
-    assert (table["top_term_concepts"] == 1).all() and (table["n_terms"] == 2).all()
+    assert (table["top_term_concepts"] == [1] * 5 + [6]).all() and (table["n_terms"] == 2).all()
     assert table["label"].is_unique
 
 
@@ -115,17 +115,22 @@ def test_two_concepts_with_the_same_top_term_get_distinct_labels_and_a_flag():
 
 def test_label_genes_are_specific_and_copies_are_flagged_by_their_attribution():
     scores = np.zeros((6, 3))
-    scores[0] = [5.0, 5.0, 5.0]  # GENE0: top of every concept, says nothing about one
+    scores[0] = [5.0, 5.0, 5.0]  # GENE0: top of every concept but significant in none
     scores[1:3, 0] = [4.0, 3.0]
     scores[3:5, 1] = [4.0, 3.0]
     scores[:, 2] = scores[:, 1] * 0.9  # concept 2 copies concept 1's attribution
     rows = [row(0, "GO:1", "a", 1e-5), row(1, "GO:2", "b", 1e-5), row(2, "GO:3", "c", 1e-5)]
     adata = enriched_adata(rows, 3, scores)
+    adata.varm["concepts_attribution_padj"] = np.where(scores[:, :] > 0, 0.01, 1.0) * np.where(
+        np.arange(6)[:, None] == 0, 50.0, 1.0
+    )  # GENE0 not significant: significant genes come first
     adata.obsm["X_concepts"] = sparse.csr_matrix(np.array([[1, 1, 1], [1, 1, 0], [1, 1, 0], [1, 1, 0]], float))
     label_concepts(adata, n_genes=2)
     table = adata.uns["concepts"]["table"]
     assert table.loc["0", "label"] == "T: a (GENE1, GENE2)"
-    assert table.loc["1", "top_genes"] == "GENE3;GENE4"
+    assert table.loc["1", "top_genes"] == "GENE3;GENE4" and table.loc["1", "n_significant_genes"] == 2
+    label_concepts(adata, n_genes=3)
+    assert adata.uns["concepts"]["table"].loc["0", "top_genes"] == "GENE1;GENE2;GENE0"  # filled from the ranking
     assert table.loc["2", "duplicate_of"] == "1" and table.loc["1", "duplicate_of"] == ""  # 1 fires in more cells
     assert table.loc["2", "redundancy"] == pytest.approx(1.0)
     assert table.loc["0", "redundancy"] < 0.8

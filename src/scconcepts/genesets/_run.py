@@ -19,10 +19,14 @@ from scconcepts.genesets._gsea import prerank
 from scconcepts.genesets._ora import ora, ora_one
 from scconcepts.genesets._sets import DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, GeneSets
 from scconcepts.genesets._ulm import UlmState, ulm, ulm_one
+from scconcepts.stats._ranks import normal_scores
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("ulm", "ora", "gsea")
+#: How ``ulm`` sees the scores: ``rank``: normal scores of each concept's ranks (calibrated under heavy
+#: tails, see :func:`scconcepts.stats.normal_scores`); ``none``: as given.
+TRANSFORMS = ("rank", "none")
 COLUMNS = ["concept", "source", "method", "term_id", "term", "size", "depth", "score", "pval", "padj", "pval_elim",
            "elim", "duplicate_of", "genes"]  # fmt: skip
 
@@ -32,6 +36,7 @@ class EnrichOptions:
     """Options shared by every source and ranking of one enrichment run (see ``scconcepts.tl.enrich``)."""
 
     method: str = "ulm"
+    transform: str = "rank"
     min_size: int = DEFAULT_MIN_SIZE
     max_size: int = DEFAULT_MAX_SIZE
     alpha: float = 0.05
@@ -49,6 +54,8 @@ class EnrichOptions:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InputError(f"unknown enrichment method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.transform not in TRANSFORMS:
+            raise InputError(f"transform={self.transform!r}: choose 'rank' (normal scores of the ranks) or 'none'")
         if self.fdr not in ("concept", "source"):
             raise InputError(f"fdr={self.fdr!r}: choose 'concept' (BH per concept and source) or 'source'")
         if not (0 < self.alpha < 1 and 0 < self.max_padj <= 1 and 0 < self.elim_cutoff < 1):
@@ -147,6 +154,8 @@ def enrich_scores(
     if opts.method == "ora" and selected is None:
         raise InputError("ora needs each concept's significant genes; pass selected=")
     rows = set_rows(membership)
+    if opts.method == "ulm" and opts.transform == "rank":
+        scores = normal_scores(scores, axis=1)
     score, pval, retest, edges = _stats(scores, selected, rows, membership, sets, kept, gene_names, opts)
     padj = bh_rows(pval) if opts.fdr == "concept" else bh(pval)
     ids = [sets.term_ids[k] for k in kept]

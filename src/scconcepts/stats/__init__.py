@@ -10,6 +10,7 @@ from scconcepts.stats._paired import PairedTest, paired_log_test
 from scconcepts.stats._permutation import empirical_pvalue, permuted_labels
 from scconcepts.stats._proportions import excess_over_null
 from scconcepts.stats._random_directions import random_directions, random_gene_sets, random_unit_atoms
+from scconcepts.stats._ranks import normal_scores
 
 __all__ = [
     "PairedTest",
@@ -17,6 +18,7 @@ __all__ = [
     "empirical_pvalue",
     "excess_over_null",
     "matched_null_pvalues",
+    "normal_scores",
     "paired_log_test",
     "permuted_labels",
     "random_directions",

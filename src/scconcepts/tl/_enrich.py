@@ -100,6 +100,7 @@ def enrich(
     *,
     sources: Sequence[str | Path | GeneSets] | str | GeneSets = "auto",
     method: Literal["ulm", "ora", "gsea"] = "ulm",
+    transform: Literal["rank", "none"] = "rank",
     key: str = DEFAULT_KEY,
     rankings: Sequence[Ranking] | None = None,
     concepts: Sequence[int] | None = None,
@@ -145,6 +146,11 @@ def enrich(
         ``"ora"``: hypergeometric test of each concept's significant genes
         (``varm["<key>_attribution_padj"] < gene_alpha``, or its top ``n_top`` genes);
         ``"gsea"``: gseapy prerank per concept, with leading-edge genes in ``genes``.
+    transform
+        What ``ulm`` reads: ``"rank"`` (default), each concept's scores replaced by the normal scores
+        of their ranks (:func:`scconcepts.stats.normal_scores`); ``"none"``, the scores as they are.
+        On heavy-tailed scores (the specific attribution) the raw ``ulm`` is not calibrated: scores
+        permuted over genes still gave 37 of 40 concepts of the sorted PBMC a term, normal scores 2.
     key
         Stem of the concept keys.
     rankings
@@ -184,9 +190,10 @@ def enrich(
     a_key = attribution_key(key)
     if a_key not in adata.varm:
         raise InputError(f"adata.varm[{a_key!r}] is missing; run scconcepts.tl.attribute (or `scconcepts attribute`)")
-    opts = EnrichOptions(method=method, min_size=min_size, max_size=max_size, alpha=alpha, max_padj=max_padj, fdr=fdr,
-                         elim=elim, elim_cutoff=elim_cutoff, collapse=collapse, gsea_method=gsea_method,
-                         permutation_num=permutation_num, seed=seed, threads=threads)  # fmt: skip
+    opts = EnrichOptions(method=method, transform=transform, min_size=min_size, max_size=max_size, alpha=alpha,
+                         max_padj=max_padj, fdr=fdr, elim=elim, elim_cutoff=elim_cutoff, collapse=collapse,
+                         gsea_method=gsea_method, permutation_num=permutation_num, seed=seed,
+                         threads=threads)  # fmt: skip
     if direction not in ("positive", "negative", "both"):
         raise InputError(f"direction={direction!r}: choose 'positive', 'negative' or 'both'")
     attribution, ids = _matrix(adata, a_key)
@@ -249,7 +256,7 @@ def enrich(
     if len(table):
         table = table.sort_values(["concept", "ranking", "source", "pval"], kind="stable", ignore_index=True)
     adata.uns[enrichment_key(key)] = table
-    params = {"sources": searched, "method": method,
+    params = {"sources": searched, "method": method, "transform": transform,
               "rankings": list(rankings), "min_size": min_size, "max_size": max_size, "alpha": alpha, "elim": elim,
               "elim_cutoff": elim_cutoff, "collapse": collapse, "fdr": fdr, "n_background": int(rows.size),
               "n_concepts": len(concept_ids), "concepts": concept_ids, "species": species}  # fmt: skip

@@ -48,11 +48,11 @@ _SHORTER = [
 ]
 #: A concept moves off a term another concept holds when its next term keeps this share of the weight.
 SWITCH_SHARE = 0.5
+#: Label terms are chosen among a concept's terms at least this strong relative to its strongest (-log10 p).
+STRENGTH_WINDOW = 0.5
 #: Columns :func:`label_concepts` adds to the concept table.
 LABEL_COLUMNS = ["label", "top_term", "top_term_id", "top_term_source", "top_term_padj", "top_term_concepts", "n_terms",
-                 "top_genes", "cell_types", "redundancy", "duplicate_of"]  # fmt: skip
-#: Top genes per concept counted when weighing how specific a gene is.
-GENE_DF_TOP = 20
+                 "top_genes", "n_significant_genes", "cell_types", "redundancy", "duplicate_of"]  # fmt: skip
 
 
 def short_term(name: str, *, max_len: int = 48) -> str:
@@ -102,24 +102,33 @@ def _idf(document_frequency: pd.Series | np.ndarray, n_documents: int) -> np.nda
     return np.log((1.0 + n_documents) / df)
 
 
-def term_weights(table: pd.DataFrame, *, alpha: float = 0.05, sources: Sequence[str] | None = None) -> pd.DataFrame:
+def term_weights(
+    table: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    sources: Sequence[str] | None = None,
+    window: float = STRENGTH_WINDOW,
+) -> pd.DataFrame:
     """Return every concept's terms (:func:`~scconcepts.genesets.concept_terms`) weighted by specificity.
 
-    ``n_concepts_with_term``: concepts in which the term is significant (enriched, attribution
-    ranking, FDR < ``alpha``, elim or not); ``idf`` = log((1 + N) / that) over the N enriched
-    concepts; ``strength`` = -log10 p of the term in the concept; ``weight`` = strength x idf, deeper
-    ontology terms first among equal weights. Preferred ``sources`` come first.
+    ``strength`` = -log10 p of the term in the concept; ``n_concepts_with_term``: concepts in which
+    the term is significant (enriched, attribution ranking, FDR < ``alpha``, elim or not); ``idf`` =
+    log((1 + N) / that) over the N enriched concepts; ``weight`` = strength x idf; ``candidate``: the
+    term's strength is at least ``window`` x the concept's strongest term's, so a label is chosen among
+    the concept's strong terms only. Rows are sorted by source preference, weight, then depth in the
+    ontology (deeper first) and p.
 
-    Why this weight: on the 3,500 sorted PBMC with expression-driven attribution, ranking by p alone
-    labelled 21 of 40 concepts "translation"; the augmented frequency 0.5 + 0.5 p / p_max let barely
-    significant one-off terms ("neural tube closure") win; strength x idf keeps strong evidence and
-    still gives up a term that most concepts share.
+    Why this weight: on the 3,500 sorted PBMC with the specific attribution, the lowest p labelled 9 of
+    37 concepts "antigen presentation via MHC class II" (24%), 5 with strength x idf; without the window
+    strength x idf picked barely significant one-off terms ("gastrulation" for a naive T concept whose
+    strongest terms are translation and T cell differentiation).
     """
     terms = concept_terms(table, alpha=alpha)
     if sources is not None:
         terms = terms[terms["source"].isin(list(sources))]
+    extra = ["n_concepts_with_term", "idf", "strength", "weight", "candidate", "source_rank"]
     if not len(terms):
-        return terms.assign(n_concepts_with_term=[], idf=[], strength=[], weight=[], source_rank=[])
+        return terms.assign(**{column: [] for column in extra})
     significant = significant_rows(table, alpha=alpha, elim=False)
     df = significant.groupby(["source", "term_id"])["concept"].nunique()
     n = int(table["concept"].nunique())
@@ -129,6 +138,8 @@ def term_weights(table: pd.DataFrame, *, alpha: float = 0.05, sources: Sequence[
     terms["idf"] = _idf(terms["n_concepts_with_term"], n)
     terms["strength"] = -np.log10(np.clip(pd.to_numeric(terms["pval"]).to_numpy(dtype=np.float64), 1e-300, 1.0))
     terms["weight"] = terms["strength"] * terms["idf"]
+    strongest = terms.groupby("concept")["strength"].transform("max")
+    terms["candidate"] = terms["strength"] >= window * strongest
     order = list(sources) if sources else sorted(terms["source"].unique(), key=lambda s: (s != "go_bp", "GO" not in s))
     terms["source_rank"] = terms["source"].map({s: i for i, s in enumerate(order)})
     terms["_depth"] = pd.to_numeric(terms["depth"], errors="coerce").fillna(0)
@@ -138,10 +149,11 @@ def term_weights(table: pd.DataFrame, *, alpha: float = 0.05, sources: Sequence[
 
 
 def choose_terms(weights: pd.DataFrame, *, switch_share: float = SWITCH_SHARE) -> dict[int, tuple[pd.Series, int]]:
-    """Pick each concept's label term, avoiding terms another concept already holds.
+    """Pick each concept's label term among its candidates, avoiding terms another concept already holds.
 
     Concepts pick in the order of their best weight; a concept whose best term is taken moves to its
-    best free term if that keeps ``switch_share`` of the best weight, else it keeps the taken term.
+    best free candidate if that keeps ``switch_share`` of the best weight, else it keeps the taken term
+    and repeats the concept that took it first.
 
     Returns
     -------
@@ -151,7 +163,7 @@ def choose_terms(weights: pd.DataFrame, *, switch_share: float = SWITCH_SHARE) -
     if not len(weights):
         return {}
     first_source = weights.groupby("concept")["source_rank"].transform("min")
-    weights = weights[weights["source_rank"] == first_source]
+    weights = weights[(weights["source_rank"] == first_source) & weights["candidate"].astype(bool)]
     groups = {int(c): g for c, g in weights.groupby("concept", sort=False)}
     order = sorted(groups, key=lambda c: -float(groups[c]["weight"].iloc[0]))
     holder: dict[tuple[str, str], int] = {}
@@ -170,39 +182,32 @@ def choose_terms(weights: pd.DataFrame, *, switch_share: float = SWITCH_SHARE) -
 
 
 def specific_genes(
-    adata: AnnData, key: str, *, n_genes: int = 3, alpha: float = 0.05, top: int = GENE_DF_TOP
-) -> list[list[str]]:
-    """Each concept's ``n_genes`` most specific genes: attribution score x gene IDF, significant genes only.
+    adata: AnnData, key: str, *, n_genes: int = 3, alpha: float = 0.05
+) -> tuple[list[list[str]], np.ndarray]:
+    """Each concept's ``n_genes`` top genes of the attribution ranking (significant first), and its significant count.
 
-    A gene among the top ``top`` positive genes of many concepts says little about one of them; its
-    weight is (0.5 + 0.5 x score / the concept's best score) x log((1 + N) / number of those concepts).
+    The ranking is ``varm["<key>_attribution"]``, the concept-specific score (the gene's effect on this
+    concept beyond its effect on concepts in general), so no further weighting is applied: a TF-IDF-like
+    gene weight tried on the sorted PBMC pushed markers (GNLY, CCR7, S100A8) out for one-off genes.
+    Genes significant at ``alpha`` (``varm["<key>_attribution_padj"]``) come first; when fewer than
+    ``n_genes`` are, the label is filled from the top of the ranking (the calibrated test finds few
+    significant genes per concept on a few thousand cells), and ``n_significant_genes`` says how many were.
     """
     a_key = attribution_key(key)
     if a_key not in adata.varm:
-        return []
+        return [], np.zeros(0, dtype=int)
     scores = np.nan_to_num(np.asarray(adata.varm[a_key], dtype=np.float64))
     positive = np.where(scores > 0, scores, 0.0)
     p_key = attribution_padj_key(key)
-    if p_key in adata.varm:
-        positive = np.where(np.nan_to_num(np.asarray(adata.varm[p_key], dtype=np.float64), nan=1.0) < alpha,
-                            positive, 0.0)  # fmt: skip
-    n_concepts = positive.shape[1]
-    k = min(top, positive.shape[0])
-    in_top = np.zeros_like(positive, dtype=bool)
-    if k:
-        tops = np.argpartition(-positive, k - 1, axis=0)[:k]
-        np.put_along_axis(in_top, tops, True, axis=0)
-    in_top &= positive > 0
-    alive = int((positive > 0).any(axis=0).sum())
-    idf = _idf(in_top.sum(axis=1), max(alive, 1))
-    best = positive.max(axis=0, keepdims=True)
-    weight = np.where(positive > 0, (0.5 + 0.5 * positive / np.maximum(best, 1e-300)) * idf[:, None], 0.0)
+    padj = np.nan_to_num(np.asarray(adata.varm[p_key], dtype=np.float64), nan=1.0) if p_key in adata.varm else None
+    significant = (positive > 0) & (padj < alpha) if padj is not None else np.zeros_like(positive, dtype=bool)
+    weight = positive + significant * (positive.max(initial=0.0) + 1.0)  # significant genes first
     names = np.asarray(adata.var_names).astype(str)
     out = []
-    for c in range(n_concepts):
+    for c in range(positive.shape[1]):
         rows = np.argsort(-weight[:, c], kind="stable")[:n_genes]
         out.append([names[r] for r in rows if weight[r, c] > 0])
-    return out
+    return out, significant.sum(axis=0)
 
 
 def _compose(cid: int, kind: str, term: str, genes: Sequence[str]) -> str:
@@ -228,18 +233,20 @@ def label_concepts(
 
     - cell types: the one or two types holding 70% of the concept's activation (none when mixed);
     - term: among the concept's terms (:func:`~scconcepts.genesets.concept_terms`: enriched in the
-      attribution ranking, FDR < ``alpha``, kept by elim), the most specific one
-      (:func:`term_weights`: TF-IDF over concepts, deeper GO terms first among ties), first source of
-      ``sources`` first (default ``go_bp``, then other GO libraries); a term another concept holds
-      more strongly is given up for the next one when that keeps half the weight (:func:`choose_terms`);
-    - genes: the ``n_genes`` most specific significant genes of the attribution (:func:`specific_genes`).
+      attribution ranking, FDR < ``alpha``, kept by elim) at least half as strong as its strongest, the
+      most specific one (:func:`term_weights`: -log10 p x IDF over concepts, deeper GO terms first among
+      ties), first source of ``sources`` first (default ``go_bp``, then other GO libraries); a term
+      another concept holds more strongly is given up for the next one when that keeps half the weight
+      (:func:`choose_terms`);
+    - genes: the ``n_genes`` most specific genes of the attribution, significant ones first
+      (:func:`specific_genes`).
 
     Adds the columns ``label``, ``top_term``, ``top_term_id``, ``top_term_source``, ``top_term_padj``,
     ``top_term_concepts`` (concepts in which that term is significant), ``n_terms``, ``top_genes``,
-    ``cell_types``, ``redundancy`` (largest cosine similarity of the concept's attribution profile with
-    another concept's, :func:`~scconcepts.tl.profile_redundancy`) and ``duplicate_of`` (the concept
-    whose label term it repeats or whose attribution it nearly copies, "" for none). Identical labels
-    get the concept id appended. Experts can override labels in the explorer.
+    ``n_significant_genes``, ``cell_types``, ``redundancy`` (largest cosine similarity of the concept's
+    attribution profile with another concept's, :func:`~scconcepts.tl.profile_redundancy`) and
+    ``duplicate_of`` (the concept whose label term it repeats or whose attribution it nearly copies, ""
+    for none). Identical labels get the concept id appended. Experts can override labels in the explorer.
 
     Parameters
     ----------
@@ -276,7 +283,7 @@ def label_concepts(
     weights = term_weights(table, alpha=alpha, sources=sources) if len(table) else pd.DataFrame()
     chosen = choose_terms(weights) if len(weights) else {}
     n_terms = weights.groupby("concept").size() if len(weights) else pd.Series(dtype=int)
-    genes = specific_genes(adata, key, n_genes=n_genes, alpha=alpha)
+    genes, n_significant = specific_genes(adata, key, n_genes=n_genes, alpha=alpha)
     redundancy, nearest = profile_redundancy(adata, key)
     shares = _shares(adata, key, cell_type)
     rows = []
@@ -298,6 +305,7 @@ def label_concepts(
             "top_term_concepts": int(hit["n_concepts_with_term"]) if hit is not None else 0,
             "n_terms": int(n_terms.get(cid, 0)),
             "top_genes": ";".join(gene_list),
+            "n_significant_genes": int(n_significant[cid]) if cid < len(n_significant) else 0,
             "cell_types": kind,
             "redundancy": float(redundancy[cid]) if cid < len(redundancy) else np.nan,
             "duplicate_of": str(duplicate) if duplicate >= 0 and kind != "dead" else "",
