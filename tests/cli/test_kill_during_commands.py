@@ -33,11 +33,12 @@ def _scconcepts(*args: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "scconcepts.cli", *args], env=env, stderr=subprocess.PIPE, text=True)
 
 
-def _hashes(folder: Path) -> dict[str, str]:
+def _hashes(folder: Path) -> dict[str, tuple[int, str]]:
+    """Each visible file's inode and content hash (a committed file is a new inode, even with equal content)."""
     out = {}
     for path in folder.iterdir():
         if path.is_file() and not path.name.startswith("."):
-            out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            out[path.name] = (path.stat().st_ino, hashlib.sha256(path.read_bytes()).hexdigest())
     return out
 
 
