@@ -161,3 +161,23 @@ def test_names_with_slashes_open_from_their_links(page, server):
     page.wait_for_selector("#drives .bar-row")
     assert page.locator("#gene-name").inner_text() == "HLA-A/B"
     assert page.locator("#drives .bar-row").first.inner_text().startswith("#9")
+
+
+def test_a_broken_annotations_file_is_shown_not_replaced(page, tmp_path):
+    folder = make_synthetic_results(tmp_path / "results", n_cells=300, n_concepts=8, n_dims=4, k=2, n_genes=40)
+    broken = '{"version": 1, "concepts": {"2": {"label": "hand edited"},}}'
+    (folder / "annotations.json").write_text(broken)
+    running = start_server(folder)
+    try:
+        page.goto(running.url)
+        problem = page.wait_for_selector("#annotations-problem")
+        assert "annotations.json" in problem.inner_text() and "line 1" in problem.inner_text()
+        assert page.locator("#catalogue tbody tr").count() == 8  # the catalogue still works
+        open_feature(page, running.url + "#/concept/2", "concept:2")
+        page.fill("#ann-label", "would overwrite")
+        page.click("#ann-save")
+        page.wait_for_function("document.querySelector('#ann-status').textContent.includes('not saved: 409')")
+        assert "annotations.json" in page.locator("#ann-status").inner_text()
+    finally:
+        running.stop()
+    assert (folder / "annotations.json").read_text() == broken
