@@ -383,10 +383,14 @@ def evaluate(
     Returns
     -------
     A dict, also stored in ``uns["<key>_evaluation"]``: ``table`` (methods x metrics, ``<metric>``
-    and ``<metric>_std``), ``per_seed`` (long table), ``stability`` (per seeded method),
-    ``sweep`` (DataFrame), ``grounding`` (the first seed's shares per gene-set source),
-    ``cross_dataset`` (with ``other``: ``name``, ``n_cells`` and per method the matched measures)
-    and ``params``.
+    and ``<metric>_std``; ``<metric>_chance`` beside purity, AMI, share >= 80% one type,
+    explanation and grounding; ``grounding[_specific]_excess`` and ``_pvalue``), ``per_seed`` (long
+    table), ``stability`` (per seeded method, with ``matched_cosine_chance`` and
+    ``reproduced_chance`` of random unit atoms of the same count and dimension), ``sweep``
+    (DataFrame), ``grounding`` (the first seed's shares per gene-set source, ``random_directions``
+    included), ``cross_dataset`` (with ``other``: ``name``, ``n_cells`` and per method the matched
+    measures), ``concepts_explanation`` and ``explanation`` (the run's own concepts, per concept and
+    summarised, when the object holds expression) and ``params``.
 
     """
     if params_key(key) not in adata.uns:
