@@ -48,6 +48,15 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--scheduler`` / ``--workers``: where the work that splits by cells runs (default: this process)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running dask.distributed scheduler to send work to")
+    where.add_argument(
+        "--workers", type=positive, default=None, metavar="N", help="start a local dask cluster of N worker processes"
+    )
+
+
 def load_cells(args: argparse.Namespace) -> AnnData:
     """Load the cells that ``--dataset`` or ``--input`` names, with ``--input-layer`` moved into ``X``."""
     from scconcepts import ds

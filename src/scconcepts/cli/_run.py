@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
-from scconcepts.cli._common import add_input_arguments, add_model_arguments, load_cells, model_options, positive
+from scconcepts.cli._common import (
+    add_cluster_arguments,
+    add_input_arguments,
+    add_model_arguments,
+    load_cells,
+    model_options,
+    positive,
+)
 from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
 from scconcepts.cli._failure import step
 from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, check_path, new_results_folder
@@ -51,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="species of the genes; mouse symbols are matched to human gene sets by case-insensitive symbol "
         "(an approximation of orthology) (default: human)",
     )
+    add_cluster_arguments(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier run in --out")
     parser.set_defaults(func=run_pipeline)
@@ -154,6 +162,7 @@ def check_labels_key(adata: AnnData, labels_key: str | None) -> str | None:
 def run_pipeline(args: argparse.Namespace) -> int:
     """Run embed -> SAE -> metrics into a new results folder (written only if every step succeeds)."""
     from scconcepts import tl
+    from scconcepts.distributed import dask_client
     from scconcepts.report import write_report
     from scconcepts.sae import save_sae
 
@@ -167,13 +176,14 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "layer": args.layer,
     }
     out = check_path(args.out, "--out")
-    with new_results_folder(out, overwrite=args.overwrite, info=info) as tmp:
+    cluster = dask_client(scheduler=args.scheduler, workers=args.workers)
+    with new_results_folder(out, overwrite=args.overwrite, info=info) as tmp, cluster as client:
         with step("reading the cells"):
             adata = load_cells(args)
             labels_key = check_labels_key(adata, args.labels_key)
             enrich_options = enrichment_plan(adata, args)
         with step(f"embedding the cells ({args.model})"):
-            encoder = tl.embed(adata, **model_options(args))
+            encoder = tl.embed(adata, client=client, **model_options(args))
             use_rep = encoder.obsm_key
             encoder.save(tmp / MODEL_DIR)
         with step("training the SAE"):

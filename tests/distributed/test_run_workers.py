@@ -1,0 +1,37 @@
+"""`scconcepts run --workers N`: the embedding is computed on a local dask cluster and equals one process's."""
+
+import anndata as ad
+import numpy as np
+import pytest
+
+import scconcepts
+from scconcepts.cli import main
+
+from ..models._checkpoints import make_tiny_scgpt
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    genes = list(scconcepts.ds.pbmc68k().var_names[:600])
+    return make_tiny_scgpt(tmp_path_factory.mktemp("scgpt") / "ckpt", genes)
+
+
+def _run(checkpoint, out, *extra):
+    args = ["run", "--dataset", "pbmc68k", "--model", "scgpt", "--checkpoint", str(checkpoint), "--k", "4"]
+    args += ["--expansion", "2", "--epochs", "3", "--no-attribution", "--out", str(out), *extra]
+    assert main(args) == 0
+    return ad.read_h5ad(out / "results.h5ad")
+
+
+def test_run_on_two_workers_embeds_as_one_process(checkpoint, tmp_path):
+    here = _run(checkpoint, tmp_path / "here")
+    there = _run(checkpoint, tmp_path / "there", "--workers", "2")
+    np.testing.assert_allclose(there.obsm["X_scgpt"], here.obsm["X_scgpt"], atol=1e-6, rtol=0)
+
+
+def test_scheduler_and_workers_together_are_refused(checkpoint, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _run(checkpoint, tmp_path / "both", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1")
+    assert exit_info.value.code == 2
+    assert "not allowed with" in capsys.readouterr().err
+    assert not (tmp_path / "both").exists()
