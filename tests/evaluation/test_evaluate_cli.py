@@ -39,8 +39,8 @@ def test_evaluate_table_has_every_method_and_metric_with_spread(adata):
     assert table.loc["pca", "n_components"] == 6 and table.loc["nmf", "n_components"] == 12
     assert table.loc["sae", "l0"] <= 1 and table.loc["dictionary", "l0"] <= 1
     assert table.loc["sae", "r2"] > 0.8
-    # held-out cells are the SAE run's: every method measured on the same 20%
-    assert result["params"]["n_cells_heldout"] == len(adata.uns["concepts"]["val_cells"]) == 80
+    # held-out cells are the SAE run's test cells: every method measured on the same 15%
+    assert result["params"]["n_cells_heldout"] == len(adata.uns["concepts"]["test_cells"]) == 60
     assert set(result["stability"]) == {"sae", "ica", "nmf", "dictionary"}
     assert 0 <= result["stability"]["sae"]["matched_cosine"] <= 1
     assert sorted(zip(result["sweep"]["k"], result["sweep"]["expansion"], strict=True)) == [(1, 2), (2, 2)]

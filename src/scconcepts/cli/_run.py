@@ -45,6 +45,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
+        "--seeds",
+        type=positive,
+        default=1,
+        help="SAEs to train from seeds --seed, --seed+1, ...; above 1 the concepts are the directions that recur "
+        "across them (consensus, each with its reproducibility) (default: 1)",
+    )
+    parser.add_argument(
+        "--keep-unreproducible",
+        action="store_true",
+        help="with --seeds > 1: keep the first seed's concepts and flag those that do not recur, instead of "
+        "dropping them",
+    )
+    parser.add_argument(
         "--labels-key", default=None, help="obs column of cell types (default: cell_type, when the cells have it)"
     )
     parser.add_argument("--no-attribution", action="store_true", help="skip gene attribution and enrichment")
@@ -141,6 +154,7 @@ def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
         "expansion": int(params["expansion"]),
         "embedding_dim": int(params["embedding_dim"]),
         "seed": int(params["seed"]),
+        "n_seeds": int(params.get("n_seeds", 1)),
         "model": str(params["model"]),
         "n_cells": int(adata.n_obs),
         "n_genes": int(adata.n_vars),
@@ -196,6 +210,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
                 key_added=key,
                 labels_key=labels_key,
                 epochs=args.epochs,
+                n_seeds=args.seeds,
+                unreproducible="flag" if args.keep_unreproducible else "drop",
             )
             save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
         with step("computing the UMAP"):

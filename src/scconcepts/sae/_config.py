@@ -8,7 +8,13 @@ from typing import Any
 
 from scconcepts._errors import InputError
 
-TARGET_STEPS = 20_000
+#: Training budget: at least this many optimiser steps ...
+MIN_STEPS = 3_000
+#: ... and at least this many passes over the training cells (large data), at most ``MAX_EPOCHS``.
+MIN_EPOCHS = 10
+MAX_EPOCHS = 1_500
+#: Validations per run when ``val_every`` is automatic (each costs a pass over the validation cells).
+VALIDATIONS = 40
 SPARSE_MIN_LATENTS = 1024
 PURSUIT_MAX_K = 8
 
@@ -36,15 +42,24 @@ class SAEConfig:
         Cells per minibatch; ``None`` uses 256, or a tenth of the training cells (at least 32) when
         that is smaller, so that small datasets still get many optimiser steps per epoch.
     epochs
-        Maximum passes over the training cells; ``None`` aims at about 20,000 optimiser steps
-        (between 5 and 1,500 epochs).
+        Maximum passes over the training cells; ``None`` scales the budget with the data: at least
+        3,000 optimiser steps and at least 10 epochs (at most 1,500): 3,500 cells get about 270 epochs,
+        100,000 cells 10 (the budget used to be 20,000 steps whatever the size: 625 epochs at 10,000 cells).
     patience
         Stop after this many epochs without a better validation loss; ``None`` uses a fifth of the epochs.
     val_fraction
-        Share of cells held out for validation, early stopping and metrics.
+        Share of cells held out for validation (early stopping picks the best epoch on them).
+    test_fraction
+        Share of cells held out for the reported metrics: neither trained on nor seen by early stopping.
+    val_every
+        Validate every this many epochs; ``None`` validates about 40 times per run.
     input_noise
         Standard deviation of Gaussian noise added to the normalised training inputs (a regulariser
         for small datasets, where the SAE otherwise overfits the training cells); 0 disables it.
+    bias_init
+        Where the decoder bias starts: ``"mean"`` (the training cells' mean) or ``"median"`` (their geometric
+        median: where most programs are off when programs fire independently, so that "program off" does not
+        become a direction of its own; on cells that are each one atom it costs stability across seeds).
     batch_topk
         Use BatchTopK: keep the ``k * batch`` largest activations of a minibatch during training,
         and a learned threshold at inference.
@@ -75,8 +90,11 @@ class SAEConfig:
     batch_size: int | None = None
     epochs: int | None = None
     patience: int | None = None
-    val_fraction: float = 0.2
+    val_fraction: float = 0.1
+    test_fraction: float = 0.15
+    val_every: int | None = None
     input_noise: float = 0.2
+    bias_init: str = "mean"
     batch_topk: bool = False
     inference: str | None = None
     sparse_backward: bool | None = None
@@ -90,8 +108,9 @@ class SAEConfig:
         aux_k = self.aux_k if self.aux_k is not None else max(1, d_in // 2)
         batch_size = min(self.batch_size or min(256, max(32, n_train // 10)), n_train)
         steps_per_epoch = math.ceil(n_train / batch_size)
-        epochs = self.epochs or min(1500, max(5, math.ceil(TARGET_STEPS / steps_per_epoch)))
+        epochs = self.epochs or min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps_per_epoch)))
         patience = self.patience or max(3, epochs // 5)
+        val_every = self.val_every or max(1, math.ceil(epochs / VALIDATIONS))
         sparse = (
             self.sparse_backward if self.sparse_backward is not None else self.expansion * d_in >= SPARSE_MIN_LATENTS
         )
@@ -101,6 +120,7 @@ class SAEConfig:
             "batch_size": batch_size,
             "epochs": epochs,
             "patience": patience,
+            "val_every": val_every,
             "sparse_backward": sparse,
             "inference": self.inference or ("pursuit" if k <= PURSUIT_MAX_K else "encoder"),
         }
@@ -113,12 +133,20 @@ class SAEConfig:
         n_latents = self.expansion * d_in
         if self.k is not None and not 1 <= self.k <= n_latents:
             raise InputError(f"k={self.k} must be between 1 and the dictionary size {n_latents} (expansion x dim)")
+        if self.bias_init not in ("mean", "median"):
+            raise InputError(f"bias_init must be 'mean' or 'median', got {self.bias_init!r}")
         if self.inference not in (None, "encoder", "pursuit"):
             raise InputError(f"inference must be 'encoder' or 'pursuit', got {self.inference!r}")
-        if not 0 < self.val_fraction < 1:
-            raise InputError(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
-        if any(value is not None and value < 1 for value in (self.epochs, self.batch_size, self.patience)):
-            raise InputError("epochs, batch_size and patience must be positive")
+        if not (
+            0 < self.val_fraction < 1 and 0 < self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1
+        ):
+            raise InputError(
+                f"val_fraction ({self.val_fraction}) and test_fraction ({self.test_fraction}) must be between 0 and 1 "
+                "and leave cells to train on"
+            )
+        settings = (self.epochs, self.batch_size, self.patience, self.val_every)
+        if any(value is not None and value < 1 for value in settings):
+            raise InputError("epochs, batch_size, patience and val_every must be positive")
         if self.lr <= 0 or self.input_noise < 0:
             raise InputError("lr must be positive and input_noise non-negative")
 

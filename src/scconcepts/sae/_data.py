@@ -82,3 +82,23 @@ def normaliser_stats(data: Any, rows: np.ndarray) -> tuple[np.ndarray, float]:
     dim = mean.shape[0]
     centred_sq = max(total_sq / count - float(mean @ mean), 1e-12)
     return mean.astype(np.float32), float(np.sqrt(centred_sq / dim))
+
+
+def geometric_median(data: Any, rows: np.ndarray, mean: np.ndarray, scale: float, *, seed: int = 0) -> np.ndarray:
+    """Geometric median of (a sample of at most 10,000 of) the selected rows, normalised as the SAE sees them.
+
+    The decoder bias starts there: where most programs are off, so that atoms grow from the cells' common
+    ground instead of from their mean (from the mean, "program off" becomes a direction of its own).
+    Weiszfeld's iterations, 50 at most.
+    """
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(rows, min(len(rows), 10_000), replace=False))
+    x = (np.asarray(data[sample], dtype=np.float64) - mean) / scale
+    point = np.median(x, axis=0)
+    for _ in range(50):
+        distance = np.clip(np.linalg.norm(x - point, axis=1), 1e-8, None)
+        updated = (x / distance[:, None]).sum(0) / (1 / distance).sum()
+        if np.linalg.norm(updated - point) < 1e-6 * max(1.0, float(np.linalg.norm(point))):
+            return updated.astype(np.float32)
+        point = updated
+    return point.astype(np.float32)

@@ -106,10 +106,13 @@ class TopKSAE(nn.Module):
         decode = decode_sparse if sparse else decode_dense
         return decode(values, indices, self.W_dec) + self.b_dec
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Concept activations (cells x latents, non-negative, at most ``k`` non-zero) of raw embeddings."""
+    def encode(self, x: torch.Tensor, *, inference: str | None = None) -> torch.Tensor:
+        """Concept activations (cells x latents, non-negative, at most ``k`` non-zero) of raw embeddings.
+
+        ``inference`` overrides the SAE's own (``"encoder"`` or ``"pursuit"``) for this call.
+        """
         x_norm = self.normalise(x)
-        if self.inference == "pursuit":
+        if (inference or self.inference) == "pursuit":
             values, indices = pursuit(x_norm - self.b_dec, self.W_dec, self.k)
             return torch.zeros(x.shape[0], self.n_latents, dtype=values.dtype, device=x.device).scatter(
                 1, indices, values

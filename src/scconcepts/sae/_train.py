@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from scconcepts._errors import InputError
 from scconcepts._progress import progress
 from scconcepts.sae._config import SAEConfig
-from scconcepts.sae._data import check_embedding, iter_minibatches, normaliser_stats
+from scconcepts.sae._data import check_embedding, geometric_median, iter_minibatches, normaliser_stats
 from scconcepts.sae._metrics import reconstruction_metrics
 from scconcepts.sae._model import TopKSAE
 from scconcepts.sae._topk import batch_topk_mask
@@ -26,23 +26,40 @@ MIN_CELLS = 10
 
 
 @dataclass
+class Split:
+    """Row indices (sorted) of the cells an SAE trains on, validates on (early stopping) and is tested on."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+@dataclass
 class TrainingResult:
-    """A trained SAE with its train/validation split and training history."""
+    """A trained SAE with its train / validation / test split and training history.
+
+    ``val_rows`` chose the best epoch (early stopping); ``test_rows`` were seen by neither training nor
+    early stopping: report held-out metrics on them.
+    """
 
     sae: TopKSAE
     config: SAEConfig
     train_rows: np.ndarray
     val_rows: np.ndarray
+    test_rows: np.ndarray
     history: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
 
 
-def split_rows(n_cells: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return sorted training and validation row indices (at least one cell in each)."""
+def split_rows(n_cells: int, val_fraction: float, test_fraction: float, seed: int) -> Split:
+    """Split ``n_cells`` rows at random into training, validation and test rows (at least one in each)."""
     rng = np.random.default_rng(seed)
-    n_val = min(max(1, round(n_cells * val_fraction)), n_cells - 1)
+    n_val = max(1, round(n_cells * val_fraction))
+    n_test = max(1, round(n_cells * test_fraction))
+    if n_val + n_test >= n_cells:
+        raise InputError(f"{n_cells} cells are too few to hold out {n_val} validation and {n_test} test cells")
     order = rng.permutation(n_cells)
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
+    return Split(np.sort(order[n_val + n_test :]), np.sort(order[:n_val]), np.sort(order[n_val : n_val + n_test]))
 
 
 def _aux_loss(sae: TopKSAE, x_in: torch.Tensor, residual: torch.Tensor, dead: torch.Tensor, aux_k: int) -> torch.Tensor:
@@ -83,7 +100,14 @@ def _step(
     return loss, fired
 
 
-def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
+def train(
+    data: Any,
+    config: SAEConfig | None = None,
+    *,
+    split: Split | None = None,
+    init: TopKSAE | None = None,
+    freeze_decoder: bool = False,
+) -> TrainingResult:
     """Train a Top-K SAE on a cells x dims embedding read in minibatches.
 
     Parameters
@@ -92,6 +116,13 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
         Any 2-D array-like supporting row slices: numpy array, ``np.memmap``, zarr or h5py array.
     config
         Architecture and training settings; defaults to :class:`SAEConfig`.
+    split
+        Rows to train, validate and test on; ``None`` draws them from ``config.seed`` (runs of several
+        seeds that must share held-out cells pass one split).
+    init
+        Start from this SAE's weights (its dictionary size replaces ``expansion x dim``) instead of at random.
+    freeze_decoder
+        Keep the decoder atoms of ``init`` fixed; train the encoder and biases only.
 
     Returns
     -------
@@ -102,7 +133,9 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
     config = config or SAEConfig()
     if n_cells < MIN_CELLS:
         raise InputError(f"training an SAE needs at least {MIN_CELLS} cells; the embedding has {n_cells}")
-    train_rows, val_rows = split_rows(n_cells, config.val_fraction, config.seed)
+    config.validate(d_in)
+    split = split or split_rows(n_cells, config.val_fraction, config.test_fraction, config.seed)
+    train_rows, val_rows = split.train, split.val
     config = config.resolved(d_in, len(train_rows))
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -111,21 +144,28 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
     logger.info("embedding %d x %d: ||mean|| / ||std|| = %.2f (centred before training)", n_cells, d_in, offset)
 
     device = torch.device(config.device)
-    sae = TopKSAE(d_in, config.expansion * d_in, config.k, batch_topk=config.batch_topk, inference=config.inference)
+    n_latents = config.expansion * d_in if init is None else init.n_latents
+    sae = TopKSAE(d_in, n_latents, config.k, batch_topk=config.batch_topk, inference=config.inference)
+    if init is not None:
+        sae.load_state_dict(init.state_dict())
+    elif config.bias_init == "median":
+        with torch.no_grad():
+            sae.b_dec.copy_(torch.as_tensor(geometric_median(data, train_rows, mean, scale, seed=config.seed)))
     sae = sae.to(device)
     sae.mean.copy_(torch.as_tensor(mean))
     sae.scale.fill_(scale)
+    sae.W_dec.requires_grad_(not freeze_decoder)
     batch_size = config.batch_size
     steps_per_epoch = math.ceil(len(train_rows) / batch_size)
     total_steps = config.epochs * steps_per_epoch
-    optimizer = torch.optim.Adam(sae.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam([p for p in sae.parameters() if p.requires_grad], lr=config.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
     )
     dead_after = config.dead_after or min(len(train_rows), 1_000_000)
     since_fired = torch.zeros(sae.n_latents, device=device)
 
-    result = TrainingResult(sae, config, train_rows, val_rows)
+    result = TrainingResult(sae, config, train_rows, val_rows, split.test)
     best_loss, best_state, stale = math.inf, copy.deepcopy(sae.state_dict()), 0
     bar = progress(range(config.epochs), desc="training SAE", unit="epoch", mininterval=1.0)
     for epoch in bar:
@@ -145,14 +185,16 @@ def train(data: Any, config: SAEConfig | None = None) -> TrainingResult:
             since_fired += len(batch)
             since_fired[fired] = 0
             epoch_loss += float(loss.detach()) * len(batch)
-        val = reconstruction_metrics(sae, data, val_rows)
+        if (epoch + 1) % config.val_every and epoch + 1 < config.epochs:
+            continue
+        val = reconstruction_metrics(sae, data, val_rows, both_inferences=False)
         result.history.append({"epoch": epoch, "train_loss": epoch_loss / len(train_rows), **val})
         dead_share = float((since_fired > dead_after).float().mean())
         bar.set_postfix(val_r2=f"{val['r2']:.4f}", dead=f"{dead_share:.2f}", refresh=False)
         if val["mse"] < best_loss - 1e-6:
             best_loss, best_state, stale, result.best_epoch = val["mse"], copy.deepcopy(sae.state_dict()), 0, epoch
         else:
-            stale += 1
+            stale += config.val_every
             if stale >= config.patience:
                 logger.info("early stopping at epoch %d (best %d)", epoch, result.best_epoch)
                 break

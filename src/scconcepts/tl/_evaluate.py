@@ -94,9 +94,10 @@ def _sae_config(params: dict[str, Any], overrides: dict[str, Any]) -> SAEConfig:
 
 
 def _split(adata: AnnData, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    if "val_cells" not in info:
-        raise InputError("the SAE run has no held-out cells (uns[...]['val_cells']); rerun scconcepts.tl.train_sae")
-    val_rows = adata.obs_names.get_indexer(np.asarray(info["val_cells"]).astype(str))
+    held_out = "test_cells" if "test_cells" in info else "val_cells"  # test cells: early stopping never saw them
+    if held_out not in info:
+        raise InputError("the SAE run has no held-out cells (uns[...]['test_cells']); rerun scconcepts.tl.train_sae")
+    val_rows = adata.obs_names.get_indexer(np.asarray(info[held_out]).astype(str))
     if (val_rows < 0).any():
         raise InputError(
             "some held-out cells of the SAE run are not in adata; evaluate the object the SAE was trained on"
@@ -308,7 +309,7 @@ def evaluate(
     """Measure SAE concepts and baseline components of the same embedding on the same held-out cells.
 
     For each seed an SAE with the run's settings is trained on the training cells only (every cell
-    not in ``uns[key]["val_cells"]``), and so is each baseline (see
+    not in ``uns[key]["test_cells"]``), and so is each baseline (see
     :func:`scconcepts.evaluation.fit_baseline`). Each representation is measured for fidelity and
     sparsity on the held-out cells (R^2 with the definition of
     :func:`scconcepts.sae.reconstruction_metrics`, L0, dead fraction), informativeness

@@ -6,13 +6,19 @@ import logging
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, params_key
 from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.sae import SAEConfig, TrainingResult, encode_csr, informativeness, reconstruction_metrics, train
+from scconcepts.sae._composite import find_composites
+from scconcepts.sae._consensus import MIN_SHARE, consensus_train
 from scconcepts.tl._concept_table import concept_table
+
+#: Seeds trained by default (1: a single SAE; consensus over seeds with n_seeds > 1, e.g. 5).
+DEFAULT_SEEDS = 1
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +38,27 @@ def train_sae(
     seed: int = 0,
     key_added: str = DEFAULT_KEY,
     labels_key: str | None = "cell_type",
+    n_seeds: int = DEFAULT_SEEDS,
+    unreproducible: str = "drop",
+    min_share: float = MIN_SHARE,
+    n_jobs: int = 1,
     **config: Any,
 ) -> TrainingResult:
-    """Train a Top-K SAE on ``adata.obsm[use_rep]``; each latent is a concept.
+    """Train a Top-K SAE on ``adata.obsm[use_rep]`` (or several: consensus concepts); each latent is a concept.
+
+    With ``n_seeds > 1`` (e.g. 5) the concepts are the decoder directions that recur across seeds (see
+    :func:`scconcepts.sae.consensus_train`); with ``n_seeds=1`` one SAE's latents are the concepts.
 
     Writes ``obsm["X_<key_added>"]`` (cells x concepts activations, CSR) and ``uns[key_added]`` with
-    ``params``, ``metrics`` (on held-out cells: ``r2``, ``mse``, ``l0``, ``dead_fraction``, ``cosine``,
-    ``norm_ratio``; ``dead_fraction_all`` over every cell; with labels, ``accuracy_concepts`` and
-    ``accuracy_embedding``: 5-fold cross-validated balanced accuracy of a logistic-regression
-    cell-type classifier) and ``table`` (one row per concept, see :func:`concept_table`).
+    ``params``, ``metrics`` (on the test cells, which neither training nor early stopping saw: ``r2``,
+    ``mse``, ``l0``, ``dead_fraction`` and its values under the linear encoder and under pursuit
+    (``dead_fraction_encoder``, ``dead_fraction_pursuit``), ``cosine``, ``norm_ratio``;
+    ``dead_fraction_all`` over every cell; with labels, ``accuracy_concepts`` and ``accuracy_embedding``:
+    3-fold cross-validated balanced accuracy of a logistic-regression cell-type classifier), ``table``
+    (one row per concept, see :func:`concept_table`, plus ``reproducibility``, ``matched_cosine`` (NaN for a
+    single seed), ``composite`` and ``composite_of``; with several seeds ``reproducible``), ``consensus``
+    (what was pooled and kept; with several seeds ``metrics["reproduced_share"]``),
+    ``val_cells`` and ``test_cells``.
 
     Parameters
     ----------
@@ -58,6 +76,15 @@ def train_sae(
         Stem of the keys written, so that several runs can live in one object.
     labels_key
         ``obs`` column of cell types for the concept table and informativeness (skipped if absent).
+    n_seeds
+        SAEs to train for the consensus (seeds ``seed`` ... ``seed + n_seeds - 1``); 1 trains a single SAE.
+    unreproducible
+        ``"drop"``: keep only directions recurring in ``min_share`` of the runs (composites dropped);
+        ``"flag"``: keep the first seed's SAE whole and flag each concept (``reproducible``, ``composite``).
+    min_share
+        Share of the seeds a concept must recur in (cosine > 0.9) to count as reproducible.
+    n_jobs
+        Processes training seeds at once (one thread each); 1 trains them one after another.
     **config
         Further :class:`~scconcepts.sae.SAEConfig` fields (``lr``, ``epochs``, ``batch_topk``...).
 
@@ -74,11 +101,19 @@ def train_sae(
     unknown = set(config) - set(SAEConfig.__dataclass_fields__)
     if unknown:
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
-    result = train(embedding, SAEConfig(k=k, expansion=expansion, seed=seed, **config))
+    sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **config)
+    if n_seeds > 1:
+        consensus = consensus_train(
+            embedding, sae_config, n_seeds=n_seeds, min_share=min_share, unreproducible=unreproducible, n_jobs=n_jobs
+        )
+        result, flags, summary = consensus.training, consensus.table, consensus.summary
+    else:
+        result = train(embedding, sae_config)
+        flags, summary = _single_run_flags(result), {"n_seeds": 1}
     activations = encode_csr(result.sae, embedding)
     adata.obsm[activations_key(key_added)] = activations
 
-    metrics = reconstruction_metrics(result.sae, embedding, result.val_rows)
+    metrics = reconstruction_metrics(result.sae, embedding, result.test_rows)
     metrics["n_cells_heldout"] = metrics.pop("n_cells")
     metrics["dead_fraction_all"] = float((np.diff(activations.tocsc().indptr) == 0).mean())
     labels = adata.obs[labels_key] if labels_key is not None and labels_key in adata.obs else None
@@ -87,12 +122,18 @@ def train_sae(
         metrics["accuracy_embedding"], metrics["accuracy_embedding_std"] = informativeness(
             np.asarray(embedding), labels, seed=seed
         )
+    if n_seeds > 1:
+        metrics["reproduced_share"] = float(flags["reproducible"].mean()) if len(flags) else 0.0
     logger.info(
-        "SAE on %s: held-out R^2 %.4f, L0 %.2f, dead %.1f%%",
+        "SAE on %s: test R^2 %.4f, L0 %.2f, dead %.1f%% (encoder %.1f%%, pursuit %.1f%%), %d concepts%s",
         use_rep,
         metrics["r2"],
         metrics["l0"],
         100 * metrics["dead_fraction"],
+        100 * metrics["dead_fraction_encoder"],
+        100 * metrics["dead_fraction_pursuit"],
+        result.sae.n_latents,
+        f", {metrics['reproduced_share']:.0%} reproducible over {n_seeds} seeds" if n_seeds > 1 else "",
     )
     params = {
         "use_rep": use_rep,
@@ -102,14 +143,39 @@ def train_sae(
         "labels_key": labels_key if labels is not None else None,
         "n_cells_train": len(result.train_rows),
         "n_cells_val": len(result.val_rows),
+        "n_cells_test": len(result.test_rows),
         "best_epoch": result.best_epoch,
         **result.config.to_dict(),
+        "n_seeds": n_seeds,
     }
     adata.uns[params_key(key_added)] = {
         "params": _uns_safe(params),
         "metrics": metrics,
         "normaliser": {"mean": result.sae.mean.cpu().numpy(), "scale": float(result.sae.scale)},
-        "table": concept_table(activations, labels),
+        "table": concept_table(activations, labels).join(flags),
+        "consensus": _uns_safe({key: _plain(value) for key, value in summary.items()}),
         "val_cells": adata.obs_names[result.val_rows].to_numpy().astype(str),
+        "test_cells": adata.obs_names[result.test_rows].to_numpy().astype(str),
     }
     return result
+
+
+def _plain(value: Any) -> Any:
+    """Lists as arrays, so that h5ad stores them."""
+    return np.asarray(value) if isinstance(value, list) else value
+
+
+def _single_run_flags(result: TrainingResult) -> pd.DataFrame:
+    """Concept flags of a single SAE: reproducibility unknown (NaN), composites found on its decoder."""
+    decoder = result.sae.W_dec.detach().cpu().numpy()
+    composites = find_composites(decoder)
+    n_concepts = len(decoder)
+    return pd.DataFrame(
+        {
+            "reproducibility": np.full(n_concepts, np.nan),
+            "matched_cosine": np.full(n_concepts, np.nan),
+            "composite": composites.composite,
+            "composite_of": [f"{a}+{b}" if a >= 0 else "" for a, b in composites.parts],
+        },
+        index=pd.Index([str(i) for i in range(n_concepts)], name="concept"),
+    )
