@@ -58,7 +58,10 @@ def planted(tmp_path_factory):
     adata.obs["cell_type"] = pd.Categorical([f"type{p}" for p in group])
     encoder = TorchEncoder(_ProgramEncoder(), list(adata.var_names), name="programs")
     adata.obsm["X_programs"] = encoder.embed(adata)
-    tl.train_sae(adata, use_rep="X_programs", k=1, expansion=2, epochs=40, patience=10, lr=1e-2, input_noise=0.0)
+    tl.train_sae(  # 20% test cells: the held-out cells this test was designed with
+        adata, use_rep="X_programs", k=1, expansion=2, epochs=40, patience=10, lr=1e-2, input_noise=0.0,
+        test_fraction=0.2,
+    )  # fmt: skip
     folder = tmp_path_factory.mktemp("gmt")
     decoys = {f"DECOY_{i}": sorted(rng.choice(N_GENES, PROGRAM_SIZE, replace=False).tolist()) for i in range(6)}
     planted_gmt = _write_gmt(folder / "planted.gmt", {f"PROGRAM_{p}": _program(p) for p in range(N_PROGRAMS)} | decoys)

@@ -8,14 +8,18 @@ import logging
 import numpy as np
 import scipy.sparse as sp
 
-from scconcepts.sae import SAEConfig, TopKSAE, encode_csr, reconstruction_metrics, train
+from scconcepts.sae import SAEConfig, TopKSAE, encode_csr, reconstruction_metrics, split_rows, train
 
 logger = logging.getLogger(__name__)
 
 
 def fit_sae(embedding: np.ndarray, train_rows: np.ndarray, config: SAEConfig) -> TopKSAE:
-    """Train an SAE with ``config`` on the training rows only (it splits off its own early-stopping cells)."""
-    return train(np.ascontiguousarray(embedding[train_rows], dtype=np.float32), config).sae
+    """Train an SAE with ``config`` on the training rows only (it splits off its own early-stopping cells).
+
+    No test cells are split off: the caller measures on its own held-out cells.
+    """
+    data = np.ascontiguousarray(embedding[train_rows], dtype=np.float32)
+    return train(data, config, split=split_rows(len(data), config.val_fraction, 0.0, config.seed)).sae
 
 
 def sae_fidelity(sae: TopKSAE, embedding: np.ndarray, val_rows: np.ndarray) -> tuple[dict[str, float], sp.csr_matrix]:

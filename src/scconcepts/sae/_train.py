@@ -52,14 +52,17 @@ class TrainingResult:
 
 
 def split_rows(n_cells: int, val_fraction: float, test_fraction: float, seed: int) -> Split:
-    """Split ``n_cells`` rows at random into training, validation and test rows (at least one in each)."""
+    """Split ``n_cells`` rows at random into training, validation and test rows (at least one in each).
+
+    ``test_fraction=0`` holds out no test rows (for callers that measure on cells of their own).
+    """
     rng = np.random.default_rng(seed)
     n_val = max(1, round(n_cells * val_fraction))
-    n_test = max(1, round(n_cells * test_fraction))
+    n_test = max(1, round(n_cells * test_fraction)) if test_fraction > 0 else 0
     if n_val + n_test >= n_cells:
         raise InputError(f"{n_cells} cells are too few to hold out {n_val} validation and {n_test} test cells")
     order = rng.permutation(n_cells)
-    return Split(np.sort(order[n_val + n_test :]), np.sort(order[:n_val]), np.sort(order[n_val : n_val + n_test]))
+    return Split(np.sort(order[n_val + n_test :]), np.sort(order[n_test : n_test + n_val]), np.sort(order[:n_test]))
 
 
 def _aux_loss(sae: TopKSAE, x_in: torch.Tensor, residual: torch.Tensor, dead: torch.Tensor, aux_k: int) -> torch.Tensor:
