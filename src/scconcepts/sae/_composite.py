@@ -19,7 +19,7 @@ COMPOSITE_COSINE = 0.95
 #: Each part must carry at least this share of the fit's weight.
 MIN_PART = 0.25
 #: Pairs are sought among this many most similar atoms.
-CANDIDATES = 8
+CANDIDATES = 16
 
 
 @dataclass
