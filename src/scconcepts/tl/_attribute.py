@@ -131,6 +131,7 @@ def attribute(
     layer: str | None = None,
     batch_size: int = 2048,
     seed: int = 0,
+    client: Any = None,
     copy: bool = False,
 ) -> AnnData | None:
     """Attribute each concept to genes by perturbing them in the cells that activate it.
@@ -201,6 +202,9 @@ def attribute(
         Perturbed cells per forward batch.
     seed
         Seed of ``cells="random"``.
+    client
+        A ``dask.distributed`` client: the concepts' cells are split into chunks attributed on its workers
+        and their sums merged (equal to one process; not with ``engine="screen+confirm"``). ``None``: here.
     copy
         Return a modified copy instead of writing into ``adata``.
 
@@ -243,11 +247,16 @@ def attribute(
         neighbours = counterfactual_neighbours(_embedding(adata, encoder), activations, ids_run, chosen_run)
     need_stats = method in {"mean", "overexpress"}
     gene_stats = GeneStatistics.from_expression(x, quantile=quantile) if need_stats else _no_stats(x.shape[1])
-    result = run_attribution(
-        encoder, components, x, context, ids_run, chosen_run,
-        strategy=strategy, stats=gene_stats, neighbours=neighbours, engine=engine, genes=genes,
-        n_confirm=int(n_confirm), confirm_share=float(confirm_share), batch_size=batch_size,
-    )  # fmt: skip
+    options = {"strategy": strategy, "stats": gene_stats, "engine": engine, "genes": genes, "n_confirm": int(n_confirm),
+               "confirm_share": float(confirm_share), "batch_size": batch_size}  # fmt: skip
+    if client is None:
+        result = run_attribution(encoder, components, x, context, ids_run, chosen_run, neighbours=neighbours, **options)
+    else:
+        from scconcepts.distributed._attribute import attribute_on_workers
+
+        result = attribute_on_workers(
+            encoder, components, x, context, ids_run, chosen_run, client=client, neighbours=neighbours, **options
+        )
     _write(adata, key, encoder, activations, ids_run, chosen_run, result, layer)
     adata.uns[attribution_key(key)]["params"] = {
         "method": method, "engine": result.engine, "n_cells": int(n_cells), "cells": cells, "genes": genes,
