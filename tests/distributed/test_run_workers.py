@@ -1,4 +1,6 @@
-"""`scconcepts run --workers N`: the embedding is computed on a local dask cluster and equals one process's."""
+"""`run` / `attribute` with `--workers N`: embedding and attribution on a local dask cluster equal one process's."""
+
+import shutil
 
 import anndata as ad
 import numpy as np
@@ -23,10 +25,21 @@ def _run(checkpoint, out, *extra):
     return ad.read_h5ad(out / "results.h5ad")
 
 
-def test_run_on_two_workers_embeds_as_one_process(checkpoint, tmp_path):
-    here = _run(checkpoint, tmp_path / "here")
+def test_run_and_attribute_on_two_workers_equal_one_process(checkpoint, tmp_path):
     there = _run(checkpoint, tmp_path / "there", "--workers", "2")
+    here = scconcepts.ds.pbmc68k()
+    scconcepts.tl.embed(here, model="scgpt", checkpoint=checkpoint)
     np.testing.assert_allclose(there.obsm["X_scgpt"], here.obsm["X_scgpt"], atol=1e-6, rtol=0)
+
+    shutil.copytree(tmp_path / "there", tmp_path / "here")
+    attribute = ["attribute", "--method", "mask", "--n-cells", "10"]
+    assert main([*attribute[:1], str(tmp_path / "here"), *attribute[1:]]) == 0
+    assert main([*attribute[:1], str(tmp_path / "there"), *attribute[1:], "--workers", "2"]) == 0
+    single = ad.read_h5ad(tmp_path / "here" / "results.h5ad").varm["concepts_attribution"]
+    spread = ad.read_h5ad(tmp_path / "there" / "results.h5ad").varm["concepts_attribution"]
+    assert np.abs(single).max() > 0
+    # chunks batch the perturbed cells differently, so float32 forwards round differently (~1e-6 of a score)
+    np.testing.assert_allclose(spread, single, atol=1e-5, rtol=0)
 
 
 def test_scheduler_and_workers_together_are_refused(checkpoint, tmp_path, capsys):

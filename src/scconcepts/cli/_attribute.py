@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from scconcepts._errors import InputError
-from scconcepts.cli._common import LazyChoices, positive
+from scconcepts.cli._common import LazyChoices, add_cluster_arguments, positive
 from scconcepts.cli._failure import step
 from scconcepts.results import MODEL_DIR, RESULTS_H5AD, SAE_DIR, read_results, update_results_folder
 
@@ -58,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="screen+confirm: share of the exact rows run exactly, chosen by estimated effect (default: 0.1)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --cells random (default: 0)")
+    add_cluster_arguments(parser)
     parser.set_defaults(func=attribute_command)
 
 
@@ -110,16 +111,20 @@ def attribute_folder(folder: str | Path, *, key: str = "concepts", **options: An
 
 def attribute_command(args: argparse.Namespace) -> int:
     """Run ``scconcepts attribute``."""
-    path = attribute_folder(
-        args.folder,
-        method=args.method,
-        n_cells=args.n_cells,
-        cells=args.cells,
-        genes=args.genes,
-        engine=args.engine,
-        n_confirm=args.n_confirm,
-        confirm_share=args.confirm_share,
-        seed=args.seed,
-    )
+    from scconcepts.distributed import dask_client
+
+    with dask_client(scheduler=args.scheduler, workers=args.workers) as client:
+        path = attribute_folder(
+            args.folder,
+            client=client,
+            method=args.method,
+            n_cells=args.n_cells,
+            cells=args.cells,
+            genes=args.genes,
+            engine=args.engine,
+            n_confirm=args.n_confirm,
+            confirm_share=args.confirm_share,
+            seed=args.seed,
+        )
     logger.info("attribution written to %s", path)
     return 0

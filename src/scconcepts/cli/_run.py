@@ -96,12 +96,14 @@ def compute_umap(adata: AnnData, use_rep: str, *, seed: int = 0) -> None:
     cell_map(adata, use_rep=use_rep, seed=seed)
 
 
-def add_attribution(adata: AnnData, folder: Path, *, encoder: Encoder, sae: TopKSAE, key: str) -> None:
+def add_attribution(
+    adata: AnnData, folder: Path, *, encoder: Encoder, sae: TopKSAE, key: str, client: Any = None
+) -> None:
     """Attribute every concept to genes (default settings) and write ``attribution.csv`` into ``folder``."""
     from scconcepts import tl
     from scconcepts.tl._attribute import attribution_table
 
-    tl.attribute(adata, encoder=encoder, sae=sae, key=key)
+    tl.attribute(adata, encoder=encoder, sae=sae, key=key, client=client)
     attribution_table(adata, key=key).to_csv(folder / ATTRIBUTION_CSV, index=False)
     try:  # each concept's top attributed genes scored on held-out cells: explanation_auroc/_spearman columns
         tl.explanation_score(adata, key=key)
@@ -218,7 +220,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             compute_umap(adata, use_rep, seed=args.seed)
         if not args.no_attribution:
             with step("attributing the concepts to genes"):
-                add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key)
+                add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key, client=client)
 
         metrics = summary_metrics(adata, key)
         metrics["layer"] = encoder.layer
