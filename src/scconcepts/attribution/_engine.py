@@ -276,39 +276,58 @@ def run_attribution(
         confirmed = (measured / total.count.clamp_min(1)).numpy().astype(np.float32)
     else:
         total, n_forwards, n_exact, _ = plan.exact(n_genes, n_concepts)
-    scores = specific_scores(
-        total.total.numpy(),
-        total.squares.numpy(),
-        total.count.numpy() > 0,
-        total.squares.numpy() > 0,
-        n_cells,
-        mean_activation,
-    )
-    fraction = total.acting.numpy() / np.maximum(n_cells, 1)
     logger.info(
         "attributed %d concepts with %s (%s): %d perturbed forwards, %d gradients, %d screened rows "
         "(exact engine: %d forwards)",
         n_concepts, strategy.name, resolved, n_forwards, n_gradients, n_screened, n_exact,
     )  # fmt: skip
+    return result_from_sums(
+        total.total.numpy(), total.squares.numpy(), total.count.numpy(), total.acting.numpy(), n_cells,
+        mean_activation, confirmed=confirmed, engine=resolved, n_forwards=n_forwards, n_gradients=n_gradients,
+        n_forwards_exact=n_exact, n_screened=n_screened,
+    )  # fmt: skip
+
+
+def result_from_sums(
+    total: np.ndarray,
+    squares: np.ndarray,
+    count: np.ndarray,
+    acting: np.ndarray,
+    n_cells: np.ndarray,
+    mean_activation: np.ndarray,
+    *,
+    confirmed: np.ndarray | None,
+    engine: str,
+    n_forwards: int,
+    n_gradients: int,
+    n_forwards_exact: int,
+    n_screened: int,
+) -> AttributionResult:
+    """Build the attribution from its sums over cells; every score and p-value derives from them.
+
+    The sums are per gene x concept (signed changes, their squares, perturbed cells, acting cells), with the
+    concepts' cell counts and mean activations; sums of disjoint sets of cells add up.
+    """
+    scores = specific_scores(total, squares, count > 0, squares > 0, n_cells, mean_activation)
     return AttributionResult(
         score=scores.specific.astype(np.float32),
         pval=scores.pval,
         padj=scores.padj,
-        fraction=fraction.astype(np.float32),
-        n_perturbed=np.rint(total.count.numpy()).astype(np.int32),
+        fraction=(acting / np.maximum(n_cells, 1)).astype(np.float32),
+        n_perturbed=np.rint(count).astype(np.int32),
         n_cells=n_cells,
         mean_activation=mean_activation,
         n_forwards=n_forwards,
         n_gradients=n_gradients,
-        n_forwards_exact=n_exact,
-        engine=resolved,
+        n_forwards_exact=n_forwards_exact,
+        engine=engine,
         confirmed=confirmed,
         n_screened=n_screened,
         raw=scores.raw.astype(np.float32),
         raw_se=scores.raw_se.astype(np.float32),
         z=scores.z.astype(np.float32),
-        total=total.total.numpy(),
-        squares=total.squares.numpy(),
+        total=total,
+        squares=squares,
     )
 
 

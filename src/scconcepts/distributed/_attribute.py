@@ -13,7 +13,7 @@ import numpy as np
 
 from scconcepts._errors import InputError
 from scconcepts.attribution import AttributionResult, run_attribution
-from scconcepts.attribution._specific import specific_scores
+from scconcepts.attribution._engine import result_from_sums
 from scconcepts.distributed._chunks import map_chunks
 
 #: Engines whose work on one cell does not depend on the other cells (``screen+confirm`` picks rows globally).
@@ -55,31 +55,15 @@ def merge_results(parts: list[AttributionResult]) -> AttributionResult:
     squares = np.sum([p.squares for p in parts], axis=0)
     count = np.sum([p.n_perturbed.astype(np.int64) for p in parts], axis=0)
     acting = np.sum([np.rint(p.fraction.astype(np.float64) * p.n_cells) for p in parts], axis=0)
-    scores = specific_scores(total, squares, count > 0, squares > 0, n_cells, mean_activation)
     confirmed = None
     if parts[0].confirmed is not None:
         measured = np.sum([p.confirmed.astype(np.float64) * p.n_perturbed for p in parts], axis=0)
         confirmed = (measured / np.maximum(count, 1)).astype(np.float32)
-    return AttributionResult(
-        score=scores.specific.astype(np.float32),
-        pval=scores.pval,
-        padj=scores.padj,
-        fraction=(acting / np.maximum(n_cells, 1)).astype(np.float32),
-        n_perturbed=count.astype(np.int32),
-        n_cells=n_cells,
-        mean_activation=mean_activation,
-        n_forwards=sum(p.n_forwards for p in parts),
-        n_gradients=sum(p.n_gradients for p in parts),
-        n_forwards_exact=sum(p.n_forwards_exact for p in parts),
-        engine=parts[0].engine,
-        confirmed=confirmed,
-        n_screened=sum(p.n_screened for p in parts),
-        raw=scores.raw.astype(np.float32),
-        raw_se=scores.raw_se.astype(np.float32),
-        z=scores.z.astype(np.float32),
-        total=total,
-        squares=squares,
-    )
+    return result_from_sums(
+        total, squares, count, acting, n_cells, mean_activation, confirmed=confirmed, engine=parts[0].engine,
+        n_forwards=sum(p.n_forwards for p in parts), n_gradients=sum(p.n_gradients for p in parts),
+        n_forwards_exact=sum(p.n_forwards_exact for p in parts), n_screened=sum(p.n_screened for p in parts),
+    )  # fmt: skip
 
 
 def attribute_on_workers(
