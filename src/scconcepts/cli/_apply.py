@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from scconcepts._errors import InputError
-from scconcepts.cli._common import positive
+from scconcepts.cli._common import check_run_models, load_run_models, positive
 from scconcepts.cli._failure import step
 from scconcepts.results import (
     METRICS_JSON,
@@ -57,15 +57,11 @@ def apply_folder(
     """
     from scconcepts import ds, tl
     from scconcepts.cli._run import CONCEPTS_CSV
-    from scconcepts.models import load_encoder
     from scconcepts.report import write_report
-    from scconcepts.sae import load_sae
 
     folder = Path(folder)
     read_manifest(folder)
-    for name in (MODEL_DIR, SAE_DIR):
-        if not (folder / name).is_dir():
-            raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
+    check_run_models(folder)
     out = check_path(out, "--out")
     if out.resolve() == folder.resolve():
         raise InputError("--out must differ from the run's folder; choose a new folder for the new cells")
@@ -75,8 +71,7 @@ def apply_folder(
         raise InputError(f"{cells} holds no cells; give at least one cell")
     with step("loading the run"):
         reference = read_results(folder)
-        encoder = load_encoder(folder / MODEL_DIR)
-        sae = load_sae(folder / SAE_DIR)
+        encoder, sae = load_run_models(folder)
     info = {"command": "apply", "run": str(folder.resolve()), "input": str(cells), "model": encoder.name}
     with new_results_folder(out, overwrite=overwrite, info=info) as tmp:
         with step("applying the model and the SAE"):

@@ -7,10 +7,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from scconcepts._errors import InputError
-from scconcepts.cli._common import LazyChoices, add_cluster_arguments, positive
+from scconcepts.cli._common import LazyChoices, add_cluster_arguments, check_run_models, load_run_models, positive
 from scconcepts.cli._failure import step
-from scconcepts.results import MODEL_DIR, RESULTS_H5AD, SAE_DIR, read_results, update_results_folder
+from scconcepts.results import RESULTS_H5AD, read_results, update_results_folder
 
 logger = logging.getLogger(__name__)
 
@@ -84,20 +83,15 @@ def attribute_folder(folder: str | Path, *, key: str = "concepts", **options: An
 
     """
     from scconcepts import tl
-    from scconcepts.models import load_encoder
     from scconcepts.report import refresh_report
-    from scconcepts.sae import load_sae
     from scconcepts.tl._attribute import attribution_table
 
     folder = Path(folder)
     with update_results_folder(folder) as staging:
-        for name in (MODEL_DIR, SAE_DIR):
-            if not (folder / name).is_dir():
-                raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
+        check_run_models(folder)
         adata = read_results(folder)
         with step("loading the model and the SAE"):
-            encoder = load_encoder(folder / MODEL_DIR)
-            sae = load_sae(folder / SAE_DIR)
+            encoder, sae = load_run_models(folder)
         with step("attributing the concepts to genes"):
             tl.attribute(adata, encoder=encoder, sae=sae, key=key, **options)
             table = attribution_table(adata, key=key)

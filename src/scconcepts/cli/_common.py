@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 from scconcepts._errors import InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from anndata import AnnData
+
+    from scconcepts.models import Encoder
+    from scconcepts.sae import TopKSAE
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +60,24 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--workers", type=positive, default=None, metavar="N", help="start a local dask cluster of N worker processes"
     )
+
+
+def check_run_models(folder: Path) -> None:
+    """Refuse a results folder that lacks the saved model (``model/``) or SAE (``sae/``)."""
+    from scconcepts.results import MODEL_DIR, SAE_DIR
+
+    for name in (MODEL_DIR, SAE_DIR):
+        if not (folder / name).is_dir():
+            raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
+
+
+def load_run_models(folder: Path) -> tuple[Encoder, TopKSAE]:
+    """Load the encoder and the SAE a results folder saved."""
+    from scconcepts.models import load_encoder
+    from scconcepts.results import MODEL_DIR, SAE_DIR
+    from scconcepts.sae import load_sae
+
+    return load_encoder(folder / MODEL_DIR), load_sae(folder / SAE_DIR)
 
 
 def load_cells(args: argparse.Namespace) -> AnnData:
