@@ -20,7 +20,7 @@ def free_port() -> int:
 def test_serve_command(results_dir):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scconcepts.cli", "serve", str(results_dir), "--port", str(port)],
+        [sys.executable, "-m", "scconcepts", "serve", str(results_dir), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -54,7 +54,9 @@ def test_serve_command(results_dir):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    assert "open http://127.0.0.1:" in proc.stdout.read().decode()
+    output = proc.stdout.read().decode()
+    assert "open http://127.0.0.1:" in output
+    assert "removed" not in output  # serve writes nothing, so a stop has nothing to clean up
 
 
 def test_serve_rejects_a_folder_that_is_not_results(tmp_path):

@@ -18,6 +18,8 @@ SUBCOMMANDS = ["_run", "_embed", "_info", "_serve", "_attribute", "_report", "_e
 
 #: Subcommands that never load a model: they skip :func:`quiet_libraries` (which imports scvi-tools) to start fast.
 LIGHT_COMMANDS = frozenset({"info", "serve", "report"})
+#: commands that write nothing, so an interruption has nothing to clean up
+READ_ONLY_COMMANDS = frozenset({"info", "serve"})
 
 EXIT_USER_ERROR = 2
 THREADS_HELP = "CPU threads for torch, BLAS and numba (default: by problem size, at most the CPUs left free)"
@@ -87,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scconcepts {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except Interrupted as stop:
-        print(f"scconcepts {args.command}: {stop}; unfinished results were removed", file=sys.stderr)
+        cleaned = "" if args.command in READ_ONLY_COMMANDS else "; unfinished results were removed"
+        print(f"scconcepts {args.command}: {stop}{cleaned}", file=sys.stderr)
         return stop.exit_status
     except KeyboardInterrupt:
         print("scconcepts: interrupted", file=sys.stderr)
