@@ -51,13 +51,39 @@ def top_cell_ami(selected: np.ndarray, labels: np.ndarray) -> float:
 def top_cell_sets(
     activations: np.ndarray | sp.spmatrix, *, n_top: int | None = None, signed: bool = False, min_cells: int = 5
 ) -> tuple[list[np.ndarray], int]:
-    """Each scored component's top cells (see :func:`monosemanticity`) and the ``n_top`` used."""
-    x = activations.toarray() if sp.issparse(activations) else np.asarray(activations, dtype=np.float64)
-    if signed:
-        x = orient(x)
-    n_top = n_top or int(np.clip(round(0.05 * x.shape[0]), 10, 100))
-    selections = [top_cells(x[:, j], n_top, positive_only=not signed) for j in range(x.shape[1])]
+    """Each scored component's top cells (see :func:`monosemanticity`) and the ``n_top`` used.
+
+    Sparse activations are read column by column (CSC), never densified: unsigned, only a column's
+    stored active values are sorted; signed, one column at a time is made dense to orient it.
+    """
+    n_top = n_top or int(np.clip(round(0.05 * activations.shape[0]), 10, 100))
+    if sp.issparse(activations):
+        selections = _sparse_top_cells(sp.csc_matrix(activations), n_top, signed=signed)
+    else:
+        x = np.asarray(activations, dtype=np.float64)
+        if signed:
+            x = orient(x)
+        selections = [top_cells(x[:, j], n_top, positive_only=not signed) for j in range(x.shape[1])]
     return [s for s in selections if len(s) >= min_cells], n_top
+
+
+def _sparse_top_cells(columns: sp.csc_matrix, n_top: int, *, signed: bool) -> list[np.ndarray]:
+    """:func:`top_cells` of every column of a CSC matrix, the same cells in the same order as densely."""
+    columns = columns.copy() if not columns.has_canonical_format else columns
+    columns.sum_duplicates()  # sorted row indices: ties keep the dense stable order (lower cell first)
+    selections = []
+    for j in range(columns.shape[1]):
+        start, stop = columns.indptr[j], columns.indptr[j + 1]
+        if signed:
+            column = np.zeros(columns.shape[0], dtype=columns.dtype)
+            column[columns.indices[start:stop]] = columns.data[start:stop]
+            selections.append(top_cells(orient(column[:, None])[:, 0], n_top, positive_only=False))
+            continue
+        values, cells = columns.data[start:stop], columns.indices[start:stop]
+        active = values > ACTIVE_TOL  # unstored cells are 0, below the threshold, so never top cells
+        values, cells = values[active], cells[active]
+        selections.append(cells[np.argsort(-values, kind="stable")[:n_top]].astype(np.int64))
+    return selections
 
 
 def _scores(selections: list[np.ndarray], labels: np.ndarray) -> dict[str, float]:
