@@ -118,3 +118,30 @@ def test_explanation_score_joins_the_concept_table(planted):
     adata = _run(planted, wrong)
     tl.explanation_score(adata)
     assert (adata.uns["concepts"]["table"]["explanation_auroc"] < 0.6).all()
+
+
+def test_explanation_score_is_measured_on_the_test_cells_not_the_validation_cells(planted):
+    """Concept activations are scrambled on half of the held-out cells: scoring them must give chance."""
+    from scconcepts import tl
+
+    _, strength, _, held_out = planted
+    attribution = np.zeros((N_GENES, N_PROGRAMS))
+    for p in range(N_PROGRAMS):
+        attribution[p * SIZE : (p + 1) * SIZE, p] = 1.0
+    clean, scrambled = held_out[::2], held_out[1::2]
+    noisy = strength.copy()
+    noisy[scrambled] = np.random.default_rng(5).permutation(noisy[scrambled])  # activations unrelated to genes
+
+    def score(test_rows, val_rows):
+        adata = _run(planted, attribution)
+        adata.obsm["X_concepts"] = sp.csr_matrix(noisy)
+        names = adata.obs_names.to_numpy()
+        adata.uns["concepts"]["test_cells"], adata.uns["concepts"]["val_cells"] = names[test_rows], names[val_rows]
+        tl.explanation_score(adata)
+        return adata.uns["concepts"]["explanation"]
+
+    on_clean = score(clean, scrambled)
+    assert on_clean["held_out"] == "test" and on_clean["n_held_out"] == len(clean)
+    assert on_clean["explanation_auroc"] > 0.9, on_clean
+    on_scrambled = score(scrambled, clean)  # the same run with the two splits swapped
+    assert on_scrambled["explanation_auroc"] < 0.65, on_scrambled

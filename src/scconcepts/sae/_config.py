@@ -60,6 +60,10 @@ class SAEConfig:
         Where the decoder bias starts: ``"mean"`` (the training cells' mean) or ``"median"`` (their geometric
         median: where most programs are off when programs fire independently, so that "program off" does not
         become a direction of its own; on cells that are each one atom it costs stability across seeds).
+    atom_init
+        Where the decoder atoms start: ``"random"`` (Gaussian directions drawn from ``seed``) or ``"kmeans"``
+        (spherical k-means directions of the normalised training cells, see
+        :func:`~scconcepts.sae._init.kmeans_atoms`).
     batch_topk
         Use BatchTopK: keep the ``k * batch`` largest activations of a minibatch during training,
         and a learned threshold at inference.
@@ -95,6 +99,7 @@ class SAEConfig:
     val_every: int | None = None
     input_noise: float = 0.2
     bias_init: str = "mean"
+    atom_init: str = "random"
     batch_topk: bool = False
     inference: str | None = None
     sparse_backward: bool | None = None
@@ -135,6 +140,8 @@ class SAEConfig:
             raise InputError(f"k={self.k} must be between 1 and the dictionary size {n_latents} (expansion x dim)")
         if self.bias_init not in ("mean", "median"):
             raise InputError(f"bias_init must be 'mean' or 'median', got {self.bias_init!r}")
+        if self.atom_init not in ("random", "kmeans"):
+            raise InputError(f"atom_init must be 'random' or 'kmeans', got {self.atom_init!r}")
         if self.inference not in (None, "encoder", "pursuit"):
             raise InputError(f"inference must be 'encoder' or 'pursuit', got {self.inference!r}")
         if not (

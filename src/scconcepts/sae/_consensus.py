@@ -165,6 +165,7 @@ def consensus_train(
     min_share: float = MIN_SHARE,
     unreproducible: str = "drop",
     n_jobs: int = 1,
+    atom_k: int | None = None,
 ) -> ConsensusResult:
     """Train ``n_seeds`` SAEs (seeds ``config.seed`` onwards) and build consensus concepts from them.
 
@@ -186,6 +187,11 @@ def consensus_train(
         (``reproducible``, ``composite``). ``"drop"`` falls back to ``"flag"`` when nothing recurs.
     n_jobs
         Processes to train seeds in (one thread each); 1 trains them one after another.
+    atom_k
+        Active latents per cell while the seed runs learn their atoms; ``None`` uses ``config.k``. The final
+        SAE (refit on the kept directions) encodes with ``config.k``. With ``atom_k=1`` each run's atoms are
+        the directions of groups of cells (one atom per cell), which recur across seeds far more than atoms
+        learnt with several active per cell; cells are then encoded as mixtures of ``config.k`` of them.
 
     """
     config = config or SAEConfig()
@@ -197,9 +203,11 @@ def consensus_train(
     if not 0 < min_share <= 1 or not 0 < threshold < 1:
         raise InputError(f"min_share must be in (0, 1] and threshold in (0, 1); got {min_share}, {threshold}")
     config.validate(d_in)
+    atom_config = config if atom_k is None else SAEConfig.from_dict({**config.to_dict(), "k": atom_k})
+    atom_config.validate(d_in)
     split = split_rows(n_cells, config.val_fraction, config.test_fraction, config.seed)
     seeds = [config.seed + i for i in range(n_seeds)]
-    runs = _run_all(data, config, seeds, split, n_jobs)
+    runs = _run_all(data, atom_config, seeds, split, n_jobs)
     directions, _, counts = cluster_atoms(runs, threshold=threshold, min_share=min_share)
     keep = ~find_composites(directions).composite
     summary: dict[str, Any] = {
@@ -208,6 +216,7 @@ def consensus_train(
         "threshold": threshold,
         "min_share": min_share,
         "unreproducible": unreproducible,
+        "atom_k": int(runs[0].k),
         "atoms_pooled": counts["pooled"],
         "clusters": counts["clusters"],
         "reproducible_clusters": len(directions),
@@ -223,6 +232,7 @@ def consensus_train(
         training = _refit(data, config, split, directions[keep], runs)
     else:
         first = runs[0].to_sae()
+        first.k = min(config.resolved(d_in, len(split.train)).k, first.n_latents)  # atom_k may differ from k
         training = TrainingResult(first, config.resolved(d_in, len(split.train)), split.train, split.val, split.test)
         training.best_epoch = runs[0].best_epoch
     summary["mode"] = mode

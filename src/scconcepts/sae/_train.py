@@ -16,6 +16,7 @@ from scconcepts._errors import InputError
 from scconcepts._progress import progress
 from scconcepts.sae._config import SAEConfig
 from scconcepts.sae._data import check_embedding, geometric_median, iter_minibatches, normaliser_stats
+from scconcepts.sae._init import kmeans_atoms
 from scconcepts.sae._metrics import reconstruction_metrics
 from scconcepts.sae._model import TopKSAE
 from scconcepts.sae._topk import batch_topk_mask
@@ -151,9 +152,16 @@ def train(
     sae = TopKSAE(d_in, n_latents, config.k, batch_topk=config.batch_topk, inference=config.inference)
     if init is not None:
         sae.load_state_dict(init.state_dict())
-    elif config.bias_init == "median":
-        with torch.no_grad():
-            sae.b_dec.copy_(torch.as_tensor(geometric_median(data, train_rows, mean, scale, seed=config.seed)))
+    else:
+        if config.bias_init == "median":
+            with torch.no_grad():
+                sae.b_dec.copy_(torch.as_tensor(geometric_median(data, train_rows, mean, scale, seed=config.seed)))
+        if config.atom_init == "kmeans":
+            bias = sae.b_dec.detach().numpy().astype(np.float64)
+            atoms = torch.as_tensor(kmeans_atoms(data, train_rows, mean, scale, bias, n_latents, seed=config.seed))
+            with torch.no_grad():
+                sae.W_dec.copy_(atoms)
+                sae.W_enc.copy_(atoms)
     sae = sae.to(device)
     sae.mean.copy_(torch.as_tensor(mean))
     sae.scale.fill_(scale)

@@ -40,15 +40,26 @@ def log_expression(adata: AnnData, *, layer: str | None = None) -> sp.csr_matrix
     return log_normalise(x) if is_counts else x
 
 
-def held_out_rows(adata: AnnData, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Training and held-out rows of the SAE run ``key`` (its ``val_cells``)."""
+def held_out_rows(adata: AnnData, key: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """Rows the SAE run ``key`` saw and rows it held out for testing, and which cells those are.
+
+    The held-out rows are the run's ``test_cells``, which neither training nor early stopping saw. Runs
+    written before the test split existed hold only ``val_cells`` (early stopping chose the epoch on
+    them); those are used then, with a warning. Returns ``(seen_rows, held_out_rows, "test" or "val")``.
+    """
     info = adata.uns[params_key(key)]
-    if "val_cells" not in info:
-        raise InputError("the SAE run has no held-out cells (uns[...]['val_cells']); rerun scconcepts.tl.train_sae")
-    val_rows = adata.obs_names.get_indexer(np.asarray(info["val_cells"]).astype(str))
-    if (val_rows < 0).any():
+    split = "test" if "test_cells" in info else "val"
+    if f"{split}_cells" not in info:
+        raise InputError("the SAE run has no held-out cells (uns[...]['test_cells']); rerun scconcepts.tl.train_sae")
+    if split == "val":
+        logger.warning(
+            "the SAE run has no test cells (written before the test split); scoring on its validation cells, "
+            "which early stopping saw"
+        )
+    rows = adata.obs_names.get_indexer(np.asarray(info[f"{split}_cells"]).astype(str))
+    if (rows < 0).any():
         raise InputError("some held-out cells of the SAE run are not in adata; use the object the SAE was trained on")
-    return np.setdiff1d(np.arange(adata.n_obs), val_rows), np.sort(val_rows)
+    return np.setdiff1d(np.arange(adata.n_obs), rows), np.sort(rows), split
 
 
 def explanation_score(
@@ -65,7 +76,8 @@ def explanation_score(
 
     A concept's explanation is its ``n_genes`` top genes: by attribution
     (``varm["<key>_attribution"]``, the specific score) or, with ``source="de"``, by a Welch t of its
-    top training cells against the other training cells. Held-out cells (``uns[key]["val_cells"]``)
+    top training cells against the other cells. The run's test cells (``uns[key]["test_cells"]``,
+    which neither training nor early stopping saw; ``val_cells`` for runs older than the test split)
     are scored with that gene set alone (mean log-normalised expression minus expression-matched
     control genes) and the score is compared with the concept's activation: AUROC of the concept's
     top held-out cells against the rest, and Spearman over all held-out cells. Random gene sets of
@@ -92,7 +104,8 @@ def explanation_score(
     -------
     Per concept ``n_genes``, ``auroc``, ``spearman``, ``auroc_chance``, ``spearman_chance``;
     the concept table gains ``explanation_auroc``, ``explanation_spearman`` and their ``_chance``
-    columns, and ``uns[key]["explanation"]`` the summary (means over scored concepts, source).
+    columns, and ``uns[key]["explanation"]`` the summary (means over scored concepts, source, ``held_out``:
+    ``"test"`` or ``"val"``, ``n_held_out``).
 
     """
     if params_key(key) not in adata.uns or activations_key(key) not in adata.obsm:
@@ -103,7 +116,7 @@ def explanation_score(
         source = "attribution" if attribution_key(key) in adata.varm else "de"
     if source == "attribution" and attribution_key(key) not in adata.varm:
         raise InputError(f"varm[{attribution_key(key)!r}] not found; run scconcepts.tl.attribute or use source='de'")
-    train_rows, val_rows = held_out_rows(adata, key)
+    train_rows, test_rows, split = held_out_rows(adata, key)
     expression = log_expression(adata, layer=layer)
     activations = adata.obsm[activations_key(key)]
     if source == "attribution":
@@ -111,18 +124,25 @@ def explanation_score(
     else:
         dense = activations.toarray() if sp.issparse(activations) else np.asarray(activations)
         gene_sets = specific_genes(expression, dense, train_rows, n_genes=n_genes)
-    frame = explanation_scores(expression, activations, gene_sets, val_rows, n_null=n_null, seed=seed)
+    frame = explanation_scores(expression, activations, gene_sets, test_rows, n_null=n_null, seed=seed)
     info = adata.uns[params_key(key)]
     table = info["table"]
     frame.index = table.index[: len(frame)]
     for column in COLUMNS:
         table[column] = frame[column.removeprefix("explanation_")].to_numpy()
-    summary = {**summarise_explanation(frame), "source": source, "n_genes": int(n_genes)}
+    summary = {
+        **summarise_explanation(frame),
+        "source": source,
+        "n_genes": int(n_genes),
+        "held_out": split,
+        "n_held_out": len(test_rows),
+    }
     info["explanation"] = summary
     logger.info(
-        "explanation score (%s genes, %d held-out cells): AUROC %.3f (random sets %.3f), Spearman %.3f (%.3f)",
+        "explanation score (%s genes, %d %s cells): AUROC %.3f (random sets %.3f), Spearman %.3f (%.3f)",
         source,
-        len(val_rows),
+        len(test_rows),
+        split,
         summary["explanation_auroc"],
         summary["explanation_auroc_chance"],
         summary["explanation_spearman"],

@@ -42,6 +42,7 @@ def train_sae(
     unreproducible: str = "drop",
     min_share: float = MIN_SHARE,
     n_jobs: int = 1,
+    atom_k: int | None = None,
     **config: Any,
 ) -> TrainingResult:
     """Train a Top-K SAE on ``adata.obsm[use_rep]`` (or several: consensus concepts); each latent is a concept.
@@ -85,6 +86,9 @@ def train_sae(
         Share of the seeds a concept must recur in (cosine > 0.9) to count as reproducible.
     n_jobs
         Processes training seeds at once (one thread each); 1 trains them one after another.
+    atom_k
+        With ``n_seeds > 1``: active latents per cell while the seeds learn their atoms (``None``: ``k``); the
+        concepts then encode cells with ``k`` (see :func:`scconcepts.sae.consensus_train`).
     **config
         Further :class:`~scconcepts.sae.SAEConfig` fields (``lr``, ``epochs``, ``batch_topk``...).
 
@@ -104,7 +108,13 @@ def train_sae(
     sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **config)
     if n_seeds > 1:
         consensus = consensus_train(
-            embedding, sae_config, n_seeds=n_seeds, min_share=min_share, unreproducible=unreproducible, n_jobs=n_jobs
+            embedding,
+            sae_config,
+            n_seeds=n_seeds,
+            min_share=min_share,
+            unreproducible=unreproducible,
+            n_jobs=n_jobs,
+            atom_k=atom_k,
         )
         result, flags, summary = consensus.training, consensus.table, consensus.summary
     else:
