@@ -38,9 +38,26 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_backed_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--backed/--no-backed``: leave the ``--input`` matrix on disk and read it by chunks of cells."""
+    parser.add_argument(
+        "--backed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=".h5ad/.zarr --input: keep the expression matrix on disk and read it by chunks of cells, for data "
+        "larger than memory (--no-backed: load it; default: read lazily when loading it would take more than a "
+        "quarter of the memory at hand; the choice is logged). Needs a pre-trained model (not scvi)",
+    )
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the model choice and its options."""
-    parser.add_argument("--model", default="scvi", help="model family: scvi, scgpt, geneformer (default: scvi)")
+    parser.add_argument(
+        "--model",
+        default="scvi",
+        help="model family: scvi, scgpt, geneformer, torch (a folder written by TorchEncoder.save, given as "
+        "--checkpoint) (default: scvi)",
+    )
     parser.add_argument("--checkpoint", metavar="DIR", help="load this saved model instead of training one")
     parser.add_argument("--batch-key", help="obs column of batches (scVI)")
     parser.add_argument("--n-latent", type=int, default=10, help="scVI latent dimension (default: 10)")
@@ -94,11 +111,17 @@ def load_cells(args: argparse.Namespace) -> AnnData:
             from scconcepts.ds._read import _select_layer
 
             adata = _select_layer(adata, layer, f"dataset {args.dataset}")
+        lazy = False
     else:
-        adata = ds.read(source, layer=layer, transpose=getattr(args, "transpose", None))
+        from scconcepts.ds._lazy import choose_lazy
+
+        backed = getattr(args, "backed", False)  # commands without --backed always load the matrix
+        lazy = backed is not False and choose_lazy(source, backed, layer=layer)
+        adata = ds.read(source, layer=layer, transpose=getattr(args, "transpose", None), backed=lazy)
     if adata.n_obs == 0:
         raise InputError("the data hold no cells; give at least one cell")
-    check_not_all_zero(adata.X, source=source if layer is None else f"{source} (layer {layer!r})")
+    if not lazy:  # a lazily read matrix was checked chunk by chunk as it was opened
+        check_not_all_zero(adata.X, source=source if layer is None else f"{source} (layer {layer!r})")
     return adata
 
 

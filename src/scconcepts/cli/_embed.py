@@ -8,7 +8,13 @@ import os
 from pathlib import Path
 
 from scconcepts._errors import InputError
-from scconcepts.cli._common import add_input_arguments, add_model_arguments, load_cells, model_options
+from scconcepts.cli._common import (
+    add_backed_argument,
+    add_input_arguments,
+    add_model_arguments,
+    load_cells,
+    model_options,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("embed", help="embed cells with a model into an .h5ad file")
     add_input_arguments(parser)
     add_model_arguments(parser)
+    add_backed_argument(parser)
     parser.add_argument("--out", required=True, metavar="FILE.h5ad", help="AnnData file to write")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.set_defaults(func=run_embed)

@@ -12,6 +12,7 @@ from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
 from scconcepts.cli._common import (
+    add_backed_argument,
     add_cluster_arguments,
     add_input_arguments,
     add_model_arguments,
@@ -40,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="embed cells, learn concepts, explain and measure them")
     add_input_arguments(parser)
     add_model_arguments(parser)
+    add_backed_argument(parser)
     parser.add_argument("--k", type=positive, default=None, help="active concepts per cell (default: dim / 2)")
     parser.add_argument("--expansion", type=positive, default=4, help="dictionary size / embedding dim (default: 4)")
     parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")

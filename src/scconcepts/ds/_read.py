@@ -61,6 +61,7 @@ def read(
     layer: str | None = None,
     transpose: bool | None = None,
     make_unique: bool = True,
+    backed: bool = False,
 ) -> AnnData:
     """Read an expression file into a cells x genes AnnData and check that it can be used.
 
@@ -80,6 +81,10 @@ def read(
         barcodes or ids while its cell names do not (genes as rows), saying so.
     make_unique
         Make duplicate gene names unique (originals kept in ``var["gene_name"]``) instead of raising.
+    backed
+        ``.h5ad`` and ``.zarr`` only: leave the matrix on disk, ``X`` a dask array of cell chunks read when
+        needed (:mod:`scconcepts.ds._lazy`), for matrices larger than memory. The values are checked chunk
+        by chunk; the file must stay in place while the AnnData is used.
 
     Returns
     -------
@@ -95,6 +100,8 @@ def read(
     """
     path = Path(path).expanduser()
     kind = fmt.detect_format(path)
+    if backed:
+        return _read_lazily(path, kind, layer=layer, make_unique=make_unique)
     if transpose and kind != fmt.TABLE:
         raise InputError(f"transpose applies to CSV/TSV tables only, not to {path}; leave it unset")
     if kind == fmt.H5AD:
@@ -119,4 +126,24 @@ def read(
         logger.info("read %s: %d cells x %d genes, raw counts in X", path, *adata.shape)
     else:
         logger.info("read %s: %d cells x %d genes; X is not raw counts (%s)", path, *adata.shape, problem)
+    return adata
+
+
+def _read_lazily(path: Path, kind: str, *, layer: str | None, make_unique: bool) -> AnnData:
+    """``read(..., backed=True)``: the matrix as a dask array of cell chunks, checked chunk by chunk."""
+    from scconcepts.ds._lazy import CHUNK_CELLS, read_lazy, scan
+    from scconcepts.ds._validate import unique_names
+
+    if kind not in (fmt.H5AD, fmt.ZARR):
+        raise InputError(f"only .h5ad files and .zarr stores can be read lazily (backed), not {path}; convert it")
+    adata = read_lazy(path, layer=layer)
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        raise InputError(f"{path} has {adata.n_obs} cells x {adata.n_vars} genes; give a file with data")
+    unique_names(adata, source=str(path), make_unique=make_unique)
+    problem = scan(adata, source=str(path) if layer is None else f"{path} (layer {layer!r})")
+    adata.uns["source"] = str(path)
+    logger.info(
+        "opened %s lazily: %d cells x %d genes, read by chunks of %d cells; X %s",
+        path, *adata.shape, CHUNK_CELLS, "holds raw counts" if problem is None else f"is not raw counts ({problem})",
+    )  # fmt: skip
     return adata

@@ -96,6 +96,14 @@ def _unique_gene_names(adata: AnnData, *, source: str, make_unique: bool) -> Non
     )
 
 
+def unique_names(adata: AnnData, *, source: str, make_unique: bool = True) -> None:
+    """Check the gene names (see :func:`validate`) and make duplicate cell names unique, in place."""
+    _unique_gene_names(adata, source=source, make_unique=make_unique)
+    if adata.obs_names.duplicated().any():
+        logger.warning("%s: duplicate cell names were made unique", source)
+        adata.obs_names_make_unique()
+
+
 def validate(adata: AnnData, *, source: str, make_unique: bool = True) -> AnnData:
     """Check ``adata`` in place and return it: cells and genes present, names usable, values finite.
 
@@ -131,10 +139,7 @@ def validate(adata: AnnData, *, source: str, make_unique: bool = True) -> AnnDat
         )
     if adata.X is None:
         raise InputError(f"{source} has no expression matrix X; give a file with expression values")
-    _unique_gene_names(adata, source=source, make_unique=make_unique)
-    if adata.obs_names.duplicated().any():
-        logger.warning("%s: duplicate cell names were made unique", source)
-        adata.obs_names_make_unique()
+    unique_names(adata, source=source, make_unique=make_unique)
     if not len(adata.layers) and adata.raw is None:  # else the values may be in a layer the model is told to read
         check_not_all_zero(adata.X, source=source)
     bad = _first_non_finite(adata.X)

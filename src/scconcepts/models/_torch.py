@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,6 +14,9 @@ from torch import nn
 
 from scconcepts._errors import InputError
 from scconcepts.models._base import Encoder, LinearFirstLayer
+
+#: Files of a saved :class:`TorchEncoder`: the pickled modules (``torch.save``) and the gene list.
+MODULE_FILE, DECODER_FILE, GENES_FILE, INFO_FILE = "module.pt", "decoder.pt", "genes.txt", "encoder.json"
 
 
 class TorchEncoder(Encoder):
@@ -94,3 +100,59 @@ class TorchEncoder(Encoder):
             pre_activation=lambda x, context: first(x),
             rest=lambda pre, context: rest(pre),
         )
+
+    def save(self, path: str | Path) -> None:
+        """Save the module (``torch.save`` of the whole module, on the CPU), its genes and ``encoder.json``.
+
+        :func:`load_torch` (and ``scconcepts run --model torch --checkpoint DIR``) reads the folder back. The
+        module is pickled: its class must be importable where it is loaded (every ``torch.nn`` layer is), and
+        a folder should only be loaded from a source one trusts, as with any pickle.
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        torch.save(_on_cpu(self.module), path / MODULE_FILE)
+        if self.decoder is not None:
+            torch.save(_on_cpu(self.decoder), path / DECODER_FILE)
+        (path / GENES_FILE).write_text("\n".join(self._genes) + "\n")
+        info = {"model": "torch", "name": self.name, "genes": len(self._genes), "layer": self.layer,
+                "decoder": self.decoder is not None}  # fmt: skip
+        (path / INFO_FILE).write_text(json.dumps(info, indent=2))
+
+
+def _on_cpu(module: nn.Module) -> nn.Module:
+    """The module itself when it is on the CPU, else a CPU copy (the saved file loads on any machine)."""
+    if all(p.device.type == "cpu" for p in module.parameters()):
+        return module
+    import copy
+
+    return copy.deepcopy(module).cpu()
+
+
+def load_torch(path: str | Path, *, device: str = "cpu") -> TorchEncoder:
+    """Load a :class:`TorchEncoder` saved by :meth:`TorchEncoder.save`."""
+    path = Path(path)
+    if not (path / MODULE_FILE).is_file() or not (path / GENES_FILE).is_file():
+        raise InputError(
+            f"{path} is not a saved TorchEncoder (it needs {MODULE_FILE} and {GENES_FILE}); "
+            "write one with TorchEncoder(module, genes).save(DIR)"
+        )
+    info = json.loads((path / INFO_FILE).read_text()) if (path / INFO_FILE).is_file() else {}
+    genes = [line for line in (path / GENES_FILE).read_text().splitlines() if line]
+    module = torch.load(path / MODULE_FILE, map_location="cpu", weights_only=False)
+    decoder = None
+    if (path / DECODER_FILE).is_file():
+        decoder = torch.load(path / DECODER_FILE, map_location="cpu", weights_only=False)
+    if not isinstance(module, nn.Module):
+        raise InputError(f"{path / MODULE_FILE} holds a {type(module).__name__}, not a torch module")
+    return TorchEncoder(module, genes, name=str(info.get("name", "torch")), device=device, decoder=decoder)
+
+
+def build_torch(adata: AnnData, *, checkpoint: str | Path | None = None, **options: Any) -> TorchEncoder:
+    """The registry's builder: a :class:`TorchEncoder` is never trained here, only loaded from ``checkpoint``."""
+    if checkpoint is None:
+        raise InputError(
+            "--model torch needs --checkpoint DIR, a folder written by TorchEncoder(module, genes).save(DIR)"
+        )
+    if options.get("layer") not in (None, "embedding"):
+        raise InputError(f"a TorchEncoder returns its module's output (layer 'embedding'), not {options['layer']!r}")
+    return load_torch(checkpoint)

@@ -34,6 +34,7 @@ from scconcepts.attribution import (
     run_attribution,
     select_cells,
 )
+from scconcepts.ds._lazy import is_lazy
 from scconcepts.models._base import Encoder
 from scconcepts.tl._de import log_normalised, wilcoxon_scores
 
@@ -220,6 +221,14 @@ def attribute(
 
     """
     _check_options(adata, key, method, n_cells, cells, genes, engine)
+    if is_lazy(adata):  # matrix on disk: read the perturbed cells and a sample only (scconcepts.tl._lazy)
+        from scconcepts.tl._lazy import attribute_lazy
+
+        target = adata.copy() if copy else adata
+        attribute_lazy(target, encoder=encoder, sae=sae, key=key, method=method, n_cells=n_cells, cells=cells,
+            genes=genes, engine=engine, concepts=concepts, n_confirm=n_confirm, confirm_share=confirm_share,
+            quantile=quantile, batch_size=batch_size, seed=seed, client=client, layer=layer)  # fmt: skip
+        return target if copy else None
     if not 0 < quantile < 1:
         raise InputError(f"quantile must be between 0 and 1, not {quantile}")
     if isinstance(n_confirm, bool) or not isinstance(n_confirm, int | np.integer) or n_confirm < 0:

@@ -10,6 +10,7 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._threads import encoder_work, threads_by_size
+from scconcepts.ds._lazy import is_lazy
 from scconcepts.models import Encoder
 from scconcepts.models._registry import build_encoder
 
@@ -67,6 +68,11 @@ def embed(
         raise InputError("the data hold no cells; give at least one cell")
     if input_layer is not None and input_layer not in adata.layers:
         raise InputError(f"the data have no layer {input_layer!r} (layers: {', '.join(adata.layers) or 'none'})")
+    if is_lazy(adata) and model == "scvi":
+        raise InputError(
+            "scVI trains on the whole matrix, which was left on disk (read lazily); use a pre-trained model "
+            "(torch, scgpt, geneformer with a checkpoint) or load the matrix (--no-backed)"
+        )
     if isinstance(model, Encoder):
         encoder = model
     elif isinstance(model, str):
@@ -85,7 +91,13 @@ def embed(
         except InputError as error:
             raise _explain_data_layer(error, layer, adata) from None
     key = key_added or encoder.obsm_key
-    if client is None:
+    if is_lazy(adata):  # the matrix stays on disk: chunk by chunk (ds.read(..., backed=True))
+        if input_layer is not None:
+            raise InputError("cells read lazily carry one matrix: choose the layer when reading (layer=...)")
+        from scconcepts.tl._lazy import embed_lazy
+
+        adata.obsm[key] = embed_lazy(encoder, adata, client=client, batch_size=batch_size)
+    elif client is None:
         adata.obsm[key] = encoder.embed(adata, batch_size=batch_size, input_layer=input_layer)
     else:
         from scconcepts.distributed._embed import embed_on_workers

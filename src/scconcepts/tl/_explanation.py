@@ -11,6 +11,7 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, attribution_key, params_key
+from scconcepts.ds._lazy import is_lazy
 from scconcepts.evaluation._explanation import (
     N_GENES,
     N_NULL,
@@ -116,6 +117,10 @@ def explanation_score(
         source = "attribution" if attribution_key(key) in adata.varm else "de"
     if source == "attribution" and attribution_key(key) not in adata.varm:
         raise InputError(f"varm[{attribution_key(key)!r}] not found; run scconcepts.tl.attribute or use source='de'")
+    if is_lazy(adata):  # matrix on disk: read the held-out cells only (scconcepts.tl._lazy)
+        from scconcepts.tl._lazy import explanation_lazy
+
+        return explanation_lazy(adata, key=key, source=source, n_genes=n_genes, n_null=n_null, layer=layer, seed=seed)
     train_rows, test_rows, split = held_out_rows(adata, key)
     expression = log_expression(adata, layer=layer)
     activations = adata.obsm[activations_key(key)]

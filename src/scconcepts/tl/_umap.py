@@ -52,7 +52,8 @@ def cell_map(
         import scanpy as sc
 
         n_neighbors = max(2, min(15, adata.n_obs - 1))
-        sc.pp.neighbors(adata, use_rep=use_rep, n_neighbors=n_neighbors, random_state=seed)
+        # exact neighbours (sklearn): scanpy's default above 4,096 cells (pynndescent) fails on scipy's csr_array
+        sc.pp.neighbors(adata, use_rep=use_rep, n_neighbors=n_neighbors, random_state=seed, transformer="sklearn")
         sc.tl.umap(adata, random_state=seed)
         return "full"
     import umap
