@@ -23,8 +23,10 @@ from scconcepts._errors import InputError
 
 logger = logging.getLogger(__name__)
 
-#: Cells per chunk of a lazily read matrix.
+#: Cells per chunk of a lazily read matrix (fewer for a wide dense matrix: see :data:`CHUNK_BYTES`).
 CHUNK_CELLS = 10_000
+#: Most bytes one chunk of a dense matrix holds once read.
+CHUNK_BYTES = 64 * 2**20
 #: Read lazily when loading the matrix would take more than this share of the memory at hand.
 LAZY_SHARE = 0.25
 _SOURCES: dict[str, tuple[str, str]] = {}  # dask array name -> (path, element) for workers that reopen the file
@@ -42,10 +44,11 @@ def memory_at_hand() -> int:
     import psutil
 
     limit = psutil.virtual_memory().available
-    for kind in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+    used = psutil.Process().memory_info()
+    for kind, in_use in ((resource.RLIMIT_AS, used.vms), (resource.RLIMIT_DATA, used.data)):
         soft, _ = resource.getrlimit(kind)
         if soft != resource.RLIM_INFINITY:
-            limit = min(limit, max(0, soft - psutil.Process().memory_info().vms))
+            limit = min(limit, max(0, soft - in_use))
     return int(limit)
 
 
@@ -108,12 +111,12 @@ def choose_lazy(path: str | Path, backed: bool | None, *, layer: str | None = No
         "expression matrix: %.2f GiB loaded, %.2f GiB of memory at hand: %s",
         size / 2**30,
         budget / 2**30,
-        f"read lazily by chunks of {CHUNK_CELLS} cells" if lazy else "loaded (--backed reads it lazily)",
+        "read lazily by chunks of cells" if lazy else "loaded (--backed reads it lazily)",
     )
     return lazy
 
 
-def read_lazy(path: str | Path, *, layer: str | None = None, chunk_cells: int = CHUNK_CELLS) -> AnnData:
+def read_lazy(path: str | Path, *, layer: str | None = None, chunk_cells: int | None = None) -> AnnData:
     """Open an ``.h5ad``/``.zarr`` with ``X`` (or ``layer``, moved into ``X``) as a dask array of cell chunks.
 
     ``obs``, ``var``, ``obsm`` and ``uns`` are read into memory; the matrix is read when a step asks for
@@ -128,6 +131,9 @@ def read_lazy(path: str | Path, *, layer: str | None = None, chunk_cells: int = 
     var_group = "raw/var" if name == "raw/X" else "var"
     var = read_elem(root[var_group])
     n_vars = len(var)
+    chunk_cells = chunk_cells or CHUNK_CELLS
+    if hasattr(elem, "dtype"):  # dense on disk: a chunk of rows is read whole
+        chunk_cells = max(1, min(chunk_cells, CHUNK_BYTES // max(1, n_vars * elem.dtype.itemsize)))
     matrix = read_elem_lazy(elem, chunks=(chunk_cells, n_vars))
     if matrix.ndim != 2 or matrix.shape[1] != n_vars:
         raise InputError(f"{path}: the matrix {name} is {matrix.shape}, not cells x {n_vars} genes")

@@ -131,7 +131,7 @@ def read(
 
 def _read_lazily(path: Path, kind: str, *, layer: str | None, make_unique: bool) -> AnnData:
     """``read(..., backed=True)``: the matrix as a dask array of cell chunks, checked chunk by chunk."""
-    from scconcepts.ds._lazy import CHUNK_CELLS, read_lazy, scan
+    from scconcepts.ds._lazy import read_lazy, scan
     from scconcepts.ds._validate import unique_names
 
     if kind not in (fmt.H5AD, fmt.ZARR):
@@ -144,6 +144,7 @@ def _read_lazily(path: Path, kind: str, *, layer: str | None, make_unique: bool)
     adata.uns["source"] = str(path)
     logger.info(
         "opened %s lazily: %d cells x %d genes, read by chunks of %d cells; X %s",
-        path, *adata.shape, CHUNK_CELLS, "holds raw counts" if problem is None else f"is not raw counts ({problem})",
+        path, *adata.shape, adata.X.chunks[0][0],
+        "holds raw counts" if problem is None else f"is not raw counts ({problem})",
     )  # fmt: skip
     return adata

@@ -252,6 +252,8 @@ def enrich(
                                   selected=selected)  # fmt: skip
             frame.insert(1, "ranking", ranking)
             frames.append(frame)
+    # empty frames would turn the integer columns into objects, which an .h5ad cannot store
+    frames = [frame for frame in frames if len(frame)] or frames[:1]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(table):
         table = table.sort_values(["concept", "ranking", "source", "pval"], kind="stable", ignore_index=True)
