@@ -71,6 +71,7 @@ def test_lazy_reading_gives_the_stored_rows(tmp_path, monkeypatch):
         assert abs(read_rows(lazy, rows) - adata.X[rows]).max() == 0
 
 
+@pytest.mark.slow
 def test_lazy_run_equals_the_loaded_run(tmp_path):
     """With fewer cells than the attribution sample, a lazily read run reads every cell and gives the same results."""
     adata = _counts(1500, 60)
