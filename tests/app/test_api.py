@@ -245,3 +245,39 @@ def test_corrupt_annotation_file_is_reported_and_never_replaced(fresh_dir):
         assert "annotations.json" in response.json()["detail"] and "line 2" in response.json()["detail"]
     assert client.delete("/api/annotations/4").status_code == 409
     assert (fresh_dir / ANNOTATIONS_JSON).read_text() == broken  # the expert's file is untouched
+
+
+def test_a_large_folder_maps_a_fixed_sample_and_reads_expression_by_chunks(results_dir, monkeypatch):
+    """Above MAX_POINTS the map holds a uniform sample; every value sent lands on its own cell's point."""
+    import anndata as ad
+
+    from scconcepts.app import _data
+    from scconcepts.tl._de import log_normalised
+
+    monkeypatch.setattr(_data, "MAX_POINTS", 150)
+    monkeypatch.setattr(_data, "EXPRESSION_CHUNK", 70)
+    data = _data.ConceptResults(results_dir)
+    assert data.n_cells > 150 and data.shown.size == 150
+    sampled = TestClient(create_app(results_dir))
+    info = sampled.get("/api/info").json()
+    assert info["n_shown"] == 150 and info["n_cells"] == data.n_cells
+    points = np.frombuffer(sampled.get("/api/umap").content, dtype="<f4").reshape(-1, 2)
+    np.testing.assert_array_equal(points, data.umap[data.shown])
+    for url, (cells, values) in (
+        ("/api/concepts/0/activations", data.concept_values(0)),
+        ("/api/neurons/0/activations", data.neuron_values(0)),
+        (f"/api/genes/{data.genes[0]}/expression", data.gene_values(str(data.genes[0]))),
+    ):
+        positions, sent = unpack(sampled.get(url).content)
+        on_map = np.isin(cells, data.shown)
+        np.testing.assert_array_equal(data.shown[positions], cells[on_map])  # each value on its own cell's point
+        np.testing.assert_array_equal(sent, values[on_map])
+    # the expression read in chunks equals the whole matrix normalised at once
+    whole = log_normalised(ad.read_h5ad(results_dir / "results.h5ad")).tocsc()
+    for gene in range(0, len(data.genes), 7):
+        cells, values = data.gene_values(str(data.genes[gene]))
+        column = whole[:, gene]
+        expected = dict(zip(column.indices, column.data, strict=True))
+        assert {int(c): float(v) for c, v in zip(cells, values, strict=True)} == pytest.approx(
+            {int(c): float(v) for c, v in expected.items() if v != 0}
+        )

@@ -24,6 +24,10 @@ N_BINS = 30
 N_TOP = 15
 #: Attributed genes per concept that the catalogue's search looks at (the table shows the first three).
 N_SEARCH_GENES = 50
+#: Most cells the map shows: above, a fixed uniform sample of them is drawn (statistics still use every cell).
+MAX_POINTS = 200_000
+#: Cells read at a time when the expression matrix is first read (a gene page).
+EXPRESSION_CHUNK = 100_000
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -83,6 +87,7 @@ class ConceptResults:
         if act_key not in adata.obsm or uns_key not in adata.uns:
             raise InputError(f"{self.folder} has no concepts ({act_key}); rerun `scconcepts run`")
         self.umap = np.ascontiguousarray(np.asarray(adata.obsm["X_umap"])[:, :2], dtype=np.float32)
+        self._choose_points(self.umap.shape[0])
         acts = adata.obsm[act_key]
         self.acts = sp.csr_matrix(acts, dtype=np.float32)
         self.acts.eliminate_zeros()
@@ -118,6 +123,31 @@ class ConceptResults:
         self.enrichment = self._enrichment(enr) if isinstance(enr, pd.DataFrame) and len(enr) else None
         self.decoder = read_decoder(self.folder, self.n_concepts)
         logger.info("explorer data: %d cells, %d concepts from %s", self.n_cells, self.n_concepts, self.folder)
+
+    def _choose_points(self, n_cells: int) -> None:
+        """The cells the map shows: all, or above :data:`MAX_POINTS` a fixed uniform sample (logged)."""
+        self.shown: np.ndarray | None = None
+        self._position: np.ndarray | None = None
+        if n_cells <= MAX_POINTS:
+            return
+        self.shown = np.sort(np.random.default_rng(0).choice(n_cells, size=MAX_POINTS, replace=False))
+        self._position = np.full(n_cells, -1, dtype=np.int64)
+        self._position[self.shown] = np.arange(MAX_POINTS)
+        logger.info("the map shows a uniform sample of %d of the %d cells; statistics use every cell", MAX_POINTS,
+                    n_cells)  # fmt: skip
+
+    @property
+    def map_points(self) -> np.ndarray:
+        """Map coordinates of the cells the map shows (:attr:`shown`, or every cell), float32 (n x 2)."""
+        return self.umap if self.shown is None else self.umap[self.shown]
+
+    def on_map(self, cells: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``cells`` that the map shows, as positions among :attr:`map_points`, with their values (order kept)."""
+        if self._position is None:
+            return cells, values
+        position = self._position[cells]
+        keep = position >= 0
+        return position[keep].astype(np.uint32), values[keep]
 
     def _varm(self, adata: ad.AnnData, name: str) -> np.ndarray | None:
         if name not in adata.varm:
@@ -270,25 +300,36 @@ class ConceptResults:
         Counts are scaled to 10,000 per cell and ``log1p``-transformed (values that are not counts are
         shown as stored). The expression matrix is read from disk on the first call.
         """
-        column = self._expression[:, self.gene_index[name]]
-        cells, values = column.indices, column.data
+        gene = self.gene_index[name]
+        cells = np.concatenate([start + block.indices[block.indptr[gene] : block.indptr[gene + 1]]
+                                for start, block in self._expression])  # fmt: skip
+        values = np.concatenate([block.data[block.indptr[gene] : block.indptr[gene + 1]]
+                                 for _, block in self._expression])  # fmt: skip
         order = np.argsort(values, kind="stable")
         return cells[order].astype(np.uint32), values[order].astype(np.float32)
 
     @cached_property
-    def _expression(self) -> sp.csc_matrix:
+    def _expression(self) -> list[tuple[int, sp.csc_matrix]]:
+        """The log-normalised expression as column-major blocks of :data:`EXPRESSION_CHUNK` cells.
+
+        The matrix is read from disk chunk by chunk (normalisation is per cell), so no dense or second
+        full-size copy is made; the blocks are what stays in memory.
+        """
         from scconcepts.tl._de import log_normalised
 
         adata = open_results_h5ad(self.folder, backed="r")
+        blocks = []
         try:
             if adata.X is None:
-                return sp.csc_matrix((self.n_cells, len(self.genes)), dtype=np.float32)
-            matrix = adata.X[:] if not sp.issparse(adata.X) else adata.X.to_memory()
+                return [(0, sp.csc_matrix((self.n_cells, len(self.genes)), dtype=np.float32))]
+            for start in range(0, self.n_cells, EXPRESSION_CHUNK):
+                chunk = adata.X[start : start + EXPRESSION_CHUNK]
+                block = log_normalised(ad.AnnData(X=sp.csr_matrix(chunk, dtype=np.float32))).tocsc()
+                block.eliminate_zeros()
+                blocks.append((start, block))
         finally:
             adata.file.close()
-        expression = log_normalised(ad.AnnData(X=sp.csr_matrix(matrix, dtype=np.float32))).tocsc()
-        expression.eliminate_zeros()
-        return expression
+        return blocks or [(0, sp.csc_matrix((0, len(self.genes)), dtype=np.float32))]
 
     @cached_property
     def terms(self) -> pd.DataFrame:

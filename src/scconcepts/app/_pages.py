@@ -18,6 +18,7 @@ def info(data: ConceptResults) -> dict[str, Any]:
     return {
         "folder": data.folder.name,
         "n_cells": data.n_cells,
+        "n_shown": int(data.map_points.shape[0]),  # the map's points: every cell, or a uniform sample of them
         "n_concepts": data.n_concepts,
         "n_neurons": 0 if data.embedding is None else int(data.embedding.shape[1]),
         "embedding": data.embedding_key,

@@ -132,7 +132,7 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
 
     @lru_cache(maxsize=8)
     def neuron_bytes(dim: int) -> bytes:
-        return pack_values(*data.neuron_values(dim))
+        return pack_values(*data.on_map(*data.neuron_values(dim)))
 
     @api.get("/", include_in_schema=False)
     def index() -> Response:
@@ -154,7 +154,7 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
 
     @api.get("/api/umap")
     def get_umap() -> Response:
-        return Response(data.umap.astype("<f4").tobytes(), media_type=BINARY)
+        return Response(data.map_points.astype("<f4").tobytes(), media_type=BINARY)
 
     @api.get("/api/concepts")
     def get_catalogue() -> list[dict[str, Any]]:
@@ -166,7 +166,7 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
 
     @api.get("/api/concepts/{cid}/activations")
     def get_concept_values(cid: int) -> Response:
-        return Response(pack_values(*data.concept_values(concept_id(cid))), media_type=BINARY)
+        return Response(pack_values(*data.on_map(*data.concept_values(concept_id(cid)))), media_type=BINARY)
 
     @api.get("/api/neurons/{dim}")
     def get_neuron(dim: int) -> dict[str, Any]:
@@ -185,7 +185,7 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
     def get_gene_values(name: str) -> Response:
         if name not in data.gene_index:
             raise HTTPException(404, "no such gene")
-        return Response(pack_values(*data.gene_values(name)), media_type=BINARY)
+        return Response(pack_values(*data.on_map(*data.gene_values(name))), media_type=BINARY)
 
     @api.get("/api/genes/{name:path}")
     def get_gene(name: str) -> dict[str, Any]:

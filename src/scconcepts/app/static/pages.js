@@ -15,6 +15,10 @@ async function mapView() {
       const [info, xy] = await Promise.all([getJSON('/api/info'), getFloats('/api/umap')]);
       scatter = new Scatter();
       scatter.setPositions(xy, info.bounds);
+      // above the server's limit the map holds a uniform sample of the cells; say so under each map
+      scatter.note = info.n_shown < info.n_cells
+        ? `the map shows a uniform sample of ${info.n_shown.toLocaleString('en')} of the ${info.n_cells.toLocaleString('en')} cells`
+        : '';
       return scatter;
     })();
   }
@@ -106,7 +110,8 @@ export async function featurePage(main, kind, id, current) {
     : el('div', { class: 'two' },
       section('Concepts writing on this dimension', el('div', { id: 'cosine' }, neighbourList(doc.cosine, 'Decoder weights', 'weight'))),
       section('Correlated neurons', el('ol', {}, doc.similar_neurons.map((n) => el('li', {}, link(`#/neuron/${n.neuron}`, `neuron ${n.neuron}`), ` r = ${fmt(n.score)}`)))));
-  const mapCard = section('Map', view.canvas, legend(vmin, vmax), el('p', { class: 'muted' }, 'scroll to zoom, drag to pan, double-click to reset'));
+  const mapCard = section('Map', view.canvas, legend(vmin, vmax), el('p', { class: 'muted' }, 'scroll to zoom, drag to pan, double-click to reset'),
+    view.note ? el('p', { class: 'muted', id: 'map-sample' }, view.note) : '');
   clear(main).append(
     el('h2', { id: 'page-title', 'data-kind': kind, 'data-id': id }, title, ' ', el('span', { class: 'auto-label' }, doc.label), ' ', nav),
     el('div', { class: 'grid' }, mapCard, el('div', { class: 'side' }, side)),
@@ -153,7 +158,8 @@ export async function genePage(main, name, current = () => true) {
   const rows = (list, title, id) => (list === null ? notComputed(title)
     : signedBars(list.map((r) => ({ name: conceptLink(r.concept, r.label), value: r.score })), { wrap: true, id }));
   const mapCard = section('Expression on the map (log-normalised)', view.canvas, legend(0, vmax),
-    el('p', { class: 'muted', id: 'gene-expressing' }, `expressed in ${doc.n_expressing} of ${doc.n_cells} cells; grey: not expressed`));
+    el('p', { class: 'muted', id: 'gene-expressing' }, `expressed in ${doc.n_expressing} of ${doc.n_cells} cells; grey: not expressed`),
+    view.note ? el('p', { class: 'muted', id: 'map-sample' }, view.note) : '');
   clear(main).append(el('h2', {}, 'Gene ', el('span', { id: 'gene-name' }, doc.gene)),
     el('div', { class: 'grid' }, mapCard,
       el('div', { class: 'side' }, section('Concepts it drives (attribution)', el('div', { id: 'drives' }, rows(doc.drives, 'Attribution', 'drives-bars'))))),
