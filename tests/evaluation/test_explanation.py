@@ -145,3 +145,16 @@ def test_explanation_score_is_measured_on_the_test_cells_not_the_validation_cell
     assert on_clean["explanation_auroc"] > 0.9, on_clean
     on_scrambled = score(scrambled, clean)  # the same run with the two splits swapped
     assert on_scrambled["explanation_auroc"] < 0.65, on_scrambled
+
+
+def test_scores_in_blocks_and_sparse_activations_give_the_same_frame(planted, monkeypatch):
+    from scconcepts.evaluation import _explanation
+
+    expression, strength, _, test = planted
+    sets = [np.arange(p * SIZE, (p + 1) * SIZE) for p in range(N_PROGRAMS)] + [np.arange(200, 215)]
+    activations = np.hstack([strength, strength[:, :1]]).astype(np.float32)
+    whole = explanation_scores(expression, activations, sets, test)  # one block: every set scored at once
+    monkeypatch.setattr(_explanation, "SCORE_BLOCK_BYTES", 1)  # one component (and its random sets) per block
+    blocked = explanation_scores(expression, sp.csr_matrix(activations), sets, test)
+    assert whole["auroc"].notna().all()
+    assert whole.equals(blocked)

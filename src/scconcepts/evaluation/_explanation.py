@@ -27,6 +27,8 @@ N_GENES = 20
 N_NULL = 5
 #: Expression bins and control genes drawn per bin (scanpy ``score_genes``'s defaults).
 N_BINS, CONTROL_SIZE = 25, 50
+#: Bytes of float64 cells x sets scores held at once by :func:`explanation_scores`.
+SCORE_BLOCK_BYTES = 256 * 2**20
 
 
 def log_normalise(counts: np.ndarray | sp.spmatrix, *, target_sum: float = 1e4) -> sp.csr_matrix:
@@ -211,16 +213,24 @@ def explanation_scores(
     from scconcepts.stats import random_gene_sets
 
     x = sp.csr_matrix(expression)[rows]
-    values = activations.toarray() if sp.issparse(activations) else np.asarray(activations, dtype=np.float64)
-    values = values[rows]
+    values = _ColumnsOnRows(activations, rows)
     n_top = n_top or int(np.clip(round(0.05 * len(rows)), 10, 100))
     expressed = np.flatnonzero(np.asarray((x > 0).sum(axis=0)).ravel() > 0)
     sizes = [len(g) for g in gene_sets]
     null_sets = random_gene_sets(sizes, expressed, n_sets=n_null, seed=seed)
-    scores = gene_set_scores(x, list(gene_sets) + [s for draws in null_sets for s in draws], seed=seed)
+    all_sets = list(gene_sets) + [s for draws in null_sets for s in draws]
+    # the sets' weights are drawn once (the same controls as scoring all sets together); the cells x sets
+    # scores are then made for a block of components (and their random sets) at a time
+    weights = sp.csc_matrix(_control_weights(x, all_sets, seed=seed, n_bins=N_BINS, control_size=CONTROL_SIZE))
+    per_block = max(1, SCORE_BLOCK_BYTES // (8 * max(len(rows), 1) * (1 + n_null)))
     records = []
     for j, genes in enumerate(gene_sets):
-        column = values[:, j]
+        if j % per_block == 0:
+            block = np.arange(j, min(j + per_block, len(gene_sets)))
+            null_of_block = len(gene_sets) + (block[:, None] * n_null + np.arange(n_null)).ravel()
+            scores_of = {int(c): i for i, c in enumerate(np.concatenate([block, null_of_block]))}
+            block_scores = np.asarray((x @ weights[:, list(scores_of)]).todense())
+        column = values.column(j)
         top = np.argsort(-column, kind="stable")[:n_top]
         top = top[column[top] > ACTIVE_TOL]
         if len(genes) == 0 or len(top) < min_cells:
@@ -228,14 +238,15 @@ def explanation_scores(
             continue
         positive = np.zeros(len(rows), dtype=bool)
         positive[top] = True
-        null_cols = len(gene_sets) + j * n_null + np.arange(n_null)
+        own = block_scores[:, scores_of[j]]
+        null_cols = [scores_of[int(c)] for c in len(gene_sets) + j * n_null + np.arange(n_null)]
         records.append(
             {
                 "n_genes": len(genes),
-                "auroc": _auroc(positive, scores[:, j]),
-                "spearman": _spearman(scores[:, j], column),
-                "auroc_chance": float(np.nanmean([_auroc(positive, scores[:, c]) for c in null_cols])),
-                "spearman_chance": float(np.nanmean([_spearman(scores[:, c], column) for c in null_cols])),
+                "auroc": _auroc(positive, own),
+                "spearman": _spearman(own, column),
+                "auroc_chance": float(np.nanmean([_auroc(positive, block_scores[:, c]) for c in null_cols])),
+                "spearman_chance": float(np.nanmean([_spearman(block_scores[:, c], column) for c in null_cols])),
             }
         )
     frame = pd.DataFrame.from_records(records)
@@ -243,6 +254,27 @@ def explanation_scores(
         if name not in frame:
             frame[name] = np.nan
     return frame
+
+
+class _ColumnsOnRows:
+    """One column at a time of ``activations[rows]``, dense; sparse activations are never densified whole."""
+
+    def __init__(self, activations: np.ndarray | sp.spmatrix, rows: np.ndarray) -> None:
+        if sp.issparse(activations):
+            self.sparse: sp.csc_matrix | None = sp.csc_matrix(sp.csr_matrix(activations)[rows])
+            self.sparse.sum_duplicates()
+            self.dense = None
+        else:
+            self.sparse, self.dense = None, np.asarray(activations, dtype=np.float64)[rows]
+
+    def column(self, j: int) -> np.ndarray:
+        """Column ``j`` over the rows (the stored dtype)."""
+        if self.dense is not None:
+            return self.dense[:, j]
+        start, stop = self.sparse.indptr[j], self.sparse.indptr[j + 1]
+        out = np.zeros(self.sparse.shape[0], dtype=self.sparse.dtype)
+        out[self.sparse.indices[start:stop]] = self.sparse.data[start:stop]
+        return out
 
 
 def summarise_explanation(frame: pd.DataFrame) -> dict[str, float]:
