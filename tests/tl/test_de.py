@@ -30,3 +30,14 @@ def test_negative_values_take_the_dense_path_and_still_match_scipy():
     for gene in range(6):
         result = stats.mannwhitneyu(x[:25, gene], x[25:, gene], method="asymptotic", use_continuity=False)
         assert abs(abs(z[gene, 0]) - stats.norm.isf(result.pvalue / 2)) < 1e-8
+
+
+def test_dense_ranking_in_small_blocks_gives_the_same_scores(monkeypatch):
+    from scconcepts.tl import _de
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(120, 9))
+    groups = sp.csr_matrix(rng.random((120, 3)) < 0.4)
+    whole = wilcoxon_scores(x, groups)
+    monkeypatch.setattr(_de, "_DENSE_BLOCK_BYTES", 1)  # one gene per block
+    np.testing.assert_allclose(wilcoxon_scores(x, groups), whole, rtol=0, atol=1e-12)

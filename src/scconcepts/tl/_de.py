@@ -8,6 +8,8 @@ from anndata import AnnData
 from scipy import stats
 
 _GENES_PER_CHUNK = 256
+#: Bytes of dense values and ranks held at once when genes are ranked densely (values of any sign).
+_DENSE_BLOCK_BYTES = 256 * 2**20
 
 
 def log_normalised(adata: AnnData, *, layer: str | None = None) -> sp.csr_matrix:
@@ -96,8 +98,10 @@ def _dense_rank_sums(x: sp.spmatrix | np.ndarray, member: sp.spmatrix | np.ndarr
     x = sp.csc_matrix(x) if sp.issparse(x) else np.asarray(x)
     rank_sum = np.zeros((x.shape[1], member.shape[1]))
     ties = np.zeros(x.shape[1])
-    for start in range(0, x.shape[1], _GENES_PER_CHUNK):
-        block = x[:, start : start + _GENES_PER_CHUNK]
+    # a block's values and ranks (float64, cells x genes) and rankdata's work space stay within the budget
+    per_chunk = int(np.clip(_DENSE_BLOCK_BYTES // (3 * 8 * max(x.shape[0], 1)), 1, _GENES_PER_CHUNK))
+    for start in range(0, x.shape[1], per_chunk):
+        block = x[:, start : start + per_chunk]
         block = block.toarray() if sp.issparse(block) else block
         ranks = stats.rankdata(block, axis=0)
         for j in range(block.shape[1]):
