@@ -11,6 +11,8 @@ logger = logging.getLogger(__name__)
 
 #: How many nearest cells are searched first for a non-activating neighbour before a full scan.
 _NEAREST_FIRST = 64
+#: Cells per block when :func:`inactive_means` sums expression in float64.
+_MEAN_ROWS = 65_536
 #: Bytes of float64 distances (and rows) held at once by the full scan for a non-activating neighbour.
 _BLOCK_BYTES = 64 * 2**20
 
@@ -139,11 +141,14 @@ def inactive_means(x: sp.csr_matrix, activations: sp.csr_matrix, concepts: np.nd
 
     A concept active in every cell gets the mean over all cells.
     """
-    active = (sp.csc_matrix(activations)[:, concepts] > 0).astype(np.float64)
+    active = sp.csr_matrix((sp.csc_matrix(activations)[:, concepts] > 0).astype(np.float64))
     n = x.shape[0]
     n_active = np.asarray(active.sum(axis=0)).ravel()
     totals = np.asarray(x.sum(axis=0)).ravel()
-    active_sums = np.asarray((active.T @ sp.csr_matrix(x, dtype=np.float64)).todense())
+    active_sums = np.zeros((len(concepts), x.shape[1]))
+    for start in range(0, n, _MEAN_ROWS):  # float64 sums without a float64 copy of every cell's expression
+        rows = slice(start, start + _MEAN_ROWS)
+        active_sums += (active[rows].T @ sp.csr_matrix(x[rows], dtype=np.float64)).toarray()
     n_inactive = n - n_active
     means = (totals[None, :] - active_sums) / np.maximum(n_inactive, 1)[:, None]
     everywhere = n_inactive == 0

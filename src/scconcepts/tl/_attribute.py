@@ -249,22 +249,24 @@ def attribute(
         raise InputError(f"no cell activates any of the requested concepts in obsm[{activations_key(key)!r}]")
     ids_run = ids[active]
     chosen_run = [c for c, a in zip(chosen, active, strict=True) if a]
-    neighbours = None
-    if strategy.population:
-        x, context, neighbours = _with_baselines(x, context, activations, ids_run, chosen_run)
-    elif strategy.needs_neighbour:
-        neighbours = counterfactual_neighbours(_embedding(adata, encoder), activations, ids_run, chosen_run)
+    neighbours, chosen_engine = None, chosen_run
     need_stats = method in {"mean", "overexpress"}
     gene_stats = GeneStatistics.from_expression(x, quantile=quantile) if need_stats else _no_stats(x.shape[1])
+    if strategy.population:
+        x, context, chosen_engine, neighbours = _with_baselines(x, context, activations, ids_run, chosen_run)
+    elif strategy.needs_neighbour:
+        neighbours = counterfactual_neighbours(_embedding(adata, encoder), activations, ids_run, chosen_run)
     options = {"strategy": strategy, "stats": gene_stats, "engine": engine, "genes": genes, "n_confirm": int(n_confirm),
                "confirm_share": float(confirm_share), "batch_size": batch_size}  # fmt: skip
     if client is None:
-        result = run_attribution(encoder, components, x, context, ids_run, chosen_run, neighbours=neighbours, **options)
+        result = run_attribution(
+            encoder, components, x, context, ids_run, chosen_engine, neighbours=neighbours, **options
+        )
     else:
         from scconcepts.distributed._attribute import attribute_on_workers
 
         result = attribute_on_workers(
-            encoder, components, x, context, ids_run, chosen_run, client=client, neighbours=neighbours, **options
+            encoder, components, x, context, ids_run, chosen_engine, client=client, neighbours=neighbours, **options
         )
     _write(adata, key, encoder, activations, ids_run, chosen_run, result, layer)
     adata.uns[attribution_key(key)]["params"] = {
@@ -281,15 +283,22 @@ def attribute(
 
 def _with_baselines(
     x: sp.csr_matrix, context: Any, activations: sp.csr_matrix, ids: np.ndarray, chosen: list[np.ndarray]
-) -> tuple[sp.csr_matrix, Any, list[np.ndarray]]:
-    """Append each concept's mean profile over its non-activating cells as a row; its cells' neighbour is that row."""
+) -> tuple[sp.csr_matrix, Any, list[np.ndarray], list[np.ndarray]]:
+    """The chosen cells' rows, then each concept's mean profile over its non-activating cells as a row.
+
+    Returns the rows, their context, the chosen cells renumbered into those rows (in the same order,
+    so the engine batches them as before) and, per concept, its cells' neighbour: its profile's row.
+    Only the chosen cells are copied, not every cell's expression.
+    """
     baselines = inactive_means(x, activations, ids)
-    n = x.shape[0]
-    x = sp.vstack([x, sp.csr_matrix(baselines)], format="csr")
+    rows = np.unique(np.concatenate(chosen))
+    local = [np.searchsorted(rows, cells).astype(np.int64) for cells in chosen]
+    x = sp.vstack([x[rows], sp.csr_matrix(baselines)], format="csr")
     if context is not None:  # baseline rows only lend their values; any valid covariate code will do
-        context = np.concatenate([np.asarray(context), np.repeat(np.asarray(context)[:1], len(ids), axis=0)])
-    neighbours = [np.full(cells.size, n + j, dtype=np.int64) for j, cells in enumerate(chosen)]
-    return x, context, neighbours
+        context = np.asarray(context)
+        context = np.concatenate([context[rows], np.repeat(context[:1], len(ids), axis=0)])
+    neighbours = [np.full(cells.size, rows.size + j, dtype=np.int64) for j, cells in enumerate(chosen)]
+    return x, context, local, neighbours
 
 
 def _no_stats(n_genes: int) -> GeneStatistics:
