@@ -172,3 +172,19 @@ def test_a_matrix_larger_than_the_memory_limit_runs_end_to_end(tmp_path):
     with h5py.File(tmp_path / "lazy" / "results.h5ad", "r") as f:
         assert f["X"].shape == (n_cells, n_genes) and f["obsm/X_concepts"].attrs["shape"][0] == n_cells
         np.testing.assert_array_equal(f["X"][5000:5003], h5py.File(path, "r")["X"][5000:5003])
+
+
+def test_the_automatic_choice_reads_lazily_what_would_not_fit(tmp_path, monkeypatch, caplog):
+    from scconcepts.ds import _lazy
+
+    adata = _counts(400, 30)
+    adata.write_h5ad(tmp_path / "cells.h5ad")
+    size = _lazy.stored_size(tmp_path / "cells.h5ad")
+    assert size == adata.X.nnz * 8  # float32 values + int32 indices
+    caplog.set_level("INFO", logger="scconcepts.ds._lazy")
+    monkeypatch.setattr(_lazy, "memory_at_hand", lambda: 100 * size)
+    assert _lazy.choose_lazy(tmp_path / "cells.h5ad", None) is False
+    monkeypatch.setattr(_lazy, "memory_at_hand", lambda: 3 * size)  # loading would take a third of it
+    assert _lazy.choose_lazy(tmp_path / "cells.h5ad", None) is True
+    assert "read lazily" in caplog.text
+    assert _lazy.choose_lazy(tmp_path / "cells.h5ad", False) is False  # the user's word wins
