@@ -63,3 +63,8 @@ def test_attribute_refuses_a_folder_without_sae(results_folder, tmp_path, capsys
         read_results(results_folder).write_h5ad(tmp / "results.h5ad")
     assert main(["attribute", str(tmp_path / "bare")]) == 2
     assert "no model/ folder" in capsys.readouterr().err
+
+
+def test_attribute_on_the_cpu_device(results_folder):
+    assert main(["attribute", str(results_folder), "--n-cells", "3", "--device", "cpu"]) == 0
+    assert pd.read_csv(results_folder / "attribution.csv")["n_cells"].between(1, 3).all()

@@ -7,7 +7,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from scconcepts.cli._common import LazyChoices, add_cluster_arguments, check_run_models, load_run_models, positive
+from scconcepts.cli._common import (
+    LazyChoices,
+    add_cluster_arguments,
+    add_device_argument,
+    check_run_models,
+    device_of,
+    load_run_models,
+    positive,
+)
 from scconcepts.cli._failure import step
 from scconcepts.results import RESULTS_H5AD, read_results, update_results_folder
 
@@ -58,10 +66,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --cells random (default: 0)")
     add_cluster_arguments(parser)
+    add_device_argument(parser)
     parser.set_defaults(func=attribute_command)
 
 
-def attribute_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -> Path:
+def attribute_folder(folder: str | Path, *, key: str = "concepts", device: str = "cpu", **options: Any) -> Path:
     """Attribute every concept of a results folder and update it atomically.
 
     ``results.h5ad`` gains the attribution keys of :func:`scconcepts.tl.attribute` and
@@ -74,6 +83,8 @@ def attribute_folder(folder: str | Path, *, key: str = "concepts", **options: An
         Results folder of ``scconcepts run`` (with ``model/`` and ``sae/``).
     key
         Stem of the concept keys.
+    device
+        Torch device the model and the SAE are loaded onto.
     **options
         Passed to :func:`scconcepts.tl.attribute` (``method``, ``n_cells``, ``engine``...).
 
@@ -91,7 +102,7 @@ def attribute_folder(folder: str | Path, *, key: str = "concepts", **options: An
         check_run_models(folder)
         adata = read_results(folder)
         with step("loading the model and the SAE"):
-            encoder, sae = load_run_models(folder)
+            encoder, sae = load_run_models(folder, device=device)
         with step("attributing the concepts to genes"):
             tl.attribute(adata, encoder=encoder, sae=sae, key=key, **options)
             table = attribution_table(adata, key=key)
@@ -107,10 +118,12 @@ def attribute_command(args: argparse.Namespace) -> int:
     """Run ``scconcepts attribute``."""
     from scconcepts.distributed import dask_client
 
+    device = device_of(args)
     with dask_client(scheduler=args.scheduler, workers=args.workers) as client:
         path = attribute_folder(
             args.folder,
             client=client,
+            device=device,
             method=args.method,
             n_cells=args.n_cells,
             cells=args.cells,

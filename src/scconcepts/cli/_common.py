@@ -68,6 +68,25 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="the model's representation to learn concepts from: scVI latent (default), hidden, hidden_<i>; "
         "scGPT/Geneformer layer_<i> (default: the model's usual cell embedding)",
     )
+    add_device_argument(parser)
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--device``: the torch device the models run on (default ``auto``: a CUDA GPU when there is one)."""
+    parser.add_argument(
+        "--device",
+        default="auto",
+        metavar="DEVICE",
+        help="where the model and the SAE run: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda, "
+        "cuda:N or mps (default: auto)",
+    )
+
+
+def device_of(args: argparse.Namespace) -> str:
+    """The ``--device`` of the parsed arguments, checked (an InputError when that device is not available)."""
+    from scconcepts._device import resolve_device
+
+    return str(resolve_device(args.device))
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,13 +107,13 @@ def check_run_models(folder: Path) -> None:
             raise InputError(f"{folder} has no {name}/ folder; rerun `scconcepts run` to save the model and SAE")
 
 
-def load_run_models(folder: Path) -> tuple[Encoder, TopKSAE]:
-    """Load the encoder and the SAE a results folder saved."""
+def load_run_models(folder: Path, *, device: str = "cpu") -> tuple[Encoder, TopKSAE]:
+    """Load the encoder and the SAE a results folder saved, onto ``device`` (a torch device name)."""
     from scconcepts.models import load_encoder
     from scconcepts.results import MODEL_DIR, SAE_DIR
     from scconcepts.sae import load_sae
 
-    return load_encoder(folder / MODEL_DIR), load_sae(folder / SAE_DIR)
+    return load_encoder(folder / MODEL_DIR).to(device), load_sae(folder / SAE_DIR, device=device)
 
 
 def load_cells(args: argparse.Namespace) -> AnnData:
@@ -127,7 +146,8 @@ def load_cells(args: argparse.Namespace) -> AnnData:
 
 def model_options(args: argparse.Namespace) -> dict[str, Any]:
     """Options for :func:`scconcepts.tl.embed` from the parsed arguments."""
-    options: dict[str, Any] = {"model": args.model, "checkpoint": args.checkpoint, "layer": args.layer}
+    options: dict[str, Any] = {"model": args.model, "checkpoint": args.checkpoint, "layer": args.layer,
+                               "device": device_of(args)}  # fmt: skip
     # --input-layer was moved into X by load_cells, so the model reads X
     if args.model == "scvi":
         if args.n_latent < 2:

@@ -12,6 +12,7 @@ from scconcepts.cli._common import (
     add_backed_argument,
     add_input_arguments,
     add_model_arguments,
+    device_of,
     load_cells,
     model_options,
 )
@@ -34,6 +35,7 @@ def run_embed(args: argparse.Namespace) -> int:
     """Embed the cells and write them (with ``obsm["X_<model>"]``) to ``--out``."""
     from scconcepts import tl
 
+    device_of(args)  # a GPU asked for but absent is refused before reading the cells
     out = Path(args.out)
     if out.suffix != ".h5ad":
         raise InputError(f"--out {out} must end in .h5ad")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
-from scconcepts.cli._common import positive
+from scconcepts.cli._common import add_device_argument, device_of, positive
 from scconcepts.cli._failure import step
 
 #: The concept table's file in a results folder (as ``scconcepts run`` writes it).
@@ -46,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="a second dataset (bundled name or file) embedded by the run's model for stability across datasets",
     )
+    add_device_argument(parser)
     parser.set_defaults(func=_handle)
 
 
@@ -56,6 +57,7 @@ def _handle(args: argparse.Namespace) -> int:
     from scconcepts.tl._evaluate import evaluate, evaluation_key
 
     folder = Path(args.folder)
+    device = device_of(args)
     with update_results_folder(folder) as staging:  # evaluation, cells, table and report change together
         adata = read_results(folder)
         if args.labels_key is not None and args.labels_key not in adata.obs:
@@ -63,7 +65,7 @@ def _handle(args: argparse.Namespace) -> int:
             raise InputError(
                 f"--labels-key {args.labels_key!r} is not a column of the results' obs; columns: {columns}"
             )
-        options: dict = {} if args.epochs is None else {"epochs": args.epochs}
+        options: dict = {"device": device} if args.epochs is None else {"epochs": args.epochs, "device": device}
         if args.cross_dataset is not None:
             with step("reading the second dataset"):
                 options["other"], options["other_name"] = _second_dataset(args.cross_dataset)
@@ -71,7 +73,7 @@ def _handle(args: argparse.Namespace) -> int:
             from scconcepts.models import load_encoder
 
             with step("loading the model"):
-                options["encoder"] = load_encoder(folder / MODEL_DIR)
+                options["encoder"] = load_encoder(folder / MODEL_DIR).to(device)
         with step("evaluating the concepts against the baselines"):
             result = evaluate(
                 adata,

@@ -16,6 +16,7 @@ from scconcepts.cli._common import (
     add_cluster_arguments,
     add_input_arguments,
     add_model_arguments,
+    device_of,
     load_cells,
     model_options,
     positive,
@@ -81,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse impossible options before any work is done."""
+    device_of(args)  # a GPU asked for but absent is refused before reading the cells
     latent = args.layer in (None, "latent")
     if args.model == "scvi" and args.checkpoint is None and args.k is not None and latent:
         n_concepts = args.expansion * args.n_latent
@@ -216,6 +218,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
                 epochs=args.epochs,
                 n_seeds=args.seeds,
                 unreproducible="flag" if args.keep_unreproducible else "drop",
+                device=device_of(args),
             )
             save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
         with step("computing the UMAP"):

@@ -100,6 +100,12 @@ class Encoder(ABC):
         """Device on which :meth:`encode` runs."""
         return torch.device("cpu")
 
+    def to(self, device: str | torch.device) -> Encoder:
+        """Move the model to ``device`` and return the encoder (one without torch weights runs on the CPU only)."""
+        if torch.device(device).type != "cpu":
+            raise InputError(f"the {self.name} encoder runs on the CPU only, not on {device}")
+        return self
+
     @abstractmethod
     def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Map an expression batch (cells x :attr:`genes`) to embeddings (cells x dim).

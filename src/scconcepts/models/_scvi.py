@@ -83,6 +83,11 @@ class ScviEncoder(Encoder):
         """Device of the model's parameters."""
         return next(self.model.module.parameters()).device
 
+    def to(self, device: str | torch.device) -> ScviEncoder:
+        """Move the scVI model to ``device``."""
+        self.model.to_device(torch.device(device))
+        return self
+
     def context(self, adata: AnnData) -> np.ndarray | None:
         """Return batch codes in the model's category order when the encoder reads the batch."""
         if not self._uses_batch():
@@ -217,6 +222,7 @@ def build_scvi(
     max_epochs: int | None = None,
     early_stopping: bool = True,
     seed: int = 0,
+    device: torch.device | str | None = None,
     **model_kwargs: Any,
 ) -> ScviEncoder:
     """Train an scVI model on the counts of ``adata``, or load a saved scvi-tools model folder.
@@ -245,6 +251,8 @@ def build_scvi(
         always running ``max_epochs``.
     seed
         Random seed of scvi-tools.
+    device
+        Torch device to train on (``None``: a GPU when torch sees one, else the CPU).
     **model_kwargs
         Passed to ``scvi.model.SCVI``.
 
@@ -275,7 +283,7 @@ def build_scvi(
         with contextlib.redirect_stdout(printed):
             model.train(
                 max_epochs=max_epochs,
-                accelerator="cpu" if not torch.cuda.is_available() else "auto",
+                **_lightning_device(device),
                 early_stopping=early_stopping,
                 enable_progress_bar=False,
                 enable_model_summary=False,
@@ -286,6 +294,16 @@ def build_scvi(
         if printed.getvalue().strip():
             logger.debug("scvi-tools printed: %s", printed.getvalue().strip())
     return ScviEncoder(model, batch_key=batch_key, layer=layer)
+
+
+def _lightning_device(device: torch.device | str | None) -> dict[str, Any]:
+    """``accelerator``/``devices`` for scvi-tools' trainer: the given torch device, or a GPU when there is one."""
+    if device is None:
+        return {"accelerator": "cpu" if not torch.cuda.is_available() else "auto"}
+    device = torch.device(device)
+    if device.type == "cuda":
+        return {"accelerator": "gpu", "devices": [device.index or 0]}
+    return {"accelerator": device.type, "devices": 1}
 
 
 def _load_pretrained(

@@ -46,6 +46,11 @@ class TokenEncoder(Encoder):
         """Device of the transformer."""
         return next(self.model.parameters()).device
 
+    def to(self, device: str | torch.device) -> TokenEncoder:
+        """Move the transformer to ``device``."""
+        self.model.to(device)
+        return self
+
     def _counts(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
         """``x`` as a numpy cells x :attr:`genes` array; refuses any other shape."""
         if isinstance(x, torch.Tensor):

@@ -69,6 +69,14 @@ class TorchEncoder(Encoder):
         """Device on which the module runs."""
         return self._device
 
+    def to(self, device: str | torch.device) -> TorchEncoder:
+        """Move the module (and decoder) to ``device``."""
+        self._device = torch.device(device)
+        self.module.to(self._device)
+        if self.decoder is not None:
+            self.decoder.to(self._device)
+        return self
+
     def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Run the module on an expression batch (``context`` is ignored)."""
         return self.module(x)

@@ -13,6 +13,7 @@ import torch
 from anndata import AnnData
 from scipy import stats
 
+from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._keys import (
     activations_key,
@@ -80,6 +81,13 @@ def _components(sae: Any) -> Callable[[torch.Tensor], torch.Tensor]:
     )
 
 
+def _move(encoder: Encoder, sae: Any, device: torch.device) -> None:
+    """Put the encoder and the SAE (when it is a torch module) on ``device``."""
+    encoder.to(device)
+    if isinstance(sae, torch.nn.Module):
+        sae.to(device)
+
+
 def _check_options(adata: AnnData, key: str, method: str, n_cells: int, cells: str, genes: str, engine: str) -> None:
     get_strategy(method)
     if activations_key(key) not in adata.obsm:
@@ -133,6 +141,7 @@ def attribute(
     batch_size: int = 2048,
     seed: int = 0,
     client: Any = None,
+    device: str | None = None,
     copy: bool = False,
 ) -> AnnData | None:
     """Attribute each concept to genes by perturbing them in the cells that activate it.
@@ -206,6 +215,9 @@ def attribute(
     client
         A ``dask.distributed`` client: the concepts' cells are split into chunks attributed on its workers
         and their sums merged (equal to one process; not with ``engine="screen+confirm"``). ``None``: here.
+    device
+        Torch device to move the encoder and the SAE to before perturbing (``"auto"``, ``"cpu"``,
+        ``"cuda"``, ``"cuda:N"``, ``"mps"``; see :func:`scconcepts.tl.embed`); ``None`` leaves them where they are.
     copy
         Return a modified copy instead of writing into ``adata``.
 
@@ -221,6 +233,8 @@ def attribute(
 
     """
     _check_options(adata, key, method, n_cells, cells, genes, engine)
+    if device is not None:
+        _move(encoder, sae, resolve_device(device))
     if is_lazy(adata):  # matrix on disk: read the perturbed cells and a sample only (scconcepts.tl._lazy)
         from scconcepts.tl._lazy import attribute_lazy
 

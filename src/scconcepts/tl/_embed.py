@@ -8,6 +8,7 @@ from typing import Any
 
 from anndata import AnnData
 
+from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.ds._lazy import is_lazy
@@ -28,6 +29,7 @@ def embed(
     input_layer: str | None = None,
     batch_size: int = 1024,
     client: Any = None,
+    device: str | None = None,
     **options: Any,
 ) -> Encoder:
     """Embed every cell with a model and store the embedding in ``adata.obsm["X_<model>"]``.
@@ -56,6 +58,11 @@ def embed(
     client
         A ``dask.distributed`` client: the cells are embedded in chunks on its workers (the encoder sent to
         each worker once); the result equals embedding here. ``None`` embeds in this process.
+    device
+        Torch device the model trains and runs on: ``"auto"`` (the first CUDA GPU when torch sees one,
+        else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; a GPU that is not there is refused
+        (:class:`~scconcepts.InputError`). ``None`` leaves the model where its family puts it (scVI trains on
+        a GPU when there is one; loaded models and a given encoder stay where they are).
     **options
         Passed to the model family's builder (scVI: ``n_latent``, ``n_top_genes``, ``batch_key``, ``max_epochs``...).
 
@@ -73,10 +80,13 @@ def embed(
             "scVI trains on the whole matrix, which was left on disk (read lazily); use a pre-trained model "
             "(torch, scgpt, geneformer with a checkpoint) or load the matrix (--no-backed)"
         )
+    target = None if device is None else resolve_device(device)
     if isinstance(model, Encoder):
         encoder = model
     elif isinstance(model, str):
         build_options = {**options, "input_layer": input_layer} if model == "scvi" else dict(options)
+        if model == "scvi" and target is not None:
+            build_options["device"] = target  # scVI trains there (other families are built, then moved)
         if layer is not None:
             build_options["layer"] = layer
         try:
@@ -85,6 +95,8 @@ def embed(
             raise _explain_data_layer(error, layer, adata) from None
     else:
         raise InputError(f"model must be a model name or an Encoder, got {type(model).__name__}")
+    if target is not None:
+        encoder.to(target)
     if layer is not None and encoder.layer != layer:
         try:
             encoder.select_layer(layer)

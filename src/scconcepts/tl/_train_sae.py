@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, params_key
 from scconcepts._threads import sae_work, threads_by_size
@@ -90,7 +91,8 @@ def train_sae(
         With ``n_seeds > 1``: active latents per cell while the seeds learn their atoms (``None``: ``k``); the
         concepts then encode cells with ``k`` (see :func:`scconcepts.sae.consensus_train`).
     **config
-        Further :class:`~scconcepts.sae.SAEConfig` fields (``lr``, ``epochs``, ``batch_topk``...).
+        Further :class:`~scconcepts.sae.SAEConfig` fields (``lr``, ``epochs``, ``batch_topk``...); ``device``
+        also takes ``"auto"`` (the first CUDA GPU when torch sees one, else the CPU).
 
     Returns
     -------
@@ -105,6 +107,8 @@ def train_sae(
     unknown = set(config) - set(SAEConfig.__dataclass_fields__)
     if unknown:
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
+    if "device" in config:  # "auto" or a GPU that must exist (an InputError otherwise)
+        config["device"] = str(resolve_device(config["device"]))
     sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **config)
     if n_seeds > 1:
         consensus = consensus_train(
