@@ -1,4 +1,4 @@
-"""Memory of the cells-sized hot spots: counterfactual neighbours, monosemanticity, concept encoding.
+"""Memory of the cells-sized hot spots: counterfactual neighbours, monosemanticity, concept encoding, Wilcoxon DE.
 
 Each step runs in a fresh process on synthetic inputs (200,000 cells by default), and prints its wall time,
 the peak resident memory it added over its inputs (RSS sampled every 50 ms) and tracemalloc's peak (numpy's
@@ -27,7 +27,9 @@ logger = logging.getLogger("benchmarks.memory")
 N_CELLS = 200_000
 #: The step's inputs: embedding dimension, concepts, active concepts per cell, concepts attributed x cells each.
 DIM, N_CONCEPTS, K, N_ATTRIBUTED, N_CHOSEN = 64, 2048, 32, 100, 50
-STEPS = ("neighbours", "neighbours_10d", "monosemanticity", "encode")
+STEPS = ("neighbours", "neighbours_10d", "monosemanticity", "encode", "de")
+#: The DE step: genes, share of non-zero expression values, concepts tested.
+DE_GENES, DE_DENSITY, DE_CONCEPTS = 2_000, 0.1, 100
 
 
 def _activations(n_cells: int, rng: np.random.Generator) -> sp.csr_matrix:
@@ -54,6 +56,10 @@ def _inputs(step: str, n_cells: int) -> tuple:
         return embedding, activations, concepts, chosen
     if step == "monosemanticity":
         return _activations(n_cells, rng), rng.choice(list("ABCDEFG"), n_cells)
+    if step == "de":
+        x = sp.random(n_cells, DE_GENES, density=DE_DENSITY, format="csr", dtype=np.float32, random_state=0)
+        x.data = np.log1p(np.ceil(x.data * 5))
+        return x, sp.csr_matrix(_activations(n_cells, rng)[:, :DE_CONCEPTS] > 0)
     import torch
 
     from scconcepts.sae import TopKSAE
@@ -71,6 +77,10 @@ def _run(step: str, inputs: tuple) -> None:
         from scconcepts.evaluation import monosemanticity
 
         monosemanticity(*inputs)
+    elif step == "de":
+        from scconcepts.tl._de import wilcoxon_scores
+
+        wilcoxon_scores(*inputs)
     else:
         from scconcepts.sae import encode_csr
 
@@ -100,6 +110,8 @@ def _dense_gib(step: str, n_cells: int) -> float:
         return 512 * n_cells * 8 / 2**30
     if step == "monosemanticity":
         return n_cells * N_CONCEPTS * 4 / 2**30
+    if step == "de":
+        return n_cells * DE_CONCEPTS * 8 / 2**30  # a dense float64 membership, as before the sparse one
     return 2 * n_cells * K * 8 / 2**30  # the stacked CSR blocks and their copy (values + indices)
 
 

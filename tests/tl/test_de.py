@@ -41,3 +41,15 @@ def test_dense_ranking_in_small_blocks_gives_the_same_scores(monkeypatch):
     whole = wilcoxon_scores(x, groups)
     monkeypatch.setattr(_de, "_DENSE_BLOCK_BYTES", 1)  # one gene per block
     np.testing.assert_allclose(wilcoxon_scores(x, groups), whole, rtol=0, atol=1e-12)
+
+
+def test_unsorted_sparse_input_is_left_as_it_was():
+    x = sp.random(50, 4, density=0.5, random_state=3, format="csc")
+    x.indices[: x.indptr[1]] = x.indices[: x.indptr[1]][::-1].copy()  # first column's rows out of order
+    x.data[: x.indptr[1]] = x.data[: x.indptr[1]][::-1].copy()
+    x.has_sorted_indices = False
+    before = (x.indices.copy(), x.data.copy())
+    groups = np.random.default_rng(1).random((50, 2)) < 0.5
+    np.testing.assert_allclose(wilcoxon_scores(x, groups), wilcoxon_scores(x.toarray(), groups), atol=1e-10)
+    np.testing.assert_array_equal(x.indices, before[0])
+    np.testing.assert_array_equal(x.data, before[1])

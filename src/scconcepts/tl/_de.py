@@ -69,7 +69,11 @@ def _tie_term(counts: np.ndarray) -> float:
 def _sparse_rank_sums(x: sp.csc_matrix, member: sp.spmatrix | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rank sums (genes x groups) and tie terms of non-negative sparse columns, zeros sharing one mid-rank."""
     n = x.shape[0]
-    ranks = x.copy().astype(np.float64)
+    if not x.has_canonical_format:  # sorted, single entries: nothing below may reorder the shared indices
+        x = x.copy()
+        x.sum_duplicates()
+    # the ranks share x's row indices: only their values are a new array
+    ranks = sp.csc_matrix((np.empty(x.data.size), x.indices, x.indptr), shape=x.shape, copy=False)
     ties = np.zeros(x.shape[1])
     zero_rank = np.zeros(x.shape[1])
     for j in range(x.shape[1]):
@@ -83,14 +87,16 @@ def _sparse_rank_sums(x: sp.csc_matrix, member: sp.spmatrix | np.ndarray) -> tup
         zero_rank[j] = (n_zero + 1) / 2
         _, counts = np.unique(values[positive], return_counts=True)
         ties[j] = _tie_term(counts) + _tie_term(np.array([n_zero]))
-    stored = x.copy()
-    stored.data = np.ones_like(stored.data, dtype=np.float64)
     n1 = np.asarray(member.sum(axis=0), dtype=np.float64).ravel()
-    in_group_stored = np.asarray((stored.T @ member).todense() if sp.issparse(member) else stored.T @ member)
-    ranked_sum = ranks.T @ member
-    ranked_sum = np.asarray(ranked_sum.todense() if sp.issparse(ranked_sum) else ranked_sum)
+    ranked_sum = _dense(ranks.T @ member)
+    ranks.data.fill(1.0)  # the same entries now mark where a value is stored
+    in_group_stored = _dense(ranks.T @ member)
     # each stored entry already carries its rank; the group's unstored cells are zeros at the zero mid-rank
     return ranked_sum + zero_rank[:, None] * (n1[None, :] - in_group_stored), ties
+
+
+def _dense(product: sp.spmatrix | np.ndarray) -> np.ndarray:
+    return np.asarray(product.todense() if sp.issparse(product) else product)
 
 
 def _dense_rank_sums(x: sp.spmatrix | np.ndarray, member: sp.spmatrix | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
