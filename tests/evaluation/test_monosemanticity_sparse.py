@@ -42,3 +42,21 @@ def test_sparse_monosemanticity_equals_dense():
     assert monosemanticity(activations, labels, **options) == monosemanticity(activations.toarray(), labels, **options)
     csc = sp.csc_matrix(activations)
     assert monosemanticity(csc, labels, **options) == monosemanticity(activations.toarray(), labels, **options)
+
+
+def test_ami_from_counts_equals_scikit_learn():
+    from sklearn.metrics import adjusted_mutual_info_score
+
+    from scconcepts.evaluation import top_cell_ami
+
+    rng = np.random.default_rng(3)
+    labels = rng.choice(["T", "B", "NK", "Mono"], size=400, p=[0.5, 0.3, 0.15, 0.05])
+    cases = [rng.choice(400, size, replace=False) for size in (1, 5, 40, 200, 399)]
+    cases += [np.flatnonzero(labels == "NK"), np.arange(400), np.array([], dtype=int)]
+    for selected in cases:
+        member = np.zeros(400, dtype=int)
+        member[selected] = 1
+        expected = adjusted_mutual_info_score(labels, member)
+        assert top_cell_ami(selected, labels) == pytest.approx(expected, rel=1e-12, abs=1e-14)
+    one_type = np.array(["T"] * 10)
+    assert top_cell_ami(np.array([1, 2]), one_type) == adjusted_mutual_info_score(one_type, [0, 1, 1] + [0] * 7)
