@@ -219,6 +219,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
                 n_seeds=args.seeds,
                 unreproducible="flag" if args.keep_unreproducible else "drop",
                 device=device_of(args),
+                client=client,
             )
             save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
         with step("computing the UMAP"):

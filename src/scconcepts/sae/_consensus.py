@@ -126,8 +126,14 @@ def _parts_name(pair: np.ndarray, n_final: int) -> str:
     return "+".join(str(i) if i < n_final else f"r{i - n_final}" for i in pair)
 
 
-def _run_all(data: Any, config: SAEConfig, seeds: list[int], split: Any, n_jobs: int) -> list[SeedRun]:
-    """Train every seed: in ``n_jobs`` processes of one thread each, or one after another."""
+def _run_all(
+    data: Any, config: SAEConfig, seeds: list[int], split: Any, n_jobs: int, client: Any = None
+) -> list[SeedRun]:
+    """Train every seed: on ``client``'s Dask workers, in ``n_jobs`` processes of one thread each, or in turn."""
+    if client is not None:
+        from scconcepts.distributed._seeds import train_seeds_on_workers
+
+        return train_seeds_on_workers(data, config, seeds, split, client=client)
     if n_jobs <= 1 or len(seeds) == 1:
         return [train_seed(data, config, seed, split) for seed in seeds]
     array = np.asarray(data, dtype=np.float32)
@@ -166,6 +172,7 @@ def consensus_train(
     unreproducible: str = "drop",
     n_jobs: int = 1,
     atom_k: int | None = None,
+    client: Any = None,
 ) -> ConsensusResult:
     """Train ``n_seeds`` SAEs (seeds ``config.seed`` onwards) and build consensus concepts from them.
 
@@ -192,6 +199,9 @@ def consensus_train(
         SAE (refit on the kept directions) encodes with ``config.k``. With ``atom_k=1`` each run's atoms are
         the directions of groups of cells (one atom per cell), which recur across seeds far more than atoms
         learnt with several active per cell; cells are then encoded as mixtures of ``config.k`` of them.
+    client
+        A ``dask.distributed`` client: each seed's run is a task on its workers (``n_jobs`` is then unused).
+        The runs equal those of one process.
 
     """
     config = config or SAEConfig()
@@ -207,7 +217,7 @@ def consensus_train(
     atom_config.validate(d_in)
     split = split_rows(n_cells, config.val_fraction, config.test_fraction, config.seed)
     seeds = [config.seed + i for i in range(n_seeds)]
-    runs = _run_all(data, atom_config, seeds, split, n_jobs)
+    runs = _run_all(data, atom_config, seeds, split, n_jobs, client)
     directions, _, counts = cluster_atoms(runs, threshold=threshold, min_share=min_share)
     keep = ~find_composites(directions).composite
     summary: dict[str, Any] = {

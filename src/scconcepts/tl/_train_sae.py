@@ -44,6 +44,7 @@ def train_sae(
     min_share: float = MIN_SHARE,
     n_jobs: int = 1,
     atom_k: int | None = None,
+    client: Any = None,
     **config: Any,
 ) -> TrainingResult:
     """Train a Top-K SAE on ``adata.obsm[use_rep]`` (or several: consensus concepts); each latent is a concept.
@@ -90,6 +91,9 @@ def train_sae(
     atom_k
         With ``n_seeds > 1``: active latents per cell while the seeds learn their atoms (``None``: ``k``); the
         concepts then encode cells with ``k`` (see :func:`scconcepts.sae.consensus_train`).
+    client
+        A ``dask.distributed`` client: with ``n_seeds > 1`` each seed's run is a task on its workers, giving
+        the runs of one process. The final SAE (refit or first run) is trained here.
     **config
         Further :class:`~scconcepts.sae.SAEConfig` fields (``lr``, ``epochs``, ``batch_topk``...); ``device``
         also takes ``"auto"`` (the first CUDA GPU when torch sees one, else the CPU).
@@ -119,6 +123,7 @@ def train_sae(
             unreproducible=unreproducible,
             n_jobs=n_jobs,
             atom_k=atom_k,
+            client=client,
         )
         result, flags, summary = consensus.training, consensus.table, consensus.summary
     else:
