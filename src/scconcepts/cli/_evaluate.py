@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
-from scconcepts.cli._common import add_device_argument, device_of, positive
+from scconcepts.cli._common import add_cluster_arguments, add_device_argument, device_of, positive
 from scconcepts.cli._failure import step
 
 #: The concept table's file in a results folder (as ``scconcepts run`` writes it).
@@ -47,10 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a second dataset (bundled name or file) embedded by the run's model for stability across datasets",
     )
     add_device_argument(parser)
+    add_cluster_arguments(parser)
     parser.set_defaults(func=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from scconcepts.distributed import dask_client
     from scconcepts.evaluation import to_jsonable
     from scconcepts.report import REPORT_HTML, refresh_report
     from scconcepts.results import EVALUATION_JSON, MODEL_DIR, RESULTS_H5AD, read_results, update_results_folder
@@ -74,15 +76,17 @@ def _handle(args: argparse.Namespace) -> int:
 
             with step("loading the model"):
                 options["encoder"] = load_encoder(folder / MODEL_DIR).to(device)
-        with step("evaluating the concepts against the baselines"):
-            result = evaluate(
-                adata,
-                seeds=tuple(range(args.seeds)),
-                labels_key=args.labels_key,
-                run_sweep=not args.no_sweep,
-                grounding=not args.no_grounding,
-                **options,
-            )
+        with dask_client(scheduler=args.scheduler, workers=args.workers) as client:
+            with step("evaluating the concepts against the baselines"):
+                result = evaluate(
+                    adata,
+                    seeds=tuple(range(args.seeds)),
+                    labels_key=args.labels_key,
+                    run_sweep=not args.no_sweep,
+                    grounding=not args.no_grounding,
+                    client=client,
+                    **options,
+                )
         with step("writing the results"):
             text = json.dumps(to_jsonable(result), indent=2)
             (staging / EVALUATION_JSON).write_text(text, encoding="utf-8")

@@ -7,6 +7,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
 from scconcepts._progress import progress
 from scconcepts._threads import sae_work, threads_by_size
+from scconcepts.distributed._chunks import map_chunks
 from scconcepts.evaluation._baselines import BASELINES, SEEDED, fit_baseline
 from scconcepts.evaluation._explanation import (
     N_GENES,
@@ -238,6 +240,84 @@ def _ground(adata: AnnData, encoder: Any, method: str, fit: Any, *, alpha: float
     )  # fmt: skip
 
 
+@dataclass
+class _Measured:
+    """What one evaluation unit sends back: small, whatever the number of cells."""
+
+    metrics: dict[str, Any]
+    n_components: int
+    decoder: np.ndarray | None
+    shares: dict[str, float] | None  # grounding shares per gene-set source, when this unit grounded its fit
+
+
+#: One work unit of the evaluation: (method, seed of the measures, seed of the fit).
+Unit = tuple[str, int, int]
+
+
+def _units(seeds: Sequence[int], methods: Sequence[str], *, null: bool) -> list[Unit]:
+    """The evaluation's units in the order of its table: per seed the SAE, then each baseline.
+
+    A method without a seed is fitted with the first seed every time (the same components), and its later
+    seeds only change the measures' own randomness (classifier folds, permutations). With ``null`` the
+    random-directions grounding null comes first.
+    """
+    units: list[Unit] = [(RANDOM_DIRECTIONS, int(seeds[0]), int(seeds[0]))] if null else []
+    for seed in seeds:
+        units.append(("sae", int(seed), int(seed)))
+        units += [(m, int(seed), int(seed) if m in SEEDED else int(seeds[0])) for m in methods]
+    return units
+
+
+def _measure(unit: Unit, shared: dict[str, Any]) -> _Measured:
+    """Fit one method with one seed on the training cells and measure it (the work of one task)."""
+    method, seed, fit_seed = unit
+    embedding, train_rows, val_rows = shared["embedding"], shared["train_rows"], shared["val_rows"]
+    n_concepts = shared["n_concepts"]
+    grounds = shared["encoder"] is not None and seed == fit_seed  # deterministic methods: first seed only
+
+    def ground(fit: Any) -> dict[str, float] | None:
+        if not grounds:
+            return None
+        return _ground(
+            _scratch(shared["adata"]), shared["encoder"], method, fit, alpha=shared["grounding_alpha"],
+            sources=shared["grounding_sources"],
+        )  # fmt: skip
+
+    if method == RANDOM_DIRECTIONS:  # the null: as many random directions as concepts, same pipeline
+        atoms = random_unit_atoms(n_concepts, embedding.shape[1], seed=seed)
+        centre = embedding[train_rows].mean(axis=0)
+        return _Measured({}, n_concepts, None, ground((embedding, centre, atoms)))
+    if method == "sae":
+        sae = fit_sae(embedding, train_rows, with_settings(shared["config"], seed=seed))
+        metrics, activations = sae_fidelity(sae, embedding, val_rows)
+        signed, fit, decoder = False, (sae, activations), sae.W_dec.detach().cpu().numpy()
+    else:
+        rep = fit_baseline(method, embedding, train_rows, n_concepts=n_concepts, k=shared["k"], seed=fit_seed)
+        metrics = {"r2": r2(embedding[val_rows], rep.reconstruction[val_rows])}
+        metrics.update(sparsity(rep.activations[val_rows]))
+        activations, signed, fit, decoder = rep.activations, rep.signed, rep, rep.decoder
+    metrics.update(
+        _quality(
+            activations, shared["labels"], signed=signed, seed=seed, n_top=shared["n_top"],
+            n_permutations=shared["n_permutations"],
+        )
+    )  # fmt: skip
+    metrics.update(
+        _explain(
+            shared["expression"], activations, signed=signed, rows=(train_rows, val_rows),
+            n_genes=shared["explanation_genes"], seed=seed,
+        )
+    )  # fmt: skip
+    return _Measured(metrics, int(activations.shape[1]), decoder, ground(fit))
+
+
+def _scratch(adata: AnnData) -> AnnData:
+    """An AnnData sharing ``adata``'s matrices whose mappings take temporary keys without touching ``adata``."""
+    return AnnData(
+        X=adata.X, obs=adata.obs, var=adata.var, obsm=dict(adata.obsm), layers=dict(adata.layers), uns=dict(adata.uns)
+    )
+
+
 def _other_embedding(other: AnnData, use_rep: str, encoder: Any, dim: int) -> np.ndarray:
     """The second dataset's embedding by the same model: its ``obsm[use_rep]``, else the encoder's."""
     if use_rep in other.obsm:
@@ -304,6 +384,7 @@ def evaluate(
     n_permutations: int = N_PERMUTATIONS,
     explanation: bool = True,
     explanation_genes: int = N_GENES,
+    client: Any = None,
     **sae_options: Any,
 ) -> dict[str, Any]:
     """Measure SAE concepts and baseline components of the same embedding on the same held-out cells.
@@ -376,6 +457,11 @@ def evaluate(
         table, from their attribution when the run has one.
     explanation_genes
         Genes per explanation.
+    client
+        A ``dask.distributed`` client: each (method, seed) fit with its measures and grounding, and the
+        random-directions null, is a task on its workers (the embedding, the expression and, for the
+        grounding, the cells and the encoder are sent to each worker once). The figures equal one process's.
+        The sweep and the second dataset's fits run here.
     **sae_options
         :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``). By default
         each SAE trains for 1.5 x the epochs the run needed to reach its best validation loss (at
@@ -418,66 +504,38 @@ def evaluate(
     train_rows, val_rows = _split(adata, info)
     start = time.perf_counter()
     expression = _expression(adata, explanation_genes) if explanation else None
-    explain_rows = (train_rows, val_rows)
+
+    grounds = encoder is not None and grounding
+    shared = {
+        "embedding": embedding, "train_rows": train_rows, "val_rows": val_rows, "config": config,
+        "n_concepts": n_concepts, "k": k, "labels": labels, "n_top": n_top, "n_permutations": n_permutations,
+        "expression": expression, "explanation_genes": explanation_genes,
+        "adata": _scratch(adata) if grounds else None, "encoder": encoder if grounds else None,
+        "grounding_alpha": grounding_alpha, "grounding_sources": grounding_sources,
+    }  # fmt: skip
+    units = _units(seeds, methods, null=grounds)
+    measured = map_chunks(_measure, units, shared, client=client, desc="evaluation fits")
 
     rows: list[dict[str, Any]] = []
     decoders: dict[str, list[np.ndarray]] = {"sae": [], **{m: [] for m in methods if m in SEEDED}}
     n_components: dict[str, int] = {"sae": n_concepts}
-    fitted: dict[str, Any] = {}
-    grounded: dict[str, dict[str, float]] = {}  # the first seed's shares per source
-
-    def ground(method: str, fit: Any, metrics: dict[str, Any], *, refit: bool) -> None:
-        if encoder is None or not grounding:
-            return
-        if RANDOM_DIRECTIONS not in grounded:  # the null: as many random directions as concepts, same pipeline
-            atoms = random_unit_atoms(n_concepts, embedding.shape[1], seed=int(seeds[0]))
-            centre = embedding[train_rows].mean(axis=0)
-            grounded[RANDOM_DIRECTIONS] = _ground(
-                adata, encoder, RANDOM_DIRECTIONS, (embedding, centre, atoms), alpha=grounding_alpha,
-                sources=grounding_sources,
-            )  # fmt: skip
-        if refit or method not in grounded:
-            shares = _ground(adata, encoder, method, fit, alpha=grounding_alpha, sources=grounding_sources)
-            grounded.setdefault(method, shares)
-        else:  # a deterministic method: the same components every seed
-            shares = grounded[method]
-        metrics["grounding"] = _first_share(shares, specific=False)
-        metrics["grounding_specific"] = _first_share(shares, specific=True)
-
-    for seed in progress(seeds, desc="evaluation seeds", unit="seed"):
-        sae = fit_sae(embedding, train_rows, with_settings(config, seed=int(seed)))
-        metrics, activations = sae_fidelity(sae, embedding, val_rows)
-        metrics.update(
-            _quality(activations, labels, signed=False, seed=seed, n_top=n_top, n_permutations=n_permutations)
-        )
-        metrics.update(
-            _explain(expression, activations, signed=False, rows=explain_rows, n_genes=explanation_genes, seed=seed)
-        )
-        ground("sae", (sae, activations), metrics, refit=True)
-        rows.append({"method": "sae", "seed": seed, **metrics})
-        decoders["sae"].append(sae.W_dec.detach().cpu().numpy())
-        for method in methods:
-            if method in SEEDED or method not in fitted:
-                fitted[method] = fit_baseline(method, embedding, train_rows, n_concepts=n_concepts, k=k, seed=seed)
-            rep = fitted[method]
-            n_components[method] = rep.activations.shape[1]
-            metrics = {"r2": r2(embedding[val_rows], rep.reconstruction[val_rows])}
-            metrics.update(sparsity(rep.activations[val_rows]))
-            metrics.update(
-                _quality(
-                    rep.activations, labels, signed=rep.signed, seed=seed, n_top=n_top, n_permutations=n_permutations
-                )
-            )
-            metrics.update(
-                _explain(
-                    expression, rep.activations, signed=rep.signed, rows=explain_rows, n_genes=explanation_genes,
-                    seed=seed,
-                )
-            )  # fmt: skip
-            ground(method, rep, metrics, refit=method in SEEDED)
-            rows.append({"method": method, "seed": seed, **metrics})
-            if method in decoders:
-                decoders[method].append(rep.decoder)
+    first_decoder: dict[str, np.ndarray | None] = {}
+    grounded: dict[str, dict[str, float]] = {}  # the first seed's shares per source, the null first
+    for (method, seed, _), unit in zip(units, measured, strict=True):
+        if unit.shares is not None:
+            grounded.setdefault(method, unit.shares)
+        if method == RANDOM_DIRECTIONS:
+            continue
+        metrics = dict(unit.metrics)
+        if grounds:  # a deterministic method was grounded once: the same components every seed
+            shares = grounded[method] if unit.shares is None else unit.shares
+            metrics["grounding"] = _first_share(shares, specific=False)
+            metrics["grounding_specific"] = _first_share(shares, specific=True)
+        n_components[method] = unit.n_components
+        first_decoder.setdefault(method, unit.decoder)
+        rows.append({"method": method, "seed": seed, **metrics})
+        if method in decoders:
+            decoders[method].append(unit.decoder)
     per_seed = pd.DataFrame(rows)
     _grounding_chance(per_seed, grounded.get(RANDOM_DIRECTIONS), n_components, n_concepts)
     pvalues = [f"{metric}_pvalue" for metric in GROUNDING]
@@ -494,8 +552,8 @@ def evaluate(
     cross: dict[str, Any] = {}
     if other_embedding is not None:
         first_decoders = dict(decoders)
-        if "pca" in fitted:
-            first_decoders["pca"] = [fitted["pca"].decoder]
+        if "pca" in first_decoder:
+            first_decoders["pca"] = [first_decoder["pca"]]
         cross = {
             "name": other_name,
             "n_cells": int(other_embedding.shape[0]),

@@ -1,0 +1,117 @@
+"""The evaluation's seeds, baselines and grounding on two dask workers equal one process's figures."""
+
+import json
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from scconcepts import tl
+from scconcepts.cli import main
+from scconcepts.models import TorchEncoder
+from scconcepts.results import new_results_folder
+
+from ..evaluation._typed import typed_embeddings
+
+N_PROGRAMS, PROGRAM_SIZE, N_GENES, CELLS_PER_GROUP = 3, 20, 90, 80
+
+
+def _program(p):
+    return list(range(p * PROGRAM_SIZE, (p + 1) * PROGRAM_SIZE))
+
+
+def _program_encoder(genes):
+    """Embedding dimension p reads only the genes of program p (torch's own modules: they pickle by name)."""
+    torch.manual_seed(0)
+    hidden, out = nn.Linear(N_GENES, 3 * N_PROGRAMS), nn.Linear(3 * N_PROGRAMS, N_PROGRAMS)
+    with torch.no_grad():
+        hidden.weight.zero_()
+        out.weight.zero_()
+        for p in range(N_PROGRAMS):
+            units = list(range(3 * p, 3 * p + 3))
+            hidden.weight[np.ix_(units, _program(p))] = torch.rand(3, PROGRAM_SIZE) * 0.02 + 0.01
+            out.weight[p, units] = torch.rand(3) + 0.5
+        hidden.bias.fill_(-1.0)
+        out.bias.zero_()
+    return TorchEncoder(nn.Sequential(hidden, nn.Tanh(), out), genes, name="programs")
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """Three groups of cells, each expressing one gene program; a GMT holding the programs and decoys."""
+    rng = np.random.default_rng(0)
+    group = np.repeat(np.arange(N_PROGRAMS), CELLS_PER_GROUP)
+    rate = np.full((group.size, N_GENES), 1.0)
+    for p in range(N_PROGRAMS):
+        rate[np.ix_(group == p, _program(p))] = 10.0
+    adata = ad.AnnData(sp.csr_matrix(rng.poisson(rate).astype(np.float32)))
+    adata.var_names = [f"G{g}" for g in range(N_GENES)]
+    adata.obs_names = [f"cell{i}" for i in range(group.size)]
+    adata.obs["cell_type"] = pd.Categorical([f"type{p}" for p in group])
+    encoder = _program_encoder(list(adata.var_names))
+    adata.obsm["X_programs"] = encoder.embed(adata)
+    tl.train_sae(adata, use_rep="X_programs", k=1, expansion=2, epochs=20, lr=1e-2, input_noise=0.0)
+    sets = {f"PROGRAM_{p}": _program(p) for p in range(N_PROGRAMS)}
+    sets |= {f"DECOY_{i}": sorted(rng.choice(N_GENES, PROGRAM_SIZE, replace=False).tolist()) for i in range(4)}
+    gmt = tmp_path_factory.mktemp("gmt") / "planted.gmt"
+    gmt.write_text(
+        "".join(f"{name}\tplanted\t" + "\t".join(f"G{g}" for g in genes) + "\n" for name, genes in sets.items())
+    )
+    return adata, encoder, str(gmt)
+
+
+def _numbers(frame):
+    return frame.select_dtypes("number").to_numpy(dtype=float)
+
+
+@pytest.mark.slow
+def test_evaluate_with_grounding_on_two_workers_equals_one_process(planted, cluster_client):
+    adata, encoder, gmt = planted
+    # a deterministic method grounded once (neurons, pca) and a seeded one grounded every seed (ica)
+    options = {"seeds": (0, 1), "methods": ("neurons", "pca", "ica"), "run_sweep": False, "encoder": encoder,
+               "grounding_sources": [gmt], "epochs": 10}  # fmt: skip
+    here = tl.evaluate(adata.copy(), **options)
+    there = tl.evaluate(adata.copy(), **options, client=cluster_client)
+    assert list(there["table"].index) == list(here["table"].index) == ["sae", "neurons", "pca", "ica"]
+    assert list(there["table"].columns) == list(here["table"].columns)
+    np.testing.assert_allclose(_numbers(there["table"]), _numbers(here["table"]), atol=1e-6, rtol=0, equal_nan=True)
+    np.testing.assert_allclose(
+        _numbers(there["per_seed"]), _numbers(here["per_seed"]), atol=1e-6, rtol=0, equal_nan=True
+    )
+    assert there["grounding"] == here["grounding"]
+    assert next(iter(there["grounding"])) == "random_directions"  # the null is grounded too, on a worker
+    for method, measures in here["stability"].items():
+        assert there["stability"][method] == pytest.approx(measures, abs=1e-6)
+    # the figures are not degenerate: grounding found the programs, and seeds differ for the seeded methods
+    assert here["table"].loc["neurons", "grounding"] == pytest.approx(1.0)
+    assert here["table"].loc["sae", "r2_std"] > 0
+    assert set(adata.obsm) == {"X_programs", "X_concepts"}, "grounding leaves no temporary keys behind"
+
+
+def test_cli_evaluate_on_a_scheduler_writes_the_same_evaluation(tmp_path, cluster_client):
+    embeddings, _, labels = typed_embeddings(n_cells=200, dim=6, n_atoms=6)
+    cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
+    cells.obs_names = [f"cell{i}" for i in range(len(labels))]
+    cells.obs["cell_type"] = pd.Categorical(labels)
+    cells.obsm["X_toy"] = embeddings
+    tl.train_sae(cells, use_rep="X_toy", k=1, expansion=2, epochs=8, patience=3, lr=1e-2, input_noise=0.0)
+    figures = {}
+    for name, extra in (("here", []), ("there", ["--scheduler", cluster_client.scheduler.address])):
+        with new_results_folder(tmp_path / name) as folder:
+            cells.write_h5ad(folder / "results.h5ad")
+        args = ["evaluate", str(tmp_path / name), "--seeds", "2", "--no-sweep", "--no-grounding", "--epochs", "5"]
+        assert main([*args, *extra]) == 0
+        figures[name] = json.loads((tmp_path / name / "evaluation.json").read_text())
+    here, there = figures["here"], figures["there"]
+    assert [row["method"] for row in there["table"]] == [row["method"] for row in here["table"]]
+    for mine, theirs in zip(here["table"] + here["per_seed"], there["table"] + there["per_seed"], strict=True):
+        assert theirs.keys() == mine.keys()
+        for name, value in mine.items():
+            if isinstance(value, float):
+                assert theirs[name] == pytest.approx(value, abs=1e-6, nan_ok=True), name
+    for method, measures in here["stability"].items():
+        assert there["stability"][method] == pytest.approx(measures, abs=1e-6), method
