@@ -92,6 +92,7 @@ def test_evaluate_with_grounding_on_two_workers_equals_one_process(planted, clus
     assert set(adata.obsm) == {"X_programs", "X_concepts"}, "grounding leaves no temporary keys behind"
 
 
+@pytest.mark.slow
 def test_cli_evaluate_on_a_scheduler_writes_the_same_evaluation(tmp_path, cluster_client):
     embeddings, _, labels = typed_embeddings(n_cells=200, dim=6, n_atoms=6)
     cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
