@@ -25,11 +25,19 @@ def _run(checkpoint, out, *extra):
     return ad.read_h5ad(out / "results.h5ad")
 
 
+@pytest.mark.slow
 def test_run_and_attribute_on_two_workers_equal_one_process(checkpoint, tmp_path):
-    there = _run(checkpoint, tmp_path / "there", "--workers", "2")
+    there = _run(checkpoint, tmp_path / "there", "--workers", "2", "--seeds", "2")
     here = scconcepts.ds.pbmc68k()
     scconcepts.tl.embed(here, model="scgpt", checkpoint=checkpoint)
     np.testing.assert_allclose(there.obsm["X_scgpt"], here.obsm["X_scgpt"], atol=1e-6, rtol=0)
+    # the consensus seed runs went to the workers: the same concepts as training them here, on the same embedding
+    here.obsm["X_scgpt"] = there.obsm["X_scgpt"]
+    scconcepts.tl.train_sae(here, use_rep="X_scgpt", k=4, expansion=2, epochs=3, n_seeds=2, labels_key="cell_type")
+    assert abs(there.obsm["X_concepts"] - here.obsm["X_concepts"]).max() <= 1e-6
+    mine, theirs = here.uns["concepts"]["table"], there.uns["concepts"]["table"]
+    np.testing.assert_allclose(theirs["matched_cosine"], mine["matched_cosine"], atol=1e-6)
+    assert there.uns["concepts"]["params"]["n_seeds"] == 2
 
     shutil.copytree(tmp_path / "there", tmp_path / "here")
     attribute = ["attribute", "--method", "mask", "--n-cells", "10"]
