@@ -4,8 +4,8 @@ Synthetic sparse counts over 2,000 real gene symbols (Poisson programs: each cel
 60 genes on a low background), written to an ``.h5ad``; a random TorchEncoder MLP (2,000 -> 256 -> 64)
 saved as a checkpoint. Each (size, workers) configuration runs in a fresh process, so its memory is its
 own, the stages of ``scconcepts run --model torch --seeds 3`` one after another through the same
-functions: read -> embed -> consensus SAE (3 seeds, on the workers as in ``run --workers``) -> encode (all cells again, checked against the
-stored activations) -> cell map -> attribute (+ explanation score) -> enrich + labels -> results folder
+functions: read -> embed -> consensus SAE (3 seeds, on the workers as in ``run --workers``) -> encode (all
+cells again, checked against the stored activations) -> cell map -> attribute (+ explanation score) -> enrich + labels -> results folder
 written (h5ad, CSVs, model, SAE, report) -> explorer opened (its data loaded, ``/api/info``, ``/api/umap``,
 the catalogue and one concept's values served). It prints each stage's wall time and the peak RSS of all
 processes (dask workers included, sampled every 50 ms), the 1-minute load average, and at the end, per
@@ -125,8 +125,8 @@ def run_stages(h5ad: Path, checkpoint: Path, out: Path, workers: int, seeds: int
             encoder = load_torch(checkpoint)
             stage("embed", lambda: tl.embed(adata, model=encoder, client=client))
             use_rep = encoder.obsm_key
-            result = stage("sae", lambda: tl.train_sae(adata, use_rep=use_rep, k=K, expansion=EXPANSION, key_added=KEY,
-                                                       labels_key="cell_type", n_seeds=seeds, client=client))  # fmt: skip
+            options = {"k": K, "expansion": EXPANSION, "key_added": KEY, "labels_key": "cell_type", "n_seeds": seeds}
+            result = stage("sae", lambda: tl.train_sae(adata, use_rep=use_rep, client=client, **options))
             activations = adata.obsm[f"X_{KEY}"]
             encoded = stage("encode", lambda: _encode(result.sae, adata.obsm[use_rep], client, encode_csr))
             stage("map", lambda: compute_umap(adata, use_rep))
