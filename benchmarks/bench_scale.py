@@ -4,13 +4,14 @@ Synthetic sparse counts over 2,000 real gene symbols (Poisson programs: each cel
 60 genes on a low background), written to an ``.h5ad``; a random TorchEncoder MLP (2,000 -> 256 -> 64)
 saved as a checkpoint. Each (size, workers) configuration runs in a fresh process, so its memory is its
 own, the stages of ``scconcepts run --model torch --seeds 3`` one after another through the same
-functions: read -> embed -> consensus SAE (3 seeds, on the workers as in ``run --workers``) -> encode (all
-cells again, checked against the stored activations) -> cell map -> attribute (+ explanation score) -> enrich + labels -> results folder
-written (h5ad, CSVs, model, SAE, report) -> explorer opened (its data loaded, ``/api/info``, ``/api/umap``,
-the catalogue and one concept's values served). It prints each stage's wall time and the peak RSS of all
-processes (dask workers included, sampled every 50 ms), the 1-minute load average, and at the end, per
-worker count, the exponent of cost in cells (log-log slope between the smallest and largest size) and
-whether 2 workers gave 1 worker's results (embedding, activations, attribution scores).
+functions: read -> embed -> consensus SAE (3 seeds, on the workers as in ``run --workers``) -> encode
+(all cells again, checked against the stored activations) -> cell map -> attribute (+ explanation
+score) -> enrich + labels -> results folder written (h5ad, CSVs, model, SAE, report) -> explorer opened
+(its data loaded, ``/api/info``, ``/api/umap``, the catalogue and one concept's values served). It prints
+each stage's wall time and the peak RSS of all processes (dask workers included, sampled every 50 ms),
+the 1-minute load average, and at the end, per worker count, the exponent of cost in cells (log-log
+slope between the smallest and largest size) and whether 2 workers gave 1 worker's results (embedding,
+activations, attribution scores).
 
 Sizes: ``SCCONCEPTS_SCALE_CELLS=100000,300000`` (default ``100000,300000,1000000``); workers:
 ``SCCONCEPTS_SCALE_WORKERS=1,2`` (default; 0 = one process, no dask); seeds: ``SCCONCEPTS_SCALE_SEEDS``
