@@ -1,4 +1,4 @@
-"""The evaluation's seeds, baselines and grounding on two dask workers equal one process's figures."""
+"""The evaluation's seeds, baselines, grounding and second-dataset fits on two dask workers equal one process's."""
 
 import json
 
@@ -72,8 +72,9 @@ def _numbers(frame):
 def test_evaluate_with_grounding_on_two_workers_equals_one_process(planted, cluster_client):
     adata, encoder, gmt = planted
     # a deterministic method grounded once (neurons, pca) and a seeded one grounded every seed (ica)
+    # the second dataset (every other cell) gets its own fits on the workers as well
     options = {"seeds": (0, 1), "methods": ("neurons", "pca", "ica"), "run_sweep": False, "encoder": encoder,
-               "grounding_sources": [gmt], "epochs": 10}  # fmt: skip
+               "grounding_sources": [gmt], "epochs": 10, "other": adata[::2].copy()}  # fmt: skip
     here = tl.evaluate(adata.copy(), **options)
     there = tl.evaluate(adata.copy(), **options, client=cluster_client)
     assert list(there["table"].index) == list(here["table"].index) == ["sae", "neurons", "pca", "ica"]
@@ -83,6 +84,9 @@ def test_evaluate_with_grounding_on_two_workers_equals_one_process(planted, clus
         _numbers(there["per_seed"]), _numbers(here["per_seed"]), atol=1e-6, rtol=0, equal_nan=True
     )
     assert there["grounding"] == here["grounding"]
+    assert set(here["cross_dataset"]["methods"]) == {"sae", "ica", "pca"}
+    for method, measures in here["cross_dataset"]["methods"].items():
+        assert there["cross_dataset"]["methods"][method] == pytest.approx(measures, abs=1e-6), method
     assert next(iter(there["grounding"])) == "random_directions"  # the null is grounded too, on a worker
     for method, measures in here["stability"].items():
         assert there["stability"][method] == pytest.approx(measures, abs=1e-6)

@@ -17,7 +17,6 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
-from scconcepts._progress import progress
 from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.distributed._chunks import map_chunks
 from scconcepts.evaluation._baselines import BASELINES, SEEDED, fit_baseline
@@ -336,6 +335,16 @@ def _other_embedding(other: AnnData, use_rep: str, encoder: Any, dim: int) -> np
     return embedding
 
 
+def _second_decoder(unit: tuple[str, int], shared: dict[str, Any]) -> np.ndarray:
+    """One method's decoder fitted with one seed on every cell of the second dataset (the work of one task)."""
+    method, seed = unit
+    embedding, config = shared["embedding"], shared["config"]
+    rows = np.arange(embedding.shape[0])
+    if method == "sae":
+        return fit_sae(embedding, rows, with_settings(config, seed=seed)).W_dec.detach().cpu().numpy()
+    return fit_baseline(method, embedding, rows, n_concepts=shared["n_concepts"], k=int(config.k), seed=seed).decoder
+
+
 def _cross_dataset(
     embedding: np.ndarray,
     config: SAEConfig,
@@ -343,23 +352,25 @@ def _cross_dataset(
     first: dict[str, list[np.ndarray]],
     *,
     n_concepts: int,
+    client: Any = None,
 ) -> dict[str, dict[str, float]]:
     """Fit every decoder-bearing method of ``first`` on the second dataset's cells and match every pair of runs.
 
     The second dataset's runs take seeds none of ``seeds`` uses, so that no matched pair shares an
-    initialisation.
+    initialisation; a method without a seed is fitted once. With ``client`` each fit is a task on its workers.
     """
-    rows = np.arange(embedding.shape[0])
     own_seeds = [max(seeds) + 1 + i for i in range(len(seeds))]
+    units = [
+        (method, int(seed))
+        for seed in own_seeds
+        for method in first
+        if method == "sae" or method in SEEDED or seed == own_seeds[0]
+    ]
+    shared = {"embedding": embedding, "config": config, "n_concepts": n_concepts}
+    fits = map_chunks(_second_decoder, units, shared, client=client, desc="second dataset fits")
     second: dict[str, list[np.ndarray]] = {method: [] for method in first}
-    for seed in progress(own_seeds, desc="second dataset seeds", unit="seed"):
-        second["sae"].append(
-            fit_sae(embedding, rows, with_settings(config, seed=int(seed))).W_dec.detach().cpu().numpy()
-        )
-        for method in second:
-            if method != "sae" and (method in SEEDED or not second[method]):
-                rep = fit_baseline(method, embedding, rows, n_concepts=n_concepts, k=int(config.k), seed=int(seed))
-                second[method].append(rep.decoder)
+    for (method, _), decoder in zip(units, fits, strict=True):
+        second[method].append(decoder)
     return {method: cross_dataset_stability(first[method], second[method]) for method in first}
 
 
@@ -461,7 +472,7 @@ def evaluate(
         A ``dask.distributed`` client: each (method, seed) fit with its measures and grounding, and the
         random-directions null, is a task on its workers (the embedding, the expression and, for the
         grounding, the cells and the encoder are sent to each worker once). The figures equal one process's.
-        The sweep and the second dataset's fits run here.
+        The second dataset's fits are tasks too; the sweep runs here.
     **sae_options
         :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``). By default
         each SAE trains for 1.5 x the epochs the run needed to reach its best validation loss (at
@@ -557,7 +568,9 @@ def evaluate(
         cross = {
             "name": other_name,
             "n_cells": int(other_embedding.shape[0]),
-            "methods": _cross_dataset(other_embedding, config, seeds, first_decoders, n_concepts=n_concepts),
+            "methods": _cross_dataset(
+                other_embedding, config, seeds, first_decoders, n_concepts=n_concepts, client=client
+            ),
         }
 
     sweep_table = pd.DataFrame(columns=["k", "expansion", "n_concepts", "r2", "l0", "dead_fraction"])
