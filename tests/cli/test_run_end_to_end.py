@@ -2,6 +2,7 @@ import json
 
 import anndata as ad
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from scconcepts.cli import main
@@ -25,6 +26,8 @@ def test_run_on_pbmc68k_writes_a_complete_results_folder(tmp_path, capsys):
             "4",
             "--epochs",
             "300",
+            "--seeds",
+            "1",  # one SAE: every latent is a concept (the default consensus keeps those that recur)
             "--out",
             str(out),
         ]
@@ -77,6 +80,26 @@ def test_run_on_pbmc68k_writes_a_complete_results_folder(tmp_path, capsys):
 
     assert main(["info", str(out)]) == 0
     assert "r2" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_run_defaults_report_consensus_concepts_that_recur(tmp_path):
+    """The default run pools 5 seeds' atoms: concepts are the directions that recur, each with its reproducibility."""
+    out = tmp_path / "results"
+    args = ["run", "--dataset", "pbmc68k", "--max-epochs", "20", "--no-attribution", "--out", str(out)]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    n_concepts = metrics["n_concepts"]
+    assert metrics["n_seeds"] == 5 and metrics["expansion"] == 2 and metrics["k"] == min(5, n_concepts)
+    adata = ad.read_h5ad(out / "results.h5ad")
+    table = adata.uns["concepts"]["table"]
+    assert 1 <= n_concepts <= 20 and len(table) == n_concepts == adata.obsm["X_concepts"].shape[1]
+    consensus = adata.uns["concepts"]["consensus"]
+    assert consensus["atom_k"] == 1 and consensus["mode"] in ("drop", "flag")
+    if consensus["mode"] == "drop":
+        assert (table["reproducibility"] >= 0.6).all() and metrics["reproduced_share"] == 1.0
+    stored = encode_csr(load_sae(out / "sae"), adata.obsm["X_scvi"])
+    assert abs(stored - adata.obsm["X_concepts"]).max() < 1e-5  # the saved SAE is the one that encoded the cells
 
 
 def test_rerun_needs_overwrite_and_keeps_the_users_files(tmp_path):

@@ -70,3 +70,19 @@ def test_consensus_learns_atoms_with_atom_k_and_encodes_with_k():
     centred /= np.linalg.norm(centred, axis=1, keepdims=True)
     decoder = sae.W_dec.detach().numpy()
     assert (np.abs(centred @ decoder.T).max(axis=1) > 0.9).all()  # every group comes back as a concept
+
+
+def test_pursuit_bias_refit_lowers_the_error_of_a_frozen_dictionary():
+    import torch
+
+    from scconcepts.sae import reconstruction_metrics
+    from scconcepts.sae._consensus import fit_pursuit_bias
+
+    cells, _ = _groups(n_groups=6)
+    result = consensus_train(cells, SAEConfig(expansion=2, k=3, seed=0, **FAST), n_seeds=2, atom_k=1)
+    sae, split = result.training.sae, result.training
+    with torch.no_grad():
+        sae.b_dec.add_(0.5)  # a bias off the cells' common ground
+    worse = reconstruction_metrics(sae, cells, split.test_rows)["r2"]
+    fit_pursuit_bias(sae, cells, split.train_rows, split.val_rows)
+    assert reconstruction_metrics(sae, cells, split.test_rows)["r2"] > worse + 0.05

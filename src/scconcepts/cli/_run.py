@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
+from scconcepts._regime import DEFAULT_ATOM_INIT, DEFAULT_ATOM_K, DEFAULT_EXPANSION, DEFAULT_SEEDS
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
 from scconcepts.cli._common import (
     add_backed_argument,
@@ -44,15 +45,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_model_arguments(parser)
     add_backed_argument(parser)
     parser.add_argument("--k", type=positive, default=None, help="active concepts per cell (default: dim / 2)")
-    parser.add_argument("--expansion", type=positive, default=4, help="dictionary size / embedding dim (default: 4)")
+    parser.add_argument(
+        "--expansion", type=positive, default=DEFAULT_EXPANSION, help="dictionary size / embedding dim (default: 2)"
+    )
     parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--seeds",
         type=positive,
-        default=1,
+        default=DEFAULT_SEEDS,
         help="SAEs to train from seeds --seed, --seed+1, ...; above 1 the concepts are the directions that recur "
-        "across them (consensus, each with its reproducibility) (default: 1)",
+        "across them (consensus, each with its reproducibility); 1 trains a single SAE (default: 5)",
+    )
+    parser.add_argument(
+        "--atom-k",
+        type=positive,
+        default=DEFAULT_ATOM_K,
+        help="with --seeds > 1: active concepts per cell while each seed learns its atoms; cells are then encoded "
+        "with --k of the atoms that recur (default: 1)",
+    )
+    parser.add_argument(
+        "--atom-init",
+        choices=["kmeans", "random"],
+        default=DEFAULT_ATOM_INIT,
+        help="where the SAE's atoms start: spherical k-means directions of the cells, or random (default: kmeans)",
     )
     parser.add_argument(
         "--keep-unreproducible",
@@ -217,6 +233,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
                 labels_key=labels_key,
                 epochs=args.epochs,
                 n_seeds=args.seeds,
+                atom_k=args.atom_k,
+                atom_init=args.atom_init,
                 unreproducible="flag" if args.keep_unreproducible else "drop",
                 device=device_of(args),
                 client=client,

@@ -12,14 +12,12 @@ from anndata import AnnData
 from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, params_key
+from scconcepts._regime import DEFAULT_ATOM_INIT, DEFAULT_ATOM_K, DEFAULT_EXPANSION, DEFAULT_SEEDS
 from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.sae import SAEConfig, TrainingResult, encode_csr, informativeness, reconstruction_metrics, train
 from scconcepts.sae._composite import find_composites
 from scconcepts.sae._consensus import MIN_SHARE, consensus_train
 from scconcepts.tl._concept_table import concept_table
-
-#: Seeds trained by default (1: a single SAE; consensus over seeds with n_seeds > 1, e.g. 5).
-DEFAULT_SEEDS = 1
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +33,7 @@ def train_sae(
     *,
     use_rep: str,
     k: int | None = None,
-    expansion: int = 4,
+    expansion: int = DEFAULT_EXPANSION,
     seed: int = 0,
     key_added: str = DEFAULT_KEY,
     labels_key: str | None = "cell_type",
@@ -43,14 +41,17 @@ def train_sae(
     unreproducible: str = "drop",
     min_share: float = MIN_SHARE,
     n_jobs: int = 1,
-    atom_k: int | None = None,
+    atom_k: int | None = DEFAULT_ATOM_K,
     client: Any = None,
     **config: Any,
 ) -> TrainingResult:
     """Train a Top-K SAE on ``adata.obsm[use_rep]`` (or several: consensus concepts); each latent is a concept.
 
-    With ``n_seeds > 1`` (e.g. 5) the concepts are the decoder directions that recur across seeds (see
-    :func:`scconcepts.sae.consensus_train`); with ``n_seeds=1`` one SAE's latents are the concepts.
+    By default the concepts are the decoder directions that recur across 5 seeds (see
+    :func:`scconcepts.sae.consensus_train`), each seed learning its atoms with one active per cell
+    (``atom_k=1``) from spherical k-means directions (``atom_init="kmeans"``), and cells are encoded with
+    ``k`` of the kept atoms; with ``n_seeds=1`` one SAE's latents are the concepts (``atom_k`` is then unused).
+    The concept count is then the number of directions that recurred, not ``expansion`` x dim.
 
     Writes ``obsm["X_<key_added>"]`` (cells x concepts activations, CSR) and ``uns[key_added]`` with
     ``params``, ``metrics`` (on the test cells, which neither training nor early stopping saw: ``r2``,
@@ -80,7 +81,8 @@ def train_sae(
     labels_key
         ``obs`` column of cell types for the concept table and informativeness (skipped if absent).
     n_seeds
-        SAEs to train for the consensus (seeds ``seed`` ... ``seed + n_seeds - 1``); 1 trains a single SAE.
+        SAEs to train for the consensus (seeds ``seed`` ... ``seed + n_seeds - 1``, default 5); 1 trains a
+        single SAE.
     unreproducible
         ``"drop"``: keep only directions recurring in ``min_share`` of the runs (composites dropped);
         ``"flag"``: keep the first seed's SAE whole and flag each concept (``reproducible``, ``composite``).
@@ -89,14 +91,15 @@ def train_sae(
     n_jobs
         Processes training seeds at once (one thread each); 1 trains them one after another.
     atom_k
-        With ``n_seeds > 1``: active latents per cell while the seeds learn their atoms (``None``: ``k``); the
-        concepts then encode cells with ``k`` (see :func:`scconcepts.sae.consensus_train`).
+        With ``n_seeds > 1``: active latents per cell while the seeds learn their atoms (default 1; ``None``:
+        ``k``); the concepts then encode cells with ``k`` (see :func:`scconcepts.sae.consensus_train`).
     client
         A ``dask.distributed`` client: with ``n_seeds > 1`` each seed's run is a task on its workers, giving
         the runs of one process. The final SAE (refit or first run) is trained here.
     **config
         Further :class:`~scconcepts.sae.SAEConfig` fields (``lr``, ``epochs``, ``batch_topk``...); ``device``
-        also takes ``"auto"`` (the first CUDA GPU when torch sees one, else the CPU).
+        also takes ``"auto"`` (the first CUDA GPU when torch sees one, else the CPU); ``atom_init`` defaults
+        to ``"kmeans"`` here.
 
     Returns
     -------
@@ -113,7 +116,7 @@ def train_sae(
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
     if "device" in config:  # "auto" or a GPU that must exist (an InputError otherwise)
         config["device"] = str(resolve_device(config["device"]))
-    sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **config)
+    sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **{"atom_init": DEFAULT_ATOM_INIT, **config})
     if n_seeds > 1:
         consensus = consensus_train(
             embedding,
