@@ -5,6 +5,7 @@ import pytest
 from anndata import AnnData
 
 from scconcepts import tl
+from scconcepts._threads import torch_threads
 from scconcepts.sae import SAEConfig
 from scconcepts.sae._consensus import consensus_train
 
@@ -22,8 +23,9 @@ def _planted(n_cells=1500, seed=0):
 def test_consensus_seed_runs_on_two_workers_equal_one_process(cluster_client):
     data = _planted()
     config = SAEConfig(k=2, expansion=2, seed=4, **FAST)
-    here = consensus_train(data, config, n_seeds=3)
-    there = consensus_train(data, config, n_seeds=3, client=cluster_client)
+    with torch_threads(1):  # as the workers train: earlier tests may have left torch with more threads
+        here = consensus_train(data, config, n_seeds=3)
+        there = consensus_train(data, config, n_seeds=3, client=cluster_client)
     assert [run.seed for run in there.runs] == [4, 5, 6]  # the seeds' order, whatever order the workers answer in
     for mine, theirs in zip(here.runs, there.runs, strict=True):
         np.testing.assert_allclose(theirs.decoder, mine.decoder, atol=1e-6, rtol=0)
