@@ -40,6 +40,19 @@ def test_map_chunks_keeps_the_order_of_parts_on_workers(cluster_client):
     assert here == there == [[v * v + 1 for v in part] for part in parts]
 
 
+def _shift(part, shared):
+    return part + shared["offset"]
+
+
+def test_a_shared_dict_travels_whole_and_leaves_other_data_alone(cluster_client):
+    # A dict scattered as such travels value by value under its own keys ("offset"), which collides with any
+    # other data of that name on the cluster: here the user's, which must survive the map unchanged.
+    (theirs,) = cluster_client.scatter({"offset": 1000}, hash=False).values()
+    assert map_chunks(_shift, [1, 2, 3, 4], {"offset": 10}, client=cluster_client) == [11, 12, 13, 14]
+    assert theirs.key == "offset"
+    assert theirs.result(timeout=30) == 1000
+
+
 def test_embedding_on_two_workers_equals_one_process(cluster_client):
     adata, encoder = _cells()
     single = encoder.embed(adata)

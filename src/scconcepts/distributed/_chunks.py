@@ -51,7 +51,10 @@ def map_chunks(
         return [function(part, *shared) for part in progress(parts, desc=desc, disable=len(parts) < 4)]
     from distributed import as_completed
 
-    handles = [client.scatter(obj, broadcast=True, hash=False) for obj in shared]
+    # Each object is wrapped in a list so that it travels as one piece under a fresh random key: scattering a
+    # dict directly would send each value under the dict's own key ("embedding", "config", ...), and two maps
+    # sharing a client would then release each other's data ("lost dependencies").
+    handles = [client.scatter([obj], broadcast=True, hash=False)[0] for obj in shared]
     futures = [client.submit(function, part, *handles, pure=False) for part in parts]
     position = {future.key: i for i, future in enumerate(futures)}
     results: list[Any] = [None] * len(futures)
