@@ -34,7 +34,9 @@ def test_run_and_attribute_on_two_workers_equal_one_process(checkpoint, tmp_path
     # the consensus seed runs went to the workers: the same concepts as training them here, on the same embedding
     here.obsm["X_scgpt"] = there.obsm["X_scgpt"]
     scconcepts.tl.train_sae(here, use_rep="X_scgpt", k=4, expansion=2, epochs=3, n_seeds=2, labels_key="cell_type")
-    assert abs(there.obsm["X_concepts"] - here.obsm["X_concepts"]).max() <= 1e-6
+    # 1e-6 of the activations' scale: float32 training in another process may round a few ulps differently
+    scale = max(1.0, abs(here.obsm["X_concepts"]).max())
+    assert abs(there.obsm["X_concepts"] - here.obsm["X_concepts"]).max() <= 1e-6 * scale
     mine, theirs = here.uns["concepts"]["table"], there.uns["concepts"]["table"]
     np.testing.assert_allclose(theirs["matched_cosine"], mine["matched_cosine"], atol=1e-6)
     assert there.uns["concepts"]["params"]["n_seeds"] == 2
