@@ -140,48 +140,9 @@ def _print_figures(name: str, figures: Figures) -> None:
     logger.info("[explanations] %s: markers in the best concept's top-%d: %s", name, TOP, "; ".join(parts))
 
 
-def deletion_drops(
-    encoder,
-    sae,
-    x: sp.csr_matrix,
-    activations: sp.csr_matrix,
-    concept: int,
-    gene_sets: dict[str, np.ndarray],
-    rng: np.random.Generator,
-    n_random: int = 20,
-) -> dict[str, float]:
-    """Relative fall of ``concept`` in its top 50 cells when each gene set is set to the concept's baseline at once.
+def _print_deletions(encoder, sae, adata, rows: np.ndarray, genes: np.ndarray, score: np.ndarray, best) -> None:
+    from scconcepts.evaluation import deletion_fall
 
-    ``x`` is cells x ``encoder.genes``; the gene sets hold columns of ``x``. The entry ``"random"`` is the mean
-    (and ``"random_sd"`` the spread) over ``n_random`` sets of 10 genes expressed in at least half of the cells.
-    """
-    import torch
-
-    from scconcepts.attribution import inactive_means, select_cells
-
-    cells = select_cells(activations, np.array([concept]), n_cells=50, how="top")[0]
-    baseline = inactive_means(x, activations, np.array([concept]))[0]
-    before = x[cells].toarray()
-
-    def activation(values: np.ndarray) -> float:
-        with torch.no_grad():
-            return float(sae.encode(encoder.encode(torch.as_tensor(values)))[:, concept].mean())
-
-    start = activation(before)
-
-    def drop(genes: np.ndarray) -> float:
-        after = before.copy()
-        after[:, genes] = baseline[genes]
-        return 1 - activation(after) / start
-
-    drops = {name: drop(genes) for name, genes in gene_sets.items()}
-    expressed = np.flatnonzero((before > 0).mean(axis=0) >= 0.5)
-    draws = [drop(rng.choice(expressed, TOP, replace=False)) for _ in range(n_random)]
-    drops["random"], drops["random_sd"] = float(np.mean(draws)), float(np.std(draws))
-    return drops
-
-
-def _print_deletions(encoder, sae, adata, rows: np.ndarray, genes: np.ndarray, score: np.ndarray, best, rng) -> None:
     x = sp.csr_matrix(encoder.expression(adata), dtype=np.float32)
     activations = sp.csr_matrix(adata.obsm["X_concepts"])
     de = np.asarray(adata.varm["concepts_de"])[rows]
@@ -192,7 +153,7 @@ def _print_deletions(encoder, sae, adata, rows: np.ndarray, genes: np.ndarray, s
             "canonical markers": np.array([column[m] for m in MARKERS[cell_type] if m in column]),
             "top-10 DE": np.argsort(-de[:, k], kind="stable")[:TOP],
         }
-        drops = deletion_drops(encoder, sae, x, activations, k, sets, rng)
+        drops = deletion_fall(encoder, sae.encode, x, activations, k, sets)
         logger.info(
             "[explanations] faithfulness %s #%d: fall of the concept when set to its baseline together: %s; "
             "10 random expressed genes (chance) %.1f%% (sd %.1f%%)",
@@ -264,7 +225,7 @@ def measure(folder: Path) -> None:
             _print_figures(f"{method} {kind}", explanation_figures(score, tested, genes, mean_expression, best, rng))
         if method == METHODS[0]:
             score = np.where(tested, np.asarray(out.varm["concepts_attribution"])[rows], -np.inf)
-            _print_deletions(encoder, sae, adata, rows, genes, score, best, rng)
+            _print_deletions(encoder, sae, adata, rows, genes, score, best)
     de = np.asarray(adata.varm["concepts_de"])[rows]
     everywhere = np.ones_like(de, dtype=bool)
     _print_figures("DE (Wilcoxon)", explanation_figures(de, everywhere, genes, mean_expression, best, rng))

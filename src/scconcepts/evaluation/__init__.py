@@ -1,6 +1,7 @@
 """Evaluation of concepts against baselines: fidelity, sparsity, informativeness, monosemanticity, stability."""
 
 from scconcepts.evaluation._baselines import BASELINES, Representation, fit_baseline
+from scconcepts.evaluation._deletion import deletion_fall
 from scconcepts.evaluation._fidelity import r2, sparsity
 from scconcepts.evaluation._json import to_jsonable
 from scconcepts.evaluation._monosemanticity import monosemanticity, purity, top_cell_ami
@@ -12,6 +13,7 @@ __all__ = [
     "Representation",
     "cross_dataset_stability",
     "default_grid",
+    "deletion_fall",
     "fit_baseline",
     "match_atoms",
     "monosemanticity",
