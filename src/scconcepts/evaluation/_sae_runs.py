@@ -4,21 +4,43 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from scconcepts.sae import SAEConfig, TopKSAE, encode_csr, reconstruction_metrics, split_rows, train
+from scconcepts.sae._consensus import consensus_train
 
 logger = logging.getLogger(__name__)
 
+#: Settings of a run's consensus (``uns[key]["consensus"]``) that a refit repeats.
+CONSENSUS_SETTINGS = ("n_seeds", "atom_k", "threshold", "min_share")
 
-def fit_sae(embedding: np.ndarray, train_rows: np.ndarray, config: SAEConfig) -> TopKSAE:
+
+def consensus_settings(summary: Any) -> dict[str, Any] | None:
+    """The consensus settings of a run from its ``uns[key]["consensus"]`` summary (``None``: a single SAE)."""
+    if summary is None or int(summary.get("n_seeds", 1)) < 2:
+        return None
+    kinds = {"n_seeds": int, "atom_k": int, "threshold": float, "min_share": float}
+    return {name: kinds[name](summary[name]) for name in CONSENSUS_SETTINGS if name in summary}
+
+
+def fit_sae(
+    embedding: np.ndarray, train_rows: np.ndarray, config: SAEConfig, consensus: dict[str, Any] | None = None
+) -> TopKSAE:
     """Train an SAE with ``config`` on the training rows only (it splits off its own early-stopping cells).
 
+    With ``consensus`` (see :func:`consensus_settings`) the SAE is a consensus of ``n_seeds`` runs, as
+    ``scconcepts run`` makes by default; seed ``s`` then trains seeds ``s * n_seeds`` to ``s * n_seeds +
+    n_seeds - 1``, so the consensus SAEs of two distinct seeds share no run.
     No test cells are split off: the caller measures on its own held-out cells.
     """
     data = np.ascontiguousarray(embedding[train_rows], dtype=np.float32)
+    if consensus:
+        first = config.seed * consensus["n_seeds"]
+        config = with_settings(config, seed=first, test_fraction=0.0)
+        return consensus_train(data, config, **consensus, unreproducible="drop").training.sae
     return train(data, config, split=split_rows(len(data), config.val_fraction, 0.0, config.seed)).sae
 
 

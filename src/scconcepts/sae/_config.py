@@ -145,11 +145,11 @@ class SAEConfig:
         if self.inference not in (None, "encoder", "pursuit"):
             raise InputError(f"inference must be 'encoder' or 'pursuit', got {self.inference!r}")
         if not (
-            0 < self.val_fraction < 1 and 0 < self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1
+            0 < self.val_fraction < 1 and 0 <= self.test_fraction < 1 and self.val_fraction + self.test_fraction < 1
         ):
             raise InputError(
-                f"val_fraction ({self.val_fraction}) and test_fraction ({self.test_fraction}) must be between 0 and 1 "
-                "and leave cells to train on"
+                f"val_fraction ({self.val_fraction}) must be in (0, 1) and test_fraction ({self.test_fraction}) "
+                "in [0, 1), leaving cells to train on"
             )
         settings = (self.epochs, self.batch_size, self.patience, self.val_every)
         if any(value is not None and value < 1 for value in settings):

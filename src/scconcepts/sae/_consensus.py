@@ -261,6 +261,8 @@ def consensus_train(
         "min_share": min_share,
         "unreproducible": unreproducible,
         "atom_k": int(runs[0].k),
+        "seed_epochs": int(atom_config.resolved(d_in, len(split.train)).epochs),
+        "seed_best_epoch": int(max(run.best_epoch for run in runs)),
         "atoms_pooled": counts["pooled"],
         "clusters": counts["clusters"],
         "reproducible_clusters": len(directions),

@@ -29,7 +29,7 @@ from scconcepts.evaluation._explanation import (
 )
 from scconcepts.evaluation._fidelity import r2, sparsity
 from scconcepts.evaluation._monosemanticity import monosemanticity, orientation
-from scconcepts.evaluation._sae_runs import fit_sae, sae_fidelity, with_settings
+from scconcepts.evaluation._sae_runs import consensus_settings, fit_sae, sae_fidelity, with_settings
 from scconcepts.evaluation._stability import cross_dataset_stability, stability, stability_chance
 from scconcepts.evaluation._sweep import default_grid, sweep
 from scconcepts.sae import SAEConfig, informativeness
@@ -92,6 +92,17 @@ def _sae_config(params: dict[str, Any], overrides: dict[str, Any]) -> SAEConfig:
     if unknown:
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
     return with_settings(config, **overrides)
+
+
+def _seed_budget(summary: Any) -> int | None:
+    """Epochs for a consensus's seed runs: 1.5 x the latest epoch a seed of the run kept, at most its budget.
+
+    ``None`` (automatic) for runs that did not record them.
+    """
+    if "seed_epochs" not in summary or "seed_best_epoch" not in summary:
+        return None
+    budget = max(MIN_EPOCHS, math.ceil(1.5 * (int(summary["seed_best_epoch"]) + 1)))
+    return min(budget, int(summary["seed_epochs"]))
 
 
 def _split(adata: AnnData, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -287,7 +298,7 @@ def _measure(unit: Unit, shared: dict[str, Any]) -> _Measured:
         centre = embedding[train_rows].mean(axis=0)
         return _Measured({}, n_concepts, None, ground((embedding, centre, atoms)))
     if method == "sae":
-        sae = fit_sae(embedding, train_rows, with_settings(shared["config"], seed=seed))
+        sae = fit_sae(embedding, train_rows, with_settings(shared["fit_config"], seed=seed), shared["consensus"])
         metrics, activations = sae_fidelity(sae, embedding, val_rows)
         signed, fit, decoder = False, (sae, activations), sae.W_dec.detach().cpu().numpy()
     else:
@@ -341,7 +352,9 @@ def _second_decoder(unit: tuple[str, int], shared: dict[str, Any]) -> np.ndarray
     embedding, config = shared["embedding"], shared["config"]
     rows = np.arange(embedding.shape[0])
     if method == "sae":
-        return fit_sae(embedding, rows, with_settings(config, seed=seed)).W_dec.detach().cpu().numpy()
+        return (
+            fit_sae(embedding, rows, with_settings(config, seed=seed), shared["consensus"]).W_dec.detach().cpu().numpy()
+        )
     return fit_baseline(method, embedding, rows, n_concepts=shared["n_concepts"], k=int(config.k), seed=seed).decoder
 
 
@@ -352,6 +365,7 @@ def _cross_dataset(
     first: dict[str, list[np.ndarray]],
     *,
     n_concepts: int,
+    consensus: dict[str, Any] | None = None,
     client: Any = None,
 ) -> dict[str, dict[str, float]]:
     """Fit every decoder-bearing method of ``first`` on the second dataset's cells and match every pair of runs.
@@ -366,7 +380,7 @@ def _cross_dataset(
         for method in first
         if method == "sae" or method in SEEDED or seed == own_seeds[0]
     ]
-    shared = {"embedding": embedding, "config": config, "n_concepts": n_concepts}
+    shared = {"embedding": embedding, "config": config, "n_concepts": n_concepts, "consensus": consensus}
     fits = map_chunks(_second_decoder, units, shared, client=client, desc="second dataset fits")
     second: dict[str, list[np.ndarray]] = {method: [] for method in first}
     for (method, _), decoder in zip(units, fits, strict=True):
@@ -509,6 +523,10 @@ def evaluate(
         raise InputError(f"obs[{labels_key!r}] not found; pass labels_key= one of {list(adata.obs.columns)}")
     labels = adata.obs[labels_key].astype(str).to_numpy() if labels_key else None
     config = _sae_config(params, sae_options)
+    consensus = consensus_settings(info.get("consensus"))
+    fit_config = config
+    if consensus is not None and "epochs" not in sae_options:  # the budget of the seeds' runs, not the refit's
+        fit_config = with_settings(config, epochs=_seed_budget(info["consensus"]))
     other_embedding = None if other is None else _other_embedding(other, use_rep, encoder, embedding.shape[1])
     k, expansion = int(config.k), int(config.expansion)
     n_concepts = expansion * embedding.shape[1]
@@ -520,9 +538,9 @@ def evaluate(
     shared = {
         "embedding": embedding, "train_rows": train_rows, "val_rows": val_rows, "config": config,
         "n_concepts": n_concepts, "k": k, "labels": labels, "n_top": n_top, "n_permutations": n_permutations,
-        "expression": expression, "explanation_genes": explanation_genes,
+        "expression": expression, "explanation_genes": explanation_genes, "fit_config": fit_config,
         "adata": _scratch(adata) if grounds else None, "encoder": encoder if grounds else None,
-        "grounding_alpha": grounding_alpha, "grounding_sources": grounding_sources,
+        "grounding_alpha": grounding_alpha, "grounding_sources": grounding_sources, "consensus": consensus,
     }  # fmt: skip
     units = _units(seeds, methods, null=grounds)
     measured = map_chunks(_measure, units, shared, client=client, desc="evaluation fits")
@@ -569,7 +587,13 @@ def evaluate(
             "name": other_name,
             "n_cells": int(other_embedding.shape[0]),
             "methods": _cross_dataset(
-                other_embedding, config, seeds, first_decoders, n_concepts=n_concepts, client=client
+                other_embedding,
+                fit_config,
+                seeds,
+                first_decoders,
+                n_concepts=n_concepts,
+                consensus=consensus,
+                client=client,
             ),
         }
 
@@ -581,6 +605,8 @@ def evaluate(
             grid = list(itertools.product(sweep_k or [k], sweep_expansion or [expansion]))
         first = per_seed[(per_seed["method"] == "sae") & (per_seed["seed"] == seeds[0])].iloc[0]
         known = {(k, expansion): {name: float(first[name]) for name in ("r2", "l0", "dead_fraction")}}
+        if consensus:  # the grid is of single SAEs: a consensus's own figures are not one of its points
+            known = {}
         sweep_table = sweep(
             embedding,
             train_rows,
@@ -604,6 +630,12 @@ def evaluate(
             "k": k,
             "expansion": expansion,
             "n_concepts": n_concepts,
+            "sae_fit": (
+                f"consensus of {consensus['n_seeds']} seeds per evaluation seed s (seeds s*{consensus['n_seeds']} "
+                "onwards), as the run made its concepts"
+                if consensus
+                else "one SAE per seed"
+            ),
             "n_cells_train": len(train_rows),
             "n_cells_heldout": len(val_rows),
             "n_permutations": int(n_permutations),
