@@ -142,7 +142,7 @@ def _reference(adata: AnnData, method: str, n_cells: int) -> np.ndarray:
                     method, source[g] if method in {"counterfactual", "baseline"} else None
                 )
                 after = max(new @ _W[k] + _B[k], 0)
-                out[g, k] += (after - act[c, k]) if method == "overexpress" else (act[c, k] - after)
+                out[g, k] += np.sign(new[g] - x[c, g]) * (after - act[c, k])  # + : the concept moves with the gene
         out[:, k] /= act[cells, k].sum()
     return out
 
@@ -164,9 +164,10 @@ def test_signs_follow_definitions():
     # masking gene 1 raises it (< 0); raising them moves it the same ways (overexpress: > 0, < 0).
     assert score["mask"][0] > 0 and score["mask"][1] < 0
     assert score["overexpress"][0] > 0 and score["overexpress"][1] < 0
-    # The non-activating neighbour has less of gene 0 and more of gene 1: taking either of its values
-    # lowers the concept, so both of the activating cell's own values count as pushing it up.
-    assert score["counterfactual"][0] > 0 and score["counterfactual"][1] > 0
+    # The non-activating neighbour has less of gene 0 and more of gene 1: taking either of its values lowers
+    # the concept. Gene 0 was lowered, so the concept moved with it (> 0); gene 1 was raised and the concept
+    # fell, so more of gene 1 means less concept (< 0): the concept fires on its lack, the sign says so.
+    assert score["counterfactual"][0] > 0 and score["counterfactual"][1] < 0
     assert (score["mask"][3:] == 0).all()  # genes of the other concept do not act
     table = show()
     assert set(table["name"]) == {"mask", "counterfactual", "baseline", "mean", "overexpress"}

@@ -394,6 +394,18 @@ class _Plan:
                 perturb &= original != 0
             yield chunk, cells, original, new, perturb
 
+    @staticmethod
+    def _direction(original: np.ndarray, new: np.ndarray, group: np.ndarray, gene: np.ndarray) -> torch.Tensor:
+        """Per row, the sign of the gene's move (+1 raised, -1 lowered), as a column to multiply changes by.
+
+        A row's score is ``direction * (perturbed - original activation)``: positive when the concept moves with
+        the gene. Removal lowers a gene the cell expresses above the replacement, so a gene whose removal lowers
+        the concept scores > 0; but a gene the cell holds *below* the replacement (a replacement that raises it)
+        scores > 0 only if raising it lifts the concept. A gene the concept's cells lack, whose lack lifts the
+        concept, scores < 0: more of it lowers the concept.
+        """
+        return torch.as_tensor(np.sign(new[group, gene] - original[group, gene]), dtype=torch.float64)[:, None]
+
     def screen(self, n_genes: int, n_concepts: int, scale: np.ndarray) -> tuple[_Accumulator, int]:
         """Estimate every row's change of every concept: first-order in the encoder, exact in the components.
 
@@ -439,9 +451,8 @@ class _Plan:
                     delta = out[1] - before
                     served = member[sub][group[rows]]
                     weight = torch.as_tensor(served, dtype=torch.float64)
-                    acc.add(
-                        gene_t, float(self.strategy.sign) * delta, delta.abs() > self.min_change * before.abs(), weight
-                    )
+                    direction = self._direction(original[sub], new[sub], group[rows], gene[rows])
+                    acc.add(gene_t, direction * delta, delta.abs() > self.min_change * before.abs(), weight)
                     estimate = delta.numpy()
                     flat.append(estimate[served])
                     n_served.append(served.sum(axis=1))
@@ -472,7 +483,7 @@ class _Plan:
         measured = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
         confirming = rows is not None or pairs is not None
         n_rows = n_exact = 0
-        for chunk, cells, _, new, perturb in self._chunks(f"perturbing ({self.runner.name})"):
+        for chunk, cells, original, new, perturb in self._chunks(f"perturbing ({self.runner.name})"):
             member = self.groups.member[chunk]
             group, gene = np.nonzero(perturb)
             row_id = n_exact + np.arange(gene.size)
@@ -493,17 +504,16 @@ class _Plan:
                 served = member[group[batch]]
                 delta = out - before
                 weight = torch.as_tensor(served, dtype=torch.float64)
+                direction = self._direction(original, new, group[batch], gene[batch])
                 if confirming:  # replace the estimates of these rows, in every concept their group serves
                     estimate = self._row_estimates(row_id[batch], served)
                     threshold = self.min_change * before.abs()
                     acts = (delta.abs() > threshold).double() - (estimate.abs() > threshold).double()
-                    acc.total.index_add_(0, gene_t, float(self.strategy.sign) * (delta - estimate) * weight)
+                    acc.total.index_add_(0, gene_t, direction * (delta - estimate) * weight)
                     acc.squares.index_add_(0, gene_t, (delta.square() - estimate.square()) * weight)
                     acc.acting.index_add_(0, gene_t, acts * weight)
                     measured.index_add_(0, gene_t, weight)
                 else:
-                    acc.add(
-                        gene_t, float(self.strategy.sign) * delta, delta.abs() > self.min_change * before.abs(), weight
-                    )
+                    acc.add(gene_t, direction * delta, delta.abs() > self.min_change * before.abs(), weight)
                 n_rows += gene_t.numel()
         return acc, n_rows, n_exact, measured

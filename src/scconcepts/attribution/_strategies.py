@@ -1,12 +1,16 @@
 """Perturbation strategies: what a gene's value becomes when it is perturbed, and how the change is signed.
 
-Every strategy is signed so that a **positive score means the gene, as the cell expresses it, pushes
-the concept up**:
+Every change is signed so that a **positive score means the concept moves with the gene**: a row scores
+``sign(perturbed value - original value) * (activation(perturbed) - activation(original))``.
 
-- removal-type strategies (``mask``, ``counterfactual``, ``baseline``, ``mean``) replace the cell's value and score
-  ``activation(original) - activation(perturbed)``: a gene whose removal lowers the concept scores > 0;
-- ``overexpress`` raises the value and scores ``activation(perturbed) - activation(original)``: a gene
-  whose rise lifts the concept scores > 0.
+- removal-type strategies (``mask``, ``counterfactual``, ``baseline``, ``mean``) mostly lower a gene the cell
+  expresses: a gene whose removal lowers the concept scores > 0. Where the replacement is *above* the cell's
+  value (a gene the concept's cells hold lower than the cells it is contrasted with, such as ribosomal
+  transcripts in monocytes against lymphocytes), the gene is raised, and a gene whose rise lowers the concept
+  scores < 0: the concept fires on its lack, not on it;
+- ``overexpress`` raises the value: a gene whose rise lifts the concept scores > 0.
+
+``Strategy.sign`` records the usual direction of the move (``-1`` lowered, ``+1`` raised), for display.
 """
 
 from __future__ import annotations
@@ -68,8 +72,9 @@ class Strategy:
     name
         Name passed as ``method=`` to :func:`scconcepts.tl.attribute`.
     sign
-        ``-1`` for removal-type strategies (score = original - perturbed activation), ``+1`` for
-        strategies that add expression (score = perturbed - original).
+        ``-1`` for removal-type strategies (the gene is usually lowered: score = original - perturbed
+        activation), ``+1`` for strategies that add expression (score = perturbed - original); each row is
+        signed by its own move (see the module docstring).
     needs_neighbour
         Whether the replacement values come from a neighbour row: each cell's nearest non-activating cell,
         or (``population``) the concept's mean profile over its non-activating cells.
