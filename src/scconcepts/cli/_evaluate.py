@@ -27,9 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="measure concepts against neurons, PCA, ICA, NMF and dictionary learning (evaluation.json)",
         description=(
-            "Retrain the SAE over several seeds on the run's training cells, fit the baselines on the same "
-            "cells, and measure fidelity, sparsity, informativeness, monosemanticity and stability on the "
-            "held-out cells; writes evaluation.json into the results folder."
+            "Retrain the SAE over several seeds on the run's training cells (for a consensus run, each seed is "
+            "a consensus of as many runs as the run's, on seeds no other evaluation seed uses), fit the "
+            "baselines on the same cells, and measure fidelity, sparsity, informativeness, monosemanticity and "
+            "stability on the held-out cells; writes evaluation.json into the results folder."
         ),
     )
     parser.add_argument("folder", metavar="DIR", help="results folder written by `scconcepts run`")
