@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._progress import progress
 from scconcepts.sae._config import SAEConfig
@@ -147,7 +148,7 @@ def train(
     offset = float(np.linalg.norm(mean)) / (scale * math.sqrt(d_in))
     logger.info("embedding %d x %d: ||mean|| / ||std|| = %.2f (centred before training)", n_cells, d_in, offset)
 
-    device = torch.device(config.device)
+    device = resolve_device(config.device)  # 'auto' from Python as from the command line
     n_latents = config.expansion * d_in if init is None else init.n_latents
     sae = TopKSAE(d_in, n_latents, config.k, batch_topk=config.batch_topk, inference=config.inference)
     if init is not None:
