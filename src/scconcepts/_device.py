@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import torch
 
@@ -46,4 +47,19 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         raise InputError(f"device {device!r}: no Apple MPS device is available; use 'cpu' or 'auto'")
     if chosen.type not in ("cpu", "cuda", "mps"):
         raise InputError(f"unsupported device {device!r}; choose one of {DEVICES}")
+    return chosen
+
+
+def move_models(*models: Any, device: str | torch.device | None) -> torch.device:
+    """Check ``device`` (see :func:`resolve_device`) and move each model there (an encoder, an SAE); return it.
+
+    Raises
+    ------
+    InputError
+        For a device this machine does not offer, or an encoder that runs on the CPU only.
+
+    """
+    chosen = resolve_device(device)
+    for model in models:
+        model.to(chosen)
     return chosen

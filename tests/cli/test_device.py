@@ -80,3 +80,36 @@ def test_python_api_moves_a_given_encoder_and_refuses_an_absent_gpu():
             tl.embed(adata, model=encoder, device="cuda")
         with pytest.raises(InputError, match="no CUDA GPU"):
             tl.train_sae(adata, use_rep="X_lin", device="cuda")
+
+
+@no_gpu
+def test_steer_and_apply_refuse_an_absent_gpu_before_reading(tmp_path, capsys):
+    # Neither the folder nor the cells exist: the device is the first thing checked, and nothing is written.
+    missing = str(tmp_path / "no_run")
+    assert main(["steer", missing, "--concept", "0", "--device", "cuda"]) == 2
+    _one_line(capsys, "no CUDA GPU")
+    out = tmp_path / "applied"
+    args = ["apply", missing, "--input", str(tmp_path / "no_cells.h5ad"), "--out", str(out), "--device", "cuda:0"]
+    assert main(args) == 2
+    _one_line(capsys, "no CUDA GPU")
+    assert not list(tmp_path.iterdir())
+
+
+def test_steer_and_apply_python_api_take_a_device():
+    from torch import nn
+
+    from scconcepts.models import TorchEncoder
+    from scconcepts.sae import TopKSAE
+
+    adata = anndata.AnnData(np.random.default_rng(0).poisson(1.0, (30, 6)).astype(np.float32))
+    encoder = TorchEncoder(nn.Linear(6, 4), list(adata.var_names), name="lin")
+    torch.manual_seed(0)
+    sae = TopKSAE(4, 8, 2)
+    tl.apply(adata, encoder=encoder, sae=sae, device="cpu")
+    assert adata.obsm["X_lin"].shape == (30, 4) and adata.obsm["X_concepts"].shape == (30, 8)
+    assert encoder.device == torch.device("cpu") and sae.W_dec.device == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA GPU"):
+            tl.apply(adata, encoder=encoder, sae=sae, device="cuda")
+        with pytest.raises(InputError, match="no CUDA GPU"):
+            tl.steer(adata, concept=0, encoder=encoder, sae=sae, device="cuda", expression=False)

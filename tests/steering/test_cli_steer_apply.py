@@ -79,3 +79,28 @@ def test_apply_wrong_genes_one_line_exit_2(scvi_run, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "genes" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_steer_and_apply_on_the_cpu_device(scvi_run, tmp_path):
+    folder, cells = scvi_run
+    concept = str(_busy(folder))
+    args = ["--concept", concept, "--n-null", "2", "--no-enrichment", "--device", "cpu"]
+    assert main(["steer", str(folder), *args]) == 0
+    assert ad.read_h5ad(folder / "results.h5ad").uns["concepts_steering"]["concept"] == int(concept)
+    out = tmp_path / "applied_cpu"
+    assert main(["apply", str(folder), "--input", str(cells), "--out", str(out), "--device", "cpu"]) == 0
+    run = ad.read_h5ad(folder / "results.h5ad")
+    new = ad.read_h5ad(out / "results.h5ad")
+    np.testing.assert_allclose(new.obsm["X_concepts"].toarray(), run.obsm["X_concepts"].toarray(), atol=1e-5)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_steer_and_apply_refuse_an_absent_gpu_and_leave_the_run_alone(scvi_run, tmp_path, capsys):
+    folder, cells = scvi_run
+    before = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    assert main(["steer", str(folder), "--concept", str(_busy(folder)), "--device", "cuda"]) == 2
+    assert main(["apply", str(folder), "--input", str(cells), "--out", str(tmp_path / "out"), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("no CUDA GPU" in line for line in err)
+    assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == before
+    assert not (tmp_path / "out").exists()

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from scconcepts._errors import InputError
-from scconcepts.cli._common import check_run_models, load_run_models, positive
+from scconcepts.cli._common import add_device_argument, check_run_models, device_of, load_run_models, positive
 from scconcepts.cli._failure import step
 from scconcepts.results import (
     METRICS_JSON,
@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--query-epochs", type=positive, default=100, help="scVI, new batches: query-mapping epochs (default: 100)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace the results of an earlier apply in --out")
+    add_device_argument(parser)
     parser.set_defaults(func=apply_command)
 
 
@@ -48,17 +49,21 @@ def apply_folder(
     labels_key: str | None = None,
     query_epochs: int = 100,
     overwrite: bool = False,
+    device: str = "cpu",
 ) -> Path:
     """Apply the run in ``folder`` to the cells in ``cells`` and write a results folder ``out``.
 
     ``out`` holds ``results.h5ad`` (the new cells' embedding, activations, map placement and the run's
     labels), ``concepts.csv``, ``metrics.json``, the model and the SAE (so the explorer, ``report`` and
-    ``steer`` work on it) and ``report.html``. Nothing is written if any step fails.
+    ``steer`` work on it) and ``report.html``. Nothing is written if any step fails. The model and the SAE
+    run on ``device`` (a torch device name, or ``auto``), checked before the cells are read.
     """
     from scconcepts import ds, tl
+    from scconcepts._device import resolve_device
     from scconcepts.cli._run import CONCEPTS_CSV
     from scconcepts.report import write_report
 
+    device = str(resolve_device(device))  # a GPU asked for but absent is refused before the cells are read
     folder = Path(folder)
     read_manifest(folder)
     check_run_models(folder)
@@ -71,7 +76,7 @@ def apply_folder(
         raise InputError(f"{cells} holds no cells; give at least one cell")
     with step("loading the run"):
         reference = read_results(folder)
-        encoder, sae = load_run_models(folder)
+        encoder, sae = load_run_models(folder, device=device)
     info = {"command": "apply", "run": str(folder.resolve()), "input": str(cells), "model": encoder.name}
     with new_results_folder(out, overwrite=overwrite, info=info) as tmp:
         with step("applying the model and the SAE"):
@@ -96,6 +101,7 @@ def apply_folder(
 
 def apply_command(args: argparse.Namespace) -> int:
     """Run ``scconcepts apply``."""
+    device = device_of(args)  # a GPU asked for but absent is refused before the cells are read
     out = apply_folder(
         args.folder,
         args.input,
@@ -103,6 +109,7 @@ def apply_command(args: argparse.Namespace) -> int:
         labels_key=args.labels_key,
         query_epochs=args.query_epochs,
         overwrite=args.overwrite,
+        device=device,
     )
     logger.info("concepts of %s applied; results in %s (open with: scconcepts serve %s)", args.folder, out, out)
     return 0

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from scconcepts.cli._common import check_run_models, load_run_models, positive
+from scconcepts.cli._common import add_device_argument, check_run_models, device_of, load_run_models, positive
 from scconcepts.cli._failure import step
 from scconcepts.results import RESULTS_H5AD, read_results, update_results_folder
 
@@ -36,10 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--embedding-only", action="store_true", help="no expression decoding (models without a decoder)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random directions (default: 0)")
+    add_device_argument(parser)
     parser.set_defaults(func=steer_command)
 
 
-def steer_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -> dict[str, Any]:
+def steer_folder(folder: str | Path, *, key: str = "concepts", device: str = "cpu", **options: Any) -> dict[str, Any]:
     """Steer a concept of a results folder; ``results.h5ad``, ``steering.csv`` and the report change in one commit.
 
     Parameters
@@ -48,6 +49,8 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -
         Results folder of ``scconcepts run`` (with ``model/`` and ``sae/``).
     key
         Stem of the concept keys.
+    device
+        Torch device the model and the SAE are loaded onto (checked before the folder is read).
     **options
         Passed to :func:`scconcepts.tl.steer` (``concept``, ``value``, ``cells``...).
 
@@ -59,15 +62,17 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -
     import pandas as pd
 
     from scconcepts import tl
+    from scconcepts._device import resolve_device
     from scconcepts.report import refresh_report
     from scconcepts.tl._steer_table import merge_steering, steering_rows
 
+    device = str(resolve_device(device))  # a GPU asked for but absent is refused before anything is read
     folder = Path(folder)
     with update_results_folder(folder) as staging:
         check_run_models(folder)
         adata = read_results(folder)
         with step("loading the model and the SAE"):
-            encoder, sae = load_run_models(folder)
+            encoder, sae = load_run_models(folder, device=device)
         with step("steering the concept"):
             result = tl.steer(adata, key=key, encoder=encoder, sae=sae, **options)
         with step("writing the results"):
@@ -82,8 +87,10 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", **options: Any) -
 
 def steer_command(args: argparse.Namespace) -> int:
     """Run ``scconcepts steer``."""
+    device = device_of(args)  # a GPU asked for but absent is refused before the folder is read
     result = steer_folder(
         args.folder,
+        device=device,
         concept=args.concept,
         value=args.value,
         cells=args.cells,

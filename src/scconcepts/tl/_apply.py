@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from scconcepts._device import move_models
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, attribution_key, enrichment_key, labels_key_of, params_key
 from scconcepts.models import Encoder
@@ -59,7 +60,7 @@ def query_encoder(encoder: Encoder, adata: AnnData, *, max_epochs: int = 100) ->
     new = _new_batches(encoder, adata)
     if not new:
         return encoder
-    from scconcepts.models._scvi import ScviEncoder
+    from scconcepts.models._scvi import ScviEncoder, _lightning_device
 
     if not isinstance(encoder, ScviEncoder):
         return encoder
@@ -81,7 +82,7 @@ def query_encoder(encoder: Encoder, adata: AnnData, *, max_epochs: int = 100) ->
         enable_progress_bar=False,
         enable_model_summary=False,
         enable_checkpointing=False,
-        accelerator="cpu",
+        **_lightning_device(encoder.device),  # where the run's model is (the CPU unless a device was asked for)
     )
     return ScviEncoder(model, batch_key=encoder.batch_key)
 
@@ -96,6 +97,7 @@ def apply(
     labels_key: str | None = None,
     min_gene_share: float = MIN_GENE_SHARE,
     query_epochs: int = 100,
+    device: str | None = None,
 ) -> Encoder:
     """Embed new cells with a run's model and encode them with its SAE (nothing about the concepts is retrained).
 
@@ -120,12 +122,18 @@ def apply(
         Share of the model's genes the new cells must hold.
     query_epochs
         scVI only: epochs of query mapping when the new cells bring unseen batches.
+    device
+        Torch device to move the encoder and the SAE to first (``"auto"``, ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``, ``"mps"``; query mapping trains there too); ``None`` leaves them where they are. A
+        device this machine lacks is an InputError.
 
     Returns
     -------
     The encoder used (for scVI with new batches, the query-mapped model).
 
     """
+    if device is not None:
+        move_models(encoder, sae, device=device)
     check_genes(adata, encoder, min_share=min_gene_share)
     encoder = query_encoder(encoder, adata, max_epochs=query_epochs)
     use_rep = encoder.obsm_key

@@ -17,10 +17,11 @@ import pandas as pd
 import torch
 from anndata import AnnData
 
+from scconcepts._device import move_models
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, labels_key_of, params_key, steering_key
 from scconcepts.models import Encoder
-from scconcepts.sae import TopKSAE
+from scconcepts.sae import TopKSAE, encode_csr
 from scconcepts.stats import paired_log_test, random_directions
 from scconcepts.tl._steer_cells import parse_value, resolve_concept, select_cells
 from scconcepts.tl._steer_landing import land
@@ -44,10 +45,10 @@ def steer_embedding(
 
     """
     sae.eval()
-    x = torch.as_tensor(np.asarray(embedding, dtype=np.float32))
-    current = sae.encode(x)[:, concept].double().numpy()
+    x = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=sae.W_dec.device)
+    current = sae.encode(x)[:, concept].double().cpu().numpy()
     target = parse_value(value).target(current)
-    atom = (sae.W_dec[concept] * sae.scale).double().numpy()  # decode() is linear: this is one unit's move
+    atom = (sae.W_dec[concept] * sae.scale).double().cpu().numpy()  # decode() is linear: one unit's move
     steered = np.asarray(embedding, dtype=np.float64) + (target - current)[:, None] * atom[None, :]
     return steered.astype(np.float32), current, target
 
@@ -141,6 +142,7 @@ def steer(
     sources: Any = "auto",
     n_neighbors: int = 15,
     seed: int = 0,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Steer a concept in chosen cells and decode what changes, in genes and on the map.
 
@@ -179,6 +181,10 @@ def steer(
         Neighbours for the landing.
     seed
         Seed of the random directions.
+    device
+        Torch device to move the encoder and the SAE to first (``"auto"``, ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``, ``"mps"``); ``None`` leaves them where they are. A device this machine lacks is an
+        InputError.
 
     Returns
     -------
@@ -189,6 +195,8 @@ def steer(
     "umap_original", "umap_steered"}``; tables absent where not computed.
 
     """
+    if device is not None:
+        move_models(encoder, sae, device=device)
     embedding, params = _embedding(adata, key)
     if embedding.shape[1] != sae.d_in:
         raise InputError(f"the embedding has {embedding.shape[1]} dimensions but the SAE reads {sae.d_in}")
@@ -198,8 +206,7 @@ def steer(
     if expression and encoder.decodes_to is None:
         encoder.decode_expression(embedding[:1], adata[:1])  # raises the model's "no decoder" InputError
     labels_key = labels_key or labels_key_of(params)
-    with torch.no_grad():
-        active = sae.encode(torch.as_tensor(embedding))[:, cid].numpy() > 0
+    active = encode_csr(sae, embedding)[:, [cid]].toarray().ravel() > 0  # in batches, on the SAE's device
     default_active = parsed.mode == "scale" or (np.ndim(parsed.amount) == 0 and float(parsed.amount) == 0.0)
     rows, described = select_cells(adata, cells, labels_key=labels_key, active=active, default_active=default_active)
     if rows.size == 0:
