@@ -2,8 +2,8 @@ import time
 
 import pytest
 
-from scconcepts.distributed import map_chunks
-from scconcepts.distributed._chunks import in_flight_window
+from scconcepts.distributed import cell_chunks, map_chunks
+from scconcepts.distributed._chunks import SlicedParts, in_flight_window
 
 LIVE = ("waiting", "queued", "no-worker", "processing", "memory")
 
@@ -42,3 +42,16 @@ def test_a_window_of_one_still_returns_every_part_in_order(cluster_client):
     assert map_chunks(abs, [-3, 2, -1, 0, -7], client=cluster_client, window=1) == [3, 2, 1, 0, 7]
     with pytest.raises(ValueError, match="window"):
         map_chunks(abs, [1], client=cluster_client, window=0)
+
+
+def test_sliced_parts_are_made_only_when_asked_for(cluster_client):
+    made = []
+
+    def part(rows):
+        made.append(rows)
+        return list(range(rows.start, rows.stop))
+
+    parts = SlicedParts(part, cell_chunks(10, 3))
+    assert len(parts) == 4 and made == []
+    assert parts[3] == [9] and len(made) == 1
+    assert map_chunks(sum, parts) == map_chunks(sum, parts, client=cluster_client, window=2) == [3, 12, 21, 9]

@@ -20,6 +20,24 @@ def cell_chunks(n_cells: int, chunk_size: int = DEFAULT_CHUNK) -> list[slice]:
     return [slice(start, min(start + chunk_size, n_cells)) for start in range(0, n_cells, chunk_size)]
 
 
+class SlicedParts(Sequence[Any]):
+    """Parts of :func:`map_chunks` made only when asked for: ``part(rows)`` for each slice of ``chunks``.
+
+    With the in-flight window, only a few chunks' copies of the cells exist at once instead of a copy of
+    the whole matrix cut into parts before the first one is sent.
+    """
+
+    def __init__(self, part: Callable[[slice], Any], chunks: Sequence[slice]) -> None:
+        self._part = part
+        self._chunks = list(chunks)
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def __getitem__(self, index: int) -> Any:  # type: ignore[override]
+        return self._part(self._chunks[index])
+
+
 def in_flight_window(client: Any) -> int:
     """How many parts :func:`map_chunks` keeps submitted at once: twice the workers' threads, at least 2.
 

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from anndata import AnnData
 
-from scconcepts.distributed._chunks import DEFAULT_CHUNK, cell_chunks, map_chunks
+from scconcepts.distributed._chunks import DEFAULT_CHUNK, SlicedParts, cell_chunks, map_chunks
 from scconcepts.models._base import Encoder
 
 
@@ -32,10 +32,9 @@ def embed_on_workers(
     """
     x = encoder.expression(adata, layer=input_layer)
     context = encoder.context(adata)
-    parts = [
-        (x[rows], None if context is None else np.asarray(context)[rows])
-        for rows in cell_chunks(x.shape[0], chunk_size)
-    ]
+    context = None if context is None else np.asarray(context)
+    parts = SlicedParts(lambda rows: (x[rows], None if context is None else context[rows]),
+                        cell_chunks(x.shape[0], chunk_size))  # fmt: skip
     return np.concatenate(map_chunks(_embed_part, parts, encoder, batch_size, client=client, desc="embedding chunks"))
 
 
@@ -49,6 +48,6 @@ def encode_on_workers(
     sae: Any, embedding: np.ndarray, *, client: Any, batch_size: int = 8192, chunk_size: int = DEFAULT_CHUNK
 ) -> sp.csr_matrix:
     """Concept activations of every cell (CSR), one chunk of cells per task; equals ``encode_csr``."""
-    parts = [np.asarray(embedding[rows]) for rows in cell_chunks(embedding.shape[0], chunk_size)]
+    parts = SlicedParts(lambda rows: np.asarray(embedding[rows]), cell_chunks(embedding.shape[0], chunk_size))
     blocks = map_chunks(_encode_part, parts, sae, batch_size, client=client, desc="encoding chunks")
     return sp.vstack(blocks, format="csr", dtype=np.float32)
