@@ -151,8 +151,9 @@ def attribute(
     cell is re-encoded through ``encoder`` and ``sae``, and the change of **every** concept is
     recorded at once. The gene's *raw* effect on a concept is the mean signed change over the
     concept's cells divided by the concept's mean activation there (0.1 = the gene accounts for 10% of
-    the concept's activation); positive means the gene, as expressed, pushes the concept up (see
-    :func:`scconcepts.attribution.show` for each method's sign). Genes that the model reads strongly
+    the concept's activation); each change is signed by the gene's move, so positive means the concept
+    moves with the gene (a gene the concept's cells lack, whose lack lifts the concept, scores < 0; see
+    :mod:`scconcepts.attribution._strategies`). Genes that the model reads strongly
     everywhere move every concept, so the default ranking is the *specific* score: the raw effect's
     size beyond the gene's typical effect size on the other concepts (see
     :mod:`scconcepts.attribution._specific`); attribute all concepts (the default) for that contrast
