@@ -64,7 +64,7 @@ def deletion_fall(
 
     def activation(values: np.ndarray) -> float:
         with torch.no_grad():
-            return float(components(encoder.encode(torch.as_tensor(values)))[:, concept].mean())
+            return float(components(encoder.encode(torch.as_tensor(values, device=encoder.device)))[:, concept].mean())
 
     start = activation(before)
 
