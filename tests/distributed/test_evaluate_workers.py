@@ -2,11 +2,8 @@
 
 import json
 
-import anndata as ad
 import numpy as np
-import pandas as pd
 import pytest
-import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -15,7 +12,7 @@ from scconcepts.cli import main
 from scconcepts.models import TorchEncoder
 from scconcepts.results import new_results_folder
 
-from ..evaluation._typed import typed_embeddings
+from ..evaluation._typed import program_counts, toy_cells, typed_embeddings
 
 N_PROGRAMS, PROGRAM_SIZE, N_GENES, CELLS_PER_GROUP = 3, 20, 90, 80
 
@@ -44,14 +41,9 @@ def _program_encoder(genes):
 def planted(tmp_path_factory):
     """Three groups of cells, each expressing one gene program; a GMT holding the programs and decoys."""
     rng = np.random.default_rng(0)
-    group = np.repeat(np.arange(N_PROGRAMS), CELLS_PER_GROUP)
-    rate = np.full((group.size, N_GENES), 1.0)
-    for p in range(N_PROGRAMS):
-        rate[np.ix_(group == p, _program(p))] = 10.0
-    adata = ad.AnnData(sp.csr_matrix(rng.poisson(rate).astype(np.float32)))
-    adata.var_names = [f"G{g}" for g in range(N_GENES)]
-    adata.obs_names = [f"cell{i}" for i in range(group.size)]
-    adata.obs["cell_type"] = pd.Categorical([f"type{p}" for p in group])
+    adata = program_counts(
+        rng, n_programs=N_PROGRAMS, program_size=PROGRAM_SIZE, n_genes=N_GENES, cells_per_group=CELLS_PER_GROUP
+    )
     encoder = _program_encoder(list(adata.var_names))
     adata.obsm["X_programs"] = encoder.embed(adata)
     tl.train_sae(adata, use_rep="X_programs", k=1, expansion=2, epochs=20, lr=1e-2, input_noise=0.0)
@@ -98,11 +90,7 @@ def test_evaluate_with_grounding_on_two_workers_equals_one_process(planted, clus
 
 @pytest.mark.slow
 def test_cli_evaluate_on_a_scheduler_writes_the_same_evaluation(tmp_path, cluster_client):
-    embeddings, _, labels = typed_embeddings(n_cells=200, dim=6, n_atoms=6)
-    cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
-    cells.obs_names = [f"cell{i}" for i in range(len(labels))]
-    cells.obs["cell_type"] = pd.Categorical(labels)
-    cells.obsm["X_toy"] = embeddings
+    cells = toy_cells(*typed_embeddings(n_cells=200, dim=6, n_atoms=6)[::2])
     tl.train_sae(cells, use_rep="X_toy", k=1, expansion=2, epochs=8, patience=3, lr=1e-2, input_noise=0.0)
     figures = {}
     for name, extra in (("here", []), ("there", ["--scheduler", cluster_client.scheduler.address])):

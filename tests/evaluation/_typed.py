@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import anndata as ad
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 
 
 def typed_embeddings(
@@ -30,3 +33,28 @@ def typed_embeddings(
     jitter = noise * cells.normal(size=(n_cells, dim))
     embeddings = codes @ atoms + jitter + offset * rng.normal(size=dim)
     return embeddings.astype(np.float32), atoms, np.array([f"type{t}" for t in labels])
+
+
+def toy_cells(embeddings: np.ndarray, labels: np.ndarray) -> ad.AnnData:
+    """Cells holding ``embeddings`` in ``obsm["X_toy"]`` and ``labels`` as ``obs["cell_type"]``."""
+    cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
+    cells.obs_names = [f"cell{i}" for i in range(len(labels))]
+    cells.obs["cell_type"] = pd.Categorical(labels)
+    cells.obsm["X_toy"] = embeddings
+    return cells
+
+
+def program_counts(
+    rng: np.random.Generator, *, n_programs: int, program_size: int, n_genes: int, cells_per_group: int
+) -> ad.AnnData:
+    """Poisson counts of ``n_programs`` groups of cells: group p expresses genes ``p * program_size`` onwards
+    (``program_size`` of them) at rate 10, every other gene at rate 1; genes ``G0..``, ``obs["cell_type"]``."""
+    group = np.repeat(np.arange(n_programs), cells_per_group)
+    rate = np.full((group.size, n_genes), 1.0)
+    for p in range(n_programs):
+        rate[group == p, p * program_size : (p + 1) * program_size] = 10.0
+    adata = ad.AnnData(sp.csr_matrix(rng.poisson(rate).astype(np.float32)))
+    adata.var_names = [f"G{g}" for g in range(n_genes)]
+    adata.obs_names = [f"cell{i}" for i in range(group.size)]
+    adata.obs["cell_type"] = pd.Categorical([f"type{p}" for p in group])
+    return adata

@@ -2,9 +2,6 @@
 
 import json
 
-import anndata as ad
-import numpy as np
-import pandas as pd
 import pytest
 
 from scconcepts import pl, tl
@@ -12,18 +9,14 @@ from scconcepts._errors import InputError
 from scconcepts.cli import main
 from scconcepts.results import new_results_folder
 
-from ._typed import typed_embeddings
+from ._typed import toy_cells, typed_embeddings
 
 METHODS = ["sae", "neurons", "pca", "ica", "nmf", "dictionary"]
 
 
 @pytest.fixture(scope="module")
 def adata():
-    embeddings, _, labels = typed_embeddings(n_cells=400, dim=6, n_atoms=6)
-    cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
-    cells.obs_names = [f"cell{i}" for i in range(len(labels))]
-    cells.obs["cell_type"] = pd.Categorical(labels)
-    cells.obsm["X_toy"] = embeddings
+    cells = toy_cells(*typed_embeddings(n_cells=400, dim=6, n_atoms=6)[::2])
     tl.train_sae(cells, use_rep="X_toy", k=1, expansion=2, epochs=8, patience=3, lr=1e-2, input_noise=0.0)
     return cells
 
@@ -102,22 +95,14 @@ def test_cli_unknown_second_dataset_is_a_one_line_error(adata, tmp_path, capsys)
     assert not (out / "evaluation.json").exists()
 
 
-def _toy_cells(embeddings, labels):
-    cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
-    cells.obs_names = [f"cell{i}" for i in range(len(labels))]
-    cells.obs["cell_type"] = pd.Categorical(labels)
-    cells.obsm["X_toy"] = embeddings
-    return cells
-
-
 @pytest.fixture(scope="module")
 def two_datasets():
     """Two datasets drawn from the same planted atoms, and a third from other atoms."""
     shape = {"n_cells": 600, "dim": 6, "n_atoms": 6}
-    first = _toy_cells(*typed_embeddings(**shape, seed=3, cell_seed=1)[::2])
+    first = toy_cells(*typed_embeddings(**shape, seed=3, cell_seed=1)[::2])
     tl.train_sae(first, use_rep="X_toy", k=1, expansion=1, epochs=30, patience=8, lr=1e-2, input_noise=0.0)
-    same = _toy_cells(*typed_embeddings(**shape, seed=3, cell_seed=2)[::2])
-    other = _toy_cells(*typed_embeddings(**shape, seed=4, cell_seed=2)[::2])
+    same = toy_cells(*typed_embeddings(**shape, seed=3, cell_seed=2)[::2])
+    other = toy_cells(*typed_embeddings(**shape, seed=4, cell_seed=2)[::2])
     return first, same, other
 
 

@@ -1,21 +1,15 @@
 """tl.evaluate measures a consensus run's concepts as the run made them: a consensus of seeds per evaluation seed."""
 
 import anndata as ad
-import numpy as np
-import pandas as pd
 import pytest
 
 from scconcepts import tl
 
-from ._typed import typed_embeddings
+from ._typed import toy_cells, typed_embeddings
 
 
 def _cells(n_seeds: int) -> ad.AnnData:
-    embeddings, _, labels = typed_embeddings(n_cells=600, dim=6, n_atoms=6)
-    cells = ad.AnnData(np.zeros((len(labels), 1), dtype=np.float32))
-    cells.obs_names = [f"cell{i}" for i in range(len(labels))]
-    cells.obs["cell_type"] = pd.Categorical(labels)
-    cells.obsm["X_toy"] = embeddings
+    cells = toy_cells(*typed_embeddings(n_cells=600, dim=6, n_atoms=6)[::2])
     tl.train_sae(cells, use_rep="X_toy", k=1, expansion=2, epochs=15, patience=5, lr=1e-2, n_seeds=n_seeds)
     return cells
 

@@ -3,13 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 import torch
-from anndata import AnnData
 from torch import nn
 
 from scconcepts import tl
 from scconcepts.models import TorchEncoder
+
+from ._typed import program_counts
 
 N_PROGRAMS, PROGRAM_SIZE, N_GENES, CELLS_PER_GROUP = 3, 20, 90, 100
 
@@ -48,14 +48,9 @@ def _write_gmt(path, sets: dict[str, list[int]]) -> str:
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory):
     rng = np.random.default_rng(0)
-    group = np.repeat(np.arange(N_PROGRAMS), CELLS_PER_GROUP)
-    rate = np.full((group.size, N_GENES), 1.0)
-    for p in range(N_PROGRAMS):
-        rate[np.ix_(group == p, _program(p))] = 10.0
-    adata = AnnData(sp.csr_matrix(rng.poisson(rate).astype(np.float32)))
-    adata.var_names = [f"G{g}" for g in range(N_GENES)]
-    adata.obs_names = [f"cell{i}" for i in range(group.size)]
-    adata.obs["cell_type"] = pd.Categorical([f"type{p}" for p in group])
+    adata = program_counts(
+        rng, n_programs=N_PROGRAMS, program_size=PROGRAM_SIZE, n_genes=N_GENES, cells_per_group=CELLS_PER_GROUP
+    )
     encoder = TorchEncoder(_ProgramEncoder(), list(adata.var_names), name="programs")
     adata.obsm["X_programs"] = encoder.embed(adata)
     tl.train_sae(  # 20% test cells: the held-out cells this test was designed with
