@@ -84,25 +84,27 @@ def _sae_config(params: dict[str, Any], overrides: dict[str, Any]) -> SAEConfig:
     config = SAEConfig.from_dict({**values, **dict.fromkeys(AUTOMATIC)})
     best_epoch = values.get("best_epoch")
     if best_epoch is not None and "epochs" not in overrides:
-        budget = max(MIN_EPOCHS, math.ceil(1.5 * (int(best_epoch) + 1)))
-        if values.get("epochs") is not None:
-            budget = min(budget, int(values["epochs"]))
-        config = with_settings(config, epochs=budget)
+        config = with_settings(config, epochs=_epoch_budget(best_epoch, values.get("epochs")))
     unknown = set(overrides) - set(SAEConfig.__dataclass_fields__)
     if unknown:
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
     return with_settings(config, **overrides)
 
 
+def _epoch_budget(best_epoch: Any, epochs: Any = None) -> int:
+    """1.5 x the epochs a run needed to reach its best (at least ``MIN_EPOCHS``), at most its own ``epochs``."""
+    budget = max(MIN_EPOCHS, math.ceil(1.5 * (int(best_epoch) + 1)))
+    return budget if epochs is None else min(budget, int(epochs))
+
+
 def _seed_budget(summary: Any) -> int | None:
-    """Epochs for a consensus's seed runs: 1.5 x the latest epoch a seed of the run kept, at most its budget.
+    """Epochs for a consensus's seed runs: the budget of the latest epoch a seed of the run kept.
 
     ``None`` (automatic) for runs that did not record them.
     """
     if "seed_epochs" not in summary or "seed_best_epoch" not in summary:
         return None
-    budget = max(MIN_EPOCHS, math.ceil(1.5 * (int(summary["seed_best_epoch"]) + 1)))
-    return min(budget, int(summary["seed_epochs"]))
+    return _epoch_budget(summary["seed_best_epoch"], summary["seed_epochs"])
 
 
 def _split(adata: AnnData, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
