@@ -140,12 +140,11 @@ def _print_figures(name: str, figures: Figures) -> None:
     logger.info("[explanations] %s: markers in the best concept's top-%d: %s", name, TOP, "; ".join(parts))
 
 
-def _print_deletions(encoder, sae, adata, rows: np.ndarray, genes: np.ndarray, score: np.ndarray, best) -> None:
+def _print_deletions(encoder, sae, adata, genes: np.ndarray, score: np.ndarray, de: np.ndarray, best) -> None:
     from scconcepts.evaluation import deletion_fall
 
     x = sp.csr_matrix(encoder.expression(adata), dtype=np.float32)
     activations = sp.csr_matrix(adata.obsm["X_concepts"])
-    de = np.asarray(adata.varm["concepts_de"])[rows]
     column = {g: i for i, g in enumerate(genes)}
     for cell_type, (k, _) in best.items():
         sets = {
@@ -202,6 +201,7 @@ def measure(folder: Path) -> None:
     mean_expression = np.asarray(counts[:, rows].mean(axis=0)).ravel()
     cell_types = adata.obs["cell_type"].astype(str).to_numpy()
     best = best_concepts(adata.obsm["X_concepts"], cell_types)
+    de = np.asarray(adata.varm["concepts_de"])[rows]
     logger.info(
         "[explanations] best-marking concepts (AUROC of activation vs sorted type): %s",
         ", ".join(f"{t} #{k} ({a:.2f})" for t, (k, a) in best.items()),
@@ -225,8 +225,7 @@ def measure(folder: Path) -> None:
             _print_figures(f"{method} {kind}", explanation_figures(score, tested, genes, mean_expression, best, rng))
         if method == METHODS[0]:
             score = np.where(tested, np.asarray(out.varm["concepts_attribution"])[rows], -np.inf)
-            _print_deletions(encoder, sae, adata, rows, genes, score, best)
-    de = np.asarray(adata.varm["concepts_de"])[rows]
+            _print_deletions(encoder, sae, adata, genes, score, de, best)
     everywhere = np.ones_like(de, dtype=bool)
     _print_figures("DE (Wilcoxon)", explanation_figures(de, everywhere, genes, mean_expression, best, rng))
     terms = _label_terms(adata.uns["concepts"]["table"])
