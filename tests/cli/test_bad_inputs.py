@@ -40,7 +40,12 @@ def test_log_normalised_data_refused_by_scvi(lognormalised, write_h5ad, tmp_path
 
 
 def test_k_larger_than_the_dictionary(tmp_path, capsys):
-    assert _run("--dataset", "pbmc68k", "--k", "100", "--expansion", "2", "--out", str(tmp_path / "out")) == 2
+    assert (
+        _run(
+            "--dataset", "pbmc68k", "--regime", "sae", "--k", "100", "--expansion", "2", "--out", str(tmp_path / "out")
+        )
+        == 2
+    )
     _assert_one_line_error(capsys, "--k 100")
 
 
@@ -69,13 +74,13 @@ def test_nan_in_the_embedding_is_refused():
     adata.obsm["X_custom"] = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
     adata.obsm["X_custom"][3, 2] = np.nan
     with pytest.raises(InputError, match="NaN"):
-        scconcepts.tl.train_sae(adata, use_rep="X_custom", k=2, expansion=2)
+        scconcepts.tl.train_sae(adata, use_rep="X_custom", regime="sae", k=2, expansion=2)
 
 
 def test_missing_embedding_key_names_the_fix():
     adata = AnnData(np.ones((50, 5), dtype=np.float32))
     with pytest.raises(InputError, match=r"tl\.embed"):
-        scconcepts.tl.train_sae(adata, use_rep="X_scvi", k=2, expansion=2)
+        scconcepts.tl.train_sae(adata, use_rep="X_scvi", regime="sae", k=2, expansion=2)
 
 
 def test_all_zero_matrix_is_refused_before_any_training(tmp_path, write_h5ad, capsys):

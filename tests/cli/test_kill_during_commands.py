@@ -20,7 +20,20 @@ import pytest
 from scconcepts.cli import main
 from scconcepts.results import read_manifest
 
-TINY_RUN = ["--dataset", "pbmc68k", "--max-epochs", "2", "--k", "2", "--expansion", "2", "--epochs", "5"]
+TINY_RUN = [
+    "--dataset",
+    "pbmc68k",
+    "--max-epochs",
+    "2",
+    "--regime",
+    "sae",
+    "--k",
+    "2",
+    "--expansion",
+    "2",
+    "--epochs",
+    "5",
+]
 COMMANDS = {
     "attribute": (["--n-cells", "5"], {"results.h5ad", "attribution.csv", "report.html"}),
     "enrich": (["--no-elim", "--no-de"], {"results.h5ad", "enrichment.csv", "metrics.json", "report.html"}),

@@ -24,8 +24,8 @@ def test_placeholder_gene_names_warn_before_training_and_the_run_completes_witho
     path = write_h5ad(placeholder_cells(pbmc_counts))
     out = tmp_path / "results"
     with caplog.at_level(logging.INFO):
-        code = main(["run", "--input", str(path), "--max-epochs", "3", "--k", "4", "--expansion", "2", "--epochs",
-                     "30", "--out", str(out)])  # fmt: skip
+        code = main(["run", "--input", str(path), "--max-epochs", "3", "--regime", "sae", "--k", "4",
+                     "--expansion", "2", "--epochs", "30", "--out", str(out)])  # fmt: skip
     assert code == 0
     messages = [r.getMessage() for r in caplog.records]
     warned = next(i for i, m in enumerate(messages) if "0% of the data's genes" in m and "--gene-symbols" in m)

@@ -29,7 +29,7 @@ def test_embed_sae_and_attribution_through_token_models(pbmc, checkpoint):
     model, folder = checkpoint
     adata = pbmc.copy()
     encoder = scconcepts.tl.embed(adata, model=model, checkpoint=folder)
-    result = scconcepts.tl.train_sae(adata, use_rep=f"X_{model}", k=4, expansion=2, epochs=30)
+    result = scconcepts.tl.train_sae(adata, use_rep=f"X_{model}", regime="sae", k=4, expansion=2, epochs=30)
     assert adata.uns["concepts"]["metrics"]["r2"] > 0.5
 
     alive = np.flatnonzero(adata.obsm["X_concepts"].getnnz(axis=0) >= 3)[:3]
@@ -51,6 +51,8 @@ def test_run_command_with_a_token_model_checkpoint(checkpoint, tmp_path):
         model,
         "--checkpoint",
         str(folder),
+        "--regime",
+        "sae",
         "--k",
         "4",
         "--expansion",

@@ -27,7 +27,7 @@ def fitted():
     module = torch.nn.Sequential(torch.nn.Linear(80, 32), torch.nn.Tanh(), torch.nn.Linear(32, 6))
     encoder = TorchEncoder(module, list(adata.var_names))
     tl.embed(adata, model=encoder)
-    result = tl.train_sae(adata, use_rep="X_torch", k=3, expansion=3, epochs=20, labels_key=None)
+    result = tl.train_sae(adata, use_rep="X_torch", regime="sae", k=3, expansion=3, epochs=20, labels_key=None)
     return adata, encoder, result.sae
 
 

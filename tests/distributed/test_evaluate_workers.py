@@ -46,7 +46,7 @@ def planted(tmp_path_factory):
     )
     encoder = _program_encoder(list(adata.var_names))
     adata.obsm["X_programs"] = encoder.embed(adata)
-    tl.train_sae(adata, use_rep="X_programs", k=1, expansion=2, epochs=20, lr=1e-2, input_noise=0.0)
+    tl.train_sae(adata, use_rep="X_programs", regime="sae", k=1, expansion=2, epochs=20, lr=1e-2, input_noise=0.0)
     sets = {f"PROGRAM_{p}": _program(p) for p in range(N_PROGRAMS)}
     sets |= {f"DECOY_{i}": sorted(rng.choice(N_GENES, PROGRAM_SIZE, replace=False).tolist()) for i in range(4)}
     gmt = tmp_path_factory.mktemp("gmt") / "planted.gmt"
@@ -91,7 +91,7 @@ def test_evaluate_with_grounding_on_two_workers_equals_one_process(planted, clus
 @pytest.mark.slow
 def test_cli_evaluate_on_a_scheduler_writes_the_same_evaluation(tmp_path, cluster_client):
     cells = toy_cells(*typed_embeddings(n_cells=200, dim=6, n_atoms=6)[::2])
-    tl.train_sae(cells, use_rep="X_toy", k=1, expansion=2, epochs=8, patience=3, lr=1e-2, input_noise=0.0)
+    tl.train_sae(cells, use_rep="X_toy", regime="sae", k=1, expansion=2, epochs=8, patience=3, lr=1e-2, input_noise=0.0)
     figures = {}
     for name, extra in (("here", []), ("there", ["--scheduler", cluster_client.scheduler.address])):
         with new_results_folder(tmp_path / name) as folder:

@@ -19,7 +19,19 @@ def checkpoint(tmp_path_factory):
 
 
 def _run(checkpoint, out, *extra):
-    args = ["run", "--dataset", "pbmc68k", "--model", "scgpt", "--checkpoint", str(checkpoint), "--k", "4"]
+    args = [
+        "run",
+        "--dataset",
+        "pbmc68k",
+        "--model",
+        "scgpt",
+        "--checkpoint",
+        str(checkpoint),
+        "--regime",
+        "sae",
+        "--k",
+        "4",
+    ]
     args += ["--expansion", "2", "--epochs", "3", "--no-attribution", "--out", str(out), *extra]
     assert main(args) == 0
     return ad.read_h5ad(out / "results.h5ad")
@@ -33,7 +45,9 @@ def test_run_and_attribute_on_two_workers_equal_one_process(checkpoint, tmp_path
     np.testing.assert_allclose(there.obsm["X_scgpt"], here.obsm["X_scgpt"], atol=1e-6, rtol=0)
     # the consensus seed runs went to the workers: the same concepts as training them here, on the same embedding
     here.obsm["X_scgpt"] = there.obsm["X_scgpt"]
-    scconcepts.tl.train_sae(here, use_rep="X_scgpt", k=4, expansion=2, epochs=3, n_seeds=2, labels_key="cell_type")
+    scconcepts.tl.train_sae(
+        here, use_rep="X_scgpt", regime="sae", k=4, expansion=2, epochs=3, n_seeds=2, labels_key="cell_type"
+    )
     # 1e-6 of the activations' scale: float32 training in another process may round a few ulps differently
     scale = max(1.0, abs(here.obsm["X_concepts"]).max())
     assert abs(there.obsm["X_concepts"] - here.obsm["X_concepts"]).max() <= 1e-6 * scale

@@ -41,7 +41,7 @@ def test_consensus_seed_runs_on_two_workers_equal_one_process(cluster_client):
 
 def test_train_sae_with_a_client_gives_the_same_concepts(cluster_client):
     adata = AnnData(np.zeros((1000, 3), dtype=np.float32), obsm={"X_planted": _planted(1000, seed=1)})
-    options = {"use_rep": "X_planted", "k": 2, "expansion": 2, "n_seeds": 3, "labels_key": None,
+    options = {"use_rep": "X_planted", "regime": "sae", "k": 2, "expansion": 2, "n_seeds": 3, "labels_key": None,
                "unreproducible": "flag", "epochs": 15, "batch_size": 64}  # fmt: skip
     here, there = adata.copy(), adata.copy()
     single = tl.train_sae(here, **options)

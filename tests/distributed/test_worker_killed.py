@@ -86,7 +86,7 @@ def test_attribution_survives_a_worker_killed_mid_chunk(cluster, tmp_path, monke
     adata, module = _cells()
     encoder = TorchEncoder(module, list(adata.var_names))
     tl.embed(adata, model=encoder)
-    sae = tl.train_sae(adata, use_rep="X_torch", k=3, expansion=3, epochs=20, labels_key=None).sae
+    sae = tl.train_sae(adata, use_rep="X_torch", regime="sae", k=3, expansion=3, epochs=20, labels_key=None).sae
     options = {"encoder": encoder, "sae": sae, "method": "mask", "engine": "exact", "n_cells": 30}
     here = adata.copy()
     tl.attribute(here, **options)

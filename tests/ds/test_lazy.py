@@ -81,7 +81,7 @@ def test_lazy_run_equals_the_loaded_run(tmp_path):
     for flag in ("--backed", "--no-backed"):
         out = tmp_path / flag.strip("-")
         code = main(["run", "--input", str(tmp_path / "cells.h5ad"), "--model", "torch", "--checkpoint",
-                     str(tmp_path / "model"), flag, "--k", "3", "--expansion", "2", "--epochs", "30",
+                     str(tmp_path / "model"), flag, "--regime", "sae", "--k", "3", "--expansion", "2", "--epochs", "30",
                      "--no-enrichment", "--out", str(out)])  # fmt: skip
         assert code == 0
         results[flag] = ad.read_h5ad(out / "results.h5ad")
@@ -154,8 +154,8 @@ def test_a_matrix_larger_than_the_memory_limit_runs_end_to_end(tmp_path):
     _write_dense_h5ad(path, n_cells, n_genes)
     assert n_cells * n_genes * 4 > limit
     _encoder([f"G{j}" for j in range(n_genes)], hidden=8, dim=8).save(tmp_path / "model")
-    common = ["run", "--input", str(path), "--model", "torch", "--checkpoint", str(tmp_path / "model"), "--k", "2",
-              "--expansion", "2", "--epochs", "3", "--no-enrichment"]  # fmt: skip
+    common = ["run", "--input", str(path), "--model", "torch", "--checkpoint", str(tmp_path / "model"),
+              "--regime", "sae", "--k", "2", "--expansion", "2", "--epochs", "3", "--no-enrichment"]  # fmt: skip
 
     def limited(*args):
         return subprocess.run([sys.executable, "-c", _LIMITED, str(limit), *common, *args], capture_output=True,

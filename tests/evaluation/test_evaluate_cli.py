@@ -17,7 +17,7 @@ METHODS = ["sae", "neurons", "pca", "ica", "nmf", "dictionary"]
 @pytest.fixture(scope="module")
 def adata():
     cells = toy_cells(*typed_embeddings(n_cells=400, dim=6, n_atoms=6)[::2])
-    tl.train_sae(cells, use_rep="X_toy", k=1, expansion=2, epochs=8, patience=3, lr=1e-2, input_noise=0.0)
+    tl.train_sae(cells, use_rep="X_toy", regime="sae", k=1, expansion=2, epochs=8, patience=3, lr=1e-2, input_noise=0.0)
     return cells
 
 
@@ -100,7 +100,9 @@ def two_datasets():
     """Two datasets drawn from the same planted atoms, and a third from other atoms."""
     shape = {"n_cells": 600, "dim": 6, "n_atoms": 6}
     first = toy_cells(*typed_embeddings(**shape, seed=3, cell_seed=1)[::2])
-    tl.train_sae(first, use_rep="X_toy", k=1, expansion=1, epochs=30, patience=8, lr=1e-2, input_noise=0.0)
+    tl.train_sae(
+        first, use_rep="X_toy", regime="sae", k=1, expansion=1, epochs=30, patience=8, lr=1e-2, input_noise=0.0
+    )
     same = toy_cells(*typed_embeddings(**shape, seed=3, cell_seed=2)[::2])
     other = toy_cells(*typed_embeddings(**shape, seed=4, cell_seed=2)[::2])
     return first, same, other

@@ -10,7 +10,9 @@ from ._typed import toy_cells, typed_embeddings
 
 def _cells(n_seeds: int) -> ad.AnnData:
     cells = toy_cells(*typed_embeddings(n_cells=600, dim=6, n_atoms=6)[::2])
-    tl.train_sae(cells, use_rep="X_toy", k=1, expansion=2, epochs=15, patience=5, lr=1e-2, n_seeds=n_seeds)
+    tl.train_sae(
+        cells, use_rep="X_toy", regime="sae", k=1, expansion=2, epochs=15, patience=5, lr=1e-2, n_seeds=n_seeds
+    )
     return cells
 
 

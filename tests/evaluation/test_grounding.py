@@ -54,7 +54,7 @@ def planted(tmp_path_factory):
     encoder = TorchEncoder(_ProgramEncoder(), list(adata.var_names), name="programs")
     adata.obsm["X_programs"] = encoder.embed(adata)
     tl.train_sae(  # 20% test cells: the held-out cells this test was designed with
-        adata, use_rep="X_programs", k=1, expansion=2, epochs=40, patience=10, lr=1e-2, input_noise=0.0,
+        adata, use_rep="X_programs", regime="sae", k=1, expansion=2, epochs=40, patience=10, lr=1e-2, input_noise=0.0,
         test_fraction=0.2,
     )  # fmt: skip
     folder = tmp_path_factory.mktemp("gmt")

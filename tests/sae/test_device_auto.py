@@ -28,6 +28,6 @@ def test_evaluate_accepts_auto():
     data = planted_embeddings(n_cells=300)[0]
     cells = ad.AnnData(np.zeros((len(data), 1), dtype=np.float32))
     cells.obsm["X_toy"] = data
-    tl.train_sae(cells, use_rep="X_toy", k=2, expansion=2, epochs=3, n_seeds=1)
+    tl.train_sae(cells, use_rep="X_toy", regime="sae", k=2, expansion=2, epochs=3, n_seeds=1)
     result = tl.evaluate(cells, seeds=(0,), methods=("neurons",), device="auto", epochs=3, run_sweep=False)
     assert np.isfinite(result["table"].loc["sae", "r2"])

@@ -21,7 +21,7 @@ def trained():
     adata = AnnData(np.zeros((len(embeddings), 1), dtype=np.float32))
     adata.obsm["X_emb"] = embeddings
     adata.obs["cell_type"] = pd.Categorical(np.arange(len(embeddings)) % 3)
-    result = tl.train_sae(adata, use_rep="X_emb", k=2, expansion=2, n_seeds=1, epochs=8, batch_size=64)
+    result = tl.train_sae(adata, use_rep="X_emb", regime="sae", k=2, expansion=2, n_seeds=1, epochs=8, batch_size=64)
     return adata, embeddings, result
 
 

@@ -10,7 +10,7 @@ def tiny_scvi():
     adata = scc.ds.pbmc68k()[:300].copy()
     encoder = scc.tl.embed(adata, model="scvi", n_latent=6, n_top_genes=300, max_epochs=2, early_stopping=False)
     plain = {"n_seeds": 1, "atom_init": "random"}  # one SAE from a random start
-    result = scc.tl.train_sae(adata, use_rep="X_scvi", k=3, expansion=2, epochs=2, seed=0, **plain)
+    result = scc.tl.train_sae(adata, use_rep="X_scvi", regime="sae", k=3, expansion=2, epochs=2, seed=0, **plain)
     assert np.isfinite(adata.obsm["X_scvi"]).all()
     return adata, encoder, result.sae
 
@@ -35,6 +35,8 @@ def scvi_run(tmp_path_factory):
             "6",
             "--max-epochs",
             "2",
+            "--regime",
+            "sae",
             "--k",
             "3",
             "--expansion",

@@ -18,7 +18,7 @@ def test_new_batch_is_query_mapped_and_the_reference_is_untouched():
                          early_stopping=False, encode_covariates=True)  # fmt: skip
     reference.obsm["X_scvi"] = encoder.embed(reference)
     plain = {"n_seeds": 1, "atom_init": "random"}  # one SAE from a random start
-    sae = scc.tl.train_sae(reference, use_rep="X_scvi", k=3, expansion=2, epochs=2, seed=0, **plain).sae
+    sae = scc.tl.train_sae(reference, use_rep="X_scvi", regime="sae", k=3, expansion=2, epochs=2, seed=0, **plain).sae
     query = pbmc[300:420].copy()
     query.obs["batch"] = "c"
     with pytest.raises(InputError, match="not seen"):

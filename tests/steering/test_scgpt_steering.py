@@ -31,7 +31,15 @@ def scgpt_run(cells, tmp_path_factory):
     state["mvc_decoder.W.weight"] = 0.5 * torch.outer(mean / mean.norm(), torch.ones(noise.shape[1])) + noise
     torch.save(state, folder / "best_model.pt")
     encoder = scc.tl.embed(adata, model="scgpt", checkpoint=folder, max_length=64)
-    settings = {"k": 4, "expansion": 2, "epochs": 2, "seed": 0, "n_seeds": 1, "atom_init": "random"}  # one plain SAE
+    settings = {
+        "regime": "sae",
+        "k": 4,
+        "expansion": 2,
+        "epochs": 2,
+        "seed": 0,
+        "n_seeds": 1,
+        "atom_init": "random",
+    }  # one plain SAE
     sae = scc.tl.train_sae(adata, use_rep=encoder.obsm_key, **settings).sae
     return adata, encoder, sae, folder
 

@@ -79,10 +79,12 @@ def test_train_sae_runs_with_the_chosen_threads(automatic, monkeypatch):
     adata.obsm["X_emb"] = rng.normal(size=(300, 8)).astype(np.float32)
     before = torch.get_num_threads()
     settings.threads = before + 2
-    tl.train_sae(adata, use_rep="X_emb", k=2, expansion=2, epochs=1, labels_key=None, n_seeds=1)
+    tl.train_sae(adata, use_rep="X_emb", regime="sae", k=2, expansion=2, epochs=1, labels_key=None, n_seeds=1)
     settings.threads = None
     monkeypatch.setattr(_threads, "free_cpus", lambda: 64)
-    tl.train_sae(adata, use_rep="X_emb", k=2, expansion=2, epochs=1, labels_key=None, n_seeds=1)  # 256x8x16: small
+    tl.train_sae(
+        adata, use_rep="X_emb", regime="sae", k=2, expansion=2, epochs=1, labels_key=None, n_seeds=1
+    )  # 256x8x16: small
     assert seen == [before + 2, 1]
     assert torch.get_num_threads() == before
 

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, params_key
-from scconcepts._regime import DEFAULT_ATOM_INIT, DEFAULT_ATOM_K, DEFAULT_EXPANSION, DEFAULT_SEEDS
+from scconcepts._regime import (
+    DEFAULT_ATOM_INIT,
+    DEFAULT_ATOM_K,
+    DEFAULT_EXPANSION,
+    DEFAULT_REGIME,
+    DEFAULT_SEEDS,
+    REGIMES,
+)
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
 from scconcepts.cli._common import (
     add_backed_argument,
@@ -44,9 +51,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_input_arguments(parser)
     add_model_arguments(parser)
     add_backed_argument(parser)
-    parser.add_argument("--k", type=positive, default=None, help="active concepts per cell (default: dim / 2)")
     parser.add_argument(
-        "--expansion", type=positive, default=DEFAULT_EXPANSION, help="dictionary size / embedding dim (default: 2)"
+        "--regime",
+        choices=REGIMES,
+        default=DEFAULT_REGIME,
+        help="programs: each concept is one side of an independent component of the embedding, cells keep as many "
+        "as they need (additive: a state shared by every cell type is one concept); sae: Top-K sparse autoencoders "
+        "(a consensus of --seeds seeds, or one with --seeds 1) (default: programs)",
+    )
+    parser.add_argument(
+        "--k", type=positive, default=None, help="--regime sae: active concepts per cell (default: dim / 2)"
+    )
+    parser.add_argument(
+        "--expansion",
+        type=positive,
+        default=DEFAULT_EXPANSION,
+        help="--regime sae: dictionary size / embedding dim (default: 2)",
     )
     parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -54,8 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seeds",
         type=positive,
         default=DEFAULT_SEEDS,
-        help="SAEs to train from seeds --seed, --seed+1, ...; above 1 the concepts are the directions that recur "
-        "across them (consensus, each with its reproducibility); 1 trains a single SAE (default: 5)",
+        help="programs: ICAs each concept's reproducibility is measured over (bootstrap shares of the cells); sae: "
+        "SAEs to train from seeds --seed, --seed+1, ...; above 1 the concepts are the directions that recur across "
+        "them (consensus, each with its reproducibility); 1 trains a single SAE (default: 5)",
     )
     parser.add_argument(
         "--atom-k",
@@ -100,7 +121,7 @@ def _check_options(args: argparse.Namespace) -> None:
     """Refuse impossible options before any work is done."""
     device_of(args)  # a GPU asked for but absent is refused before reading the cells
     latent = args.layer in (None, "latent")
-    if args.model == "scvi" and args.checkpoint is None and args.k is not None and latent:
+    if args.regime == "sae" and args.model == "scvi" and args.checkpoint is None and args.k is not None and latent:
         n_concepts = args.expansion * args.n_latent
         if args.k > n_concepts:
             raise InputError(
@@ -226,6 +247,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
             result = tl.train_sae(
                 adata,
                 use_rep=use_rep,
+                regime=args.regime,
                 k=args.k,
                 expansion=args.expansion,
                 seed=args.seed,

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from scconcepts.sae import SAEConfig, TopKSAE, encode_csr, reconstruction_metrics, split_rows, train
 from scconcepts.sae._consensus import consensus_train
+from scconcepts.sae._programs import fit_programs
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,12 @@ CONSENSUS_SETTINGS = ("n_seeds", "atom_k", "threshold", "min_share")
 
 
 def consensus_settings(summary: Any) -> dict[str, Any] | None:
-    """The consensus settings of a run from its ``uns[key]["consensus"]`` summary (``None``: a single SAE)."""
+    """The consensus settings of a run from its ``uns[key]["consensus"]`` summary (``None``: a single SAE).
+
+    A programs run (``regime: programs``) gives ``{"regime": "programs"}``: each evaluation seed refits it.
+    """
+    if summary is not None and str(summary.get("regime", "")) == "programs":
+        return {"regime": "programs"}
     if summary is None or int(summary.get("n_seeds", 1)) < 2:
         return None
     kinds = {"n_seeds": int, "atom_k": int, "threshold": float, "min_share": float}
@@ -31,12 +37,16 @@ def fit_sae(
 ) -> TopKSAE:
     """Train an SAE with ``config`` on the training rows only (it splits off its own early-stopping cells).
 
-    With ``consensus`` (see :func:`consensus_settings`) the SAE is a consensus of ``n_seeds`` runs, as
+    With a programs ``consensus`` the dictionary is the programs of ICA seed ``config.seed`` (one fit, no
+    bootstrap matching: evaluation measures the reproducibility across its seeds). With another ``consensus``
+    the SAE is a consensus of ``n_seeds`` runs, as
     ``scconcepts run`` makes by default; seed ``s`` then trains seeds ``s * n_seeds`` to ``s * n_seeds +
     n_seeds - 1``, so the consensus SAEs of two distinct seeds share no run.
     No test cells are split off: the caller measures on its own held-out cells.
     """
     data = np.ascontiguousarray(embedding[train_rows], dtype=np.float32)
+    if consensus and consensus.get("regime") == "programs":  # one ICA of the seed: its reproducibility is measured
+        return fit_programs(data, with_settings(config, test_fraction=0.0), n_seeds=1).training.sae
     if consensus:
         first = config.seed * consensus["n_seeds"]
         config = with_settings(config, seed=first, test_fraction=0.0)

@@ -44,12 +44,14 @@ def reconstruction_metrics(
     total = None
     count = 0
     fired = torch.zeros(sae.n_latents, dtype=torch.bool, device=device)
-    fired_by = {name: torch.zeros_like(fired) for name in INFERENCE}
+    # a programs dictionary has one inference of its own; a Top-K SAE is measured under both of its own
+    inferences = INFERENCE if sae.inference in INFERENCE else ()
+    fired_by = {name: torch.zeros_like(fired) for name in (*INFERENCE, sae.inference)}
     for chunk in iter_chunks(data, rows):
         for start in range(0, len(chunk), batch_size):
             x = torch.as_tensor(chunk[start : start + batch_size], device=device)
             x_norm = sae.normalise(x)
-            for name in INFERENCE if both_inferences else ():
+            for name in inferences if both_inferences else ():
                 if name != sae.inference:
                     fired_by[name] |= (sae.encode(x, inference=name) > 0).any(0)
             z = sae.encode(x)
@@ -72,7 +74,7 @@ def reconstruction_metrics(
         "dead_fraction": 1.0 - float(fired.float().mean()),
         **{
             f"dead_fraction_{name}": 1.0 - float(fired_by[name].float().mean())
-            if both_inferences or name == sae.inference
+            if (both_inferences and name in inferences) or name == sae.inference
             else float("nan")
             for name in INFERENCE
         },

@@ -13,6 +13,23 @@ from scconcepts.sae._topk import (
 )
 
 INFERENCE = ("encoder", "pursuit")
+#: Inference of a programs dictionary (:mod:`scconcepts.sae._programs`): the linear encoder's halves, each cell
+#: keeping its largest ones up to a share ``energy`` of its squared activations.
+ENERGY = "energy"
+
+
+def keep_energy(z: torch.Tensor, energy: float) -> torch.Tensor:
+    """Keep in each row of non-negative ``z`` its largest entries until they hold ``energy`` of the row's squares.
+
+    A row whose activations are spread keeps many; one dominated by a few keeps those few (at least one).
+    """
+    if energy >= 1:
+        return z
+    squares = z.pow(2)
+    ordered, order = squares.sort(dim=1, descending=True)
+    before = (ordered.cumsum(dim=1) - ordered) / squares.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    keep = torch.zeros_like(z, dtype=torch.bool).scatter(1, order, before < energy)
+    return z * keep
 
 
 def pursuit(
@@ -66,18 +83,29 @@ class TopKSAE(nn.Module):
         How :meth:`encode` picks each cell's concepts: ``"encoder"``, the SAE's own linear encoder
         and Top-K; or ``"pursuit"``, greedy non-negative pursuit over the decoder atoms (see
         :func:`pursuit`), which uses the same dictionary but chooses concepts far more accurately on
-        cells the SAE did not train on.
+        cells the SAE did not train on; or ``"energy"`` (a programs dictionary, see
+        :func:`scconcepts.sae.fit_programs`): the linear encoder's ReLU halves, each cell keeping its largest
+        activations up to a share ``energy`` of their squares, so that cells use as many concepts as they need.
+    energy
+        With ``inference="energy"``: the share of each cell's squared activations its kept concepts hold.
 
     """
 
     def __init__(
-        self, d_in: int, n_latents: int, k: int, *, batch_topk: bool = False, inference: str = "encoder"
+        self,
+        d_in: int,
+        n_latents: int,
+        k: int,
+        *,
+        batch_topk: bool = False,
+        inference: str = "encoder",
+        energy: float = 1.0,
     ) -> None:
         super().__init__()
-        if inference not in INFERENCE:
-            raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
+        if inference not in (*INFERENCE, ENERGY):
+            raise ValueError(f"inference must be one of {(*INFERENCE, ENERGY)}, got {inference!r}")
         self.d_in, self.n_latents, self.k, self.batch_topk = d_in, n_latents, k, batch_topk
-        self.inference = inference
+        self.inference, self.energy = inference, float(energy)
         decoder = torch.randn(n_latents, d_in)
         decoder /= decoder.norm(dim=1, keepdim=True)
         self.W_dec = nn.Parameter(decoder)
@@ -112,6 +140,8 @@ class TopKSAE(nn.Module):
         ``inference`` overrides the SAE's own (``"encoder"`` or ``"pursuit"``) for this call.
         """
         x_norm = self.normalise(x)
+        if (inference or self.inference) == ENERGY:
+            return keep_energy(torch.relu(self.pre_activation(x_norm)), self.energy)
         if (inference or self.inference) == "pursuit":
             values, indices = pursuit(x_norm - self.b_dec, self.W_dec, self.k)
             return torch.zeros(x.shape[0], self.n_latents, dtype=values.dtype, device=x.device).scatter(

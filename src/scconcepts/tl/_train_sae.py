@@ -12,11 +12,19 @@ from anndata import AnnData
 from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, params_key
-from scconcepts._regime import DEFAULT_ATOM_INIT, DEFAULT_ATOM_K, DEFAULT_EXPANSION, DEFAULT_SEEDS
+from scconcepts._regime import (
+    DEFAULT_ATOM_INIT,
+    DEFAULT_ATOM_K,
+    DEFAULT_EXPANSION,
+    DEFAULT_REGIME,
+    DEFAULT_SEEDS,
+    REGIMES,
+)
 from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.sae import SAEConfig, TrainingResult, encode_csr, informativeness, reconstruction_metrics, train
 from scconcepts.sae._composite import find_composites
 from scconcepts.sae._consensus import MIN_SHARE, consensus_train
+from scconcepts.sae._programs import fit_programs
 from scconcepts.tl._concept_table import concept_table
 
 logger = logging.getLogger(__name__)
@@ -32,6 +40,7 @@ def train_sae(
     adata: AnnData,
     *,
     use_rep: str,
+    regime: str = DEFAULT_REGIME,
     k: int | None = None,
     expansion: int = DEFAULT_EXPANSION,
     seed: int = 0,
@@ -45,9 +54,13 @@ def train_sae(
     client: Any = None,
     **config: Any,
 ) -> TrainingResult:
-    """Train a Top-K SAE on ``adata.obsm[use_rep]`` (or several: consensus concepts); each latent is a concept.
+    """Learn concepts from ``adata.obsm[use_rep]``: a programs dictionary (default) or Top-K SAEs.
 
-    By default the concepts are the decoder directions that recur across 5 seeds (see
+    By default (``regime="programs"``, see :func:`scconcepts.sae.fit_programs`) each concept is one side of an
+    independent component of the embedding, read from its ground state; cells keep as many concepts as they
+    need to reach a held-out R^2 of 0.97, and each concept's reproducibility is measured against ``n_seeds - 1``
+    bootstrap ICAs (``k``, ``expansion``, ``atom_k`` and the training settings are then unused). With
+    ``regime="sae"`` the concepts are the decoder directions that recur across 5 seeds (see
     :func:`scconcepts.sae.consensus_train`), each seed learning its atoms with one active per cell
     (``atom_k=1``) from spherical k-means directions (``atom_init="kmeans"``), and cells are encoded with
     ``k`` of the kept atoms; with ``n_seeds=1`` one SAE's latents are the concepts (``atom_k`` is then unused).
@@ -70,6 +83,9 @@ def train_sae(
         Cells with an embedding in ``obsm``.
     use_rep
         ``obsm`` key of the embedding, e.g. ``"X_scvi"``.
+    regime
+        ``"programs"`` (independent components, additive; default) or ``"sae"`` (Top-K SAEs: a consensus of
+        ``n_seeds`` seeds, or one SAE with ``n_seeds=1``).
     k
         Active concepts per cell; ``None`` picks half the embedding dimension (at most 32).
     expansion
@@ -116,8 +132,13 @@ def train_sae(
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
     if "device" in config:  # "auto" or a GPU that must exist (an InputError otherwise)
         config["device"] = str(resolve_device(config["device"]))
+    if regime not in REGIMES:
+        raise InputError(f"regime must be one of {', '.join(REGIMES)}, got {regime!r}")
     sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **{"atom_init": DEFAULT_ATOM_INIT, **config})
-    if n_seeds > 1:
+    if regime == "programs":
+        programs = fit_programs(embedding, sae_config, n_seeds=n_seeds, min_share=min_share)
+        result, flags, summary = programs.training, programs.table, programs.summary
+    elif n_seeds > 1:
         consensus = consensus_train(
             embedding,
             sae_config,
@@ -169,6 +190,7 @@ def train_sae(
         "best_epoch": result.best_epoch,
         **result.config.to_dict(),
         "n_seeds": n_seeds,
+        "regime": regime,
     }
     adata.uns[params_key(key_added)] = {
         "params": _uns_safe(params),

@@ -1,0 +1,228 @@
+"""Programs: concepts as the two halves of each independent component of the embedding, measured from its ground state.
+
+A Top-K SAE with a dictionary larger than the programs of the data spends its atoms on their combinations
+("stimulated NK", "control NK"): each is one atom per group of cells, so a state shared by every cell type, or
+a type seen in every state, gets no concept of its own (issue 21). Independent components do the opposite: an
+additive shift shared by half of every type is one independent source, and so is a type. So the programs
+dictionary is:
+
+1. **Components.** FastICA (``logcosh``, unit-variance whitening) of the normalised training cells, with as
+   many components as principal axes hold 99% of their variance (at most ``MAX_COMPONENTS``).
+2. **Ground state.** Each component is read from its mode (the density peak of its values over the training
+   cells): where most cells sit, the program is "off"; cells away from it on either side carry it.
+3. **Two concepts per component**, one per side: activation ``relu(+/- |a_j| (s_j - mode_j))`` with unit
+   decoder ``+/- a_j / |a_j|`` (``a_j`` the mixing column), decoder bias the ground state. With every concept
+   kept this reconstructs the cells exactly (the ICA is a change of basis).
+4. **Sparse per cell, not fixed k.** Each cell keeps its largest activations until they hold ``energy`` of its
+   squared activations (:func:`scconcepts.sae._model.keep_energy`); ``energy`` is the smallest on a grid whose
+   validation R^2 reaches ``R2_TARGET``. A cell near the ground state, or dominated by one program, keeps few.
+5. **Reproducibility** is measured, not imposed: ``n_seeds`` more ICAs (seeds ``seed + 1`` onwards, each on a
+   random ``BOOTSTRAP`` share of the training cells) are matched to the final concepts; a concept is
+   reproducible when at least ``min_share`` of them hold a half within cosine ``threshold`` of it.
+
+The result is a :class:`~scconcepts.sae.TopKSAE` with ``inference="energy"``, so attribution, steering, the
+explorer and checkpoints use it as any SAE.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from scconcepts._device import resolve_device
+from scconcepts._errors import InputError
+from scconcepts.sae._config import SAEConfig
+from scconcepts.sae._consensus import MIN_SHARE, THRESHOLD, ConsensusResult, match_to_runs
+from scconcepts.sae._data import check_embedding, normaliser_stats
+from scconcepts.sae._metrics import reconstruction_metrics
+from scconcepts.sae._model import ENERGY, TopKSAE
+from scconcepts.sae._seed_run import SeedRun
+from scconcepts.sae._train import MIN_CELLS, TrainingResult, split_rows
+
+logger = logging.getLogger(__name__)
+
+#: Share of the training variance the principal axes given to ICA must hold.
+VARIANCE_KEPT = 0.99
+#: Most independent components (twice as many concepts).
+MAX_COMPONENTS = 128
+#: Validation R^2 the per-cell sparsity (``energy``) must keep.
+R2_TARGET = 0.97
+#: Shares of each cell's squared activations its kept concepts may hold, smallest first.
+ENERGY_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 1.0)
+#: Share of the training cells each reproducibility ICA is fitted on.
+BOOTSTRAP = 0.9
+#: Training cells (at most) the ICA and the modes are fitted on.
+MAX_FIT_CELLS = 50_000
+#: Training cells (at most) each component's mode is estimated from.
+MODE_CELLS = 5_000
+
+
+def n_components_for(x: np.ndarray, *, variance: float = VARIANCE_KEPT, cap: int = MAX_COMPONENTS) -> int:
+    """Principal axes of centred ``x`` needed to hold ``variance`` of its variance (at most ``cap``)."""
+    singular = np.linalg.svd(x - x.mean(0), compute_uv=False)
+    share = np.cumsum(singular**2) / max(float((singular**2).sum()), 1e-12)
+    return int(min(cap, x.shape[1], np.searchsorted(share, variance) + 1))
+
+
+def independent_components(x: np.ndarray, n_components: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FastICA of the rows of ``x``: ``(unmixing, mixing, mean)``, unmixing ``m x d``, mixing ``d x m``."""
+    import warnings
+
+    from sklearn.decomposition import FastICA
+    from sklearn.exceptions import ConvergenceWarning
+
+    ica = FastICA(n_components=n_components, whiten="unit-variance", random_state=seed, max_iter=2000, tol=1e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ica.fit(x)
+    return ica.components_, ica.mixing_, ica.mean_
+
+
+def modes(sources: np.ndarray, *, grid: int = 256) -> np.ndarray:
+    """The density peak of each column of ``sources`` (Gaussian kernel, Silverman's bandwidth, on a grid)."""
+    from scipy.stats import gaussian_kde
+
+    peaks = np.empty(sources.shape[1])
+    for j, values in enumerate(sources.T):
+        low, high = np.quantile(values, [0.01, 0.99])
+        points = np.linspace(low, high, grid)
+        peaks[j] = points[np.argmax(gaussian_kde(values, bw_method="silverman")(points))] if high > low else low
+    return peaks
+
+
+def programs_dictionary(unmixing: np.ndarray, mixing: np.ndarray, mean: np.ndarray, peaks: np.ndarray) -> TopKSAE:
+    """The SAE of the halves of each component, read from the ground state ``mean + mixing @ peaks``.
+
+    Concept ``j`` is the positive side of component ``j``, concept ``m + j`` its negative side.
+    """
+    n_components, d_in = unmixing.shape
+    lengths = np.linalg.norm(mixing, axis=0)  # the mixing column's length scales each source to embedding units
+    directions = (mixing / np.clip(lengths, 1e-12, None)).T
+    encoder = unmixing * lengths[:, None]
+    sae = TopKSAE(d_in, 2 * n_components, n_components, inference=ENERGY)
+    with torch.no_grad():
+        sae.W_dec.copy_(torch.as_tensor(np.concatenate([directions, -directions]), dtype=torch.float32))
+        sae.W_enc.copy_(torch.as_tensor(np.concatenate([encoder, -encoder]), dtype=torch.float32))
+        sae.b_enc.zero_()
+        sae.b_dec.copy_(torch.as_tensor(mean + mixing @ peaks, dtype=torch.float32))
+    return sae.eval()
+
+
+def choose_energy(sae: TopKSAE, data: Any, val_rows: np.ndarray, *, target: float = R2_TARGET) -> float:
+    """Set and return the smallest ``energy`` of ``ENERGY_GRID`` whose validation R^2 reaches ``target``."""
+    for energy in ENERGY_GRID:
+        sae.energy = energy
+        if reconstruction_metrics(sae, data, val_rows, both_inferences=False)["r2"] >= target:
+            break
+    return sae.energy
+
+
+def _fit(x: np.ndarray, n_components: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    unmixing, mixing, mean = independent_components(x, n_components, seed)
+    rng = np.random.default_rng(seed)
+    sample = x if len(x) <= MODE_CELLS else x[np.sort(rng.choice(len(x), MODE_CELLS, replace=False))]
+    return unmixing, mixing, mean, modes((sample - mean) @ unmixing.T)
+
+
+def _seed_run(x: np.ndarray, n_components: int, seed: int) -> SeedRun:
+    """One reproducibility ICA on a ``BOOTSTRAP`` share of ``x``'s rows, as a run whose atoms are matched."""
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(x), max(n_components + 1, round(BOOTSTRAP * len(x))), replace=False))
+    sae = programs_dictionary(*_fit(x[rows], n_components, seed))
+    state = {name: tensor.detach().cpu().numpy().copy() for name, tensor in sae.state_dict().items()}
+    return SeedRun(seed, state, sae.k, ENERGY, False, np.ones(sae.n_latents), 0)
+
+
+def fit_programs(
+    data: Any,
+    config: SAEConfig | None = None,
+    *,
+    n_seeds: int = 5,
+    threshold: float = THRESHOLD,
+    min_share: float = MIN_SHARE,
+    r2_target: float = R2_TARGET,
+) -> ConsensusResult:
+    """Learn the programs dictionary of an embedding (see the module docstring) and measure its reproducibility.
+
+    Parameters
+    ----------
+    data
+        Cells x dims embedding.
+    config
+        Only the split (``val_fraction``, ``test_fraction``, ``seed``) and ``device`` are used; ``seed`` also
+        seeds the ICA.
+    n_seeds
+        ICAs the final concepts are matched to (seeds ``seed + 1`` onwards, on bootstrap shares of the training
+        cells); 1 measures no reproducibility.
+    threshold, min_share
+        A concept is reproducible when at least ``min_share`` of those ICAs hold a half within cosine
+        ``threshold`` of it.
+    r2_target
+        Validation R^2 the per-cell sparsity must keep.
+
+    Returns
+    -------
+    The dictionary as a training result (no history), its per-concept table (``reproducibility``,
+    ``matched_cosine``, ``reproducible``, ``component``, ``side``) and a summary.
+
+    """
+    config = config or SAEConfig()
+    n_cells, d_in = check_embedding(data)
+    if n_cells < MIN_CELLS:
+        raise InputError(f"learning programs needs at least {MIN_CELLS} cells; the embedding has {n_cells}")
+    if not 0 < min_share <= 1 or not 0 < threshold < 1:
+        raise InputError(f"min_share must be in (0, 1] and threshold in (0, 1); got {min_share}, {threshold}")
+    split = split_rows(n_cells, config.val_fraction, config.test_fraction, config.seed)
+    rng = np.random.default_rng(config.seed)
+    fit_rows = split.train if len(split.train) <= MAX_FIT_CELLS else np.sort(rng.choice(split.train, MAX_FIT_CELLS))
+    mean, scale = normaliser_stats(data, split.train)
+    x = (np.asarray(data[fit_rows], dtype=np.float64) - mean) / scale
+    n_components = n_components_for(x)
+    sae = programs_dictionary(*_fit(x, n_components, config.seed))
+    sae.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+    sae.scale.fill_(scale)
+    sae = sae.to(resolve_device(config.device))
+    energy = choose_energy(sae, data, split.val, target=r2_target)
+
+    runs = [_seed_run(x, n_components, config.seed + i) for i in range(1, n_seeds)]
+    atoms = sae.W_dec.detach().cpu().numpy()
+    if runs:
+        table = match_to_runs(atoms, runs, threshold=threshold)
+        table["reproducible"] = table["reproducibility"] >= min_share
+    else:
+        table = pd.DataFrame({"reproducibility": np.nan, "matched_cosine": np.nan}, index=range(len(atoms)))
+    table["component"] = np.tile(np.arange(n_components), 2)
+    table["side"] = np.repeat(["+", "-"], n_components)
+    table["composite"] = False
+    table["composite_of"] = ""
+    table.index = pd.Index([str(i) for i in range(len(atoms))], name="concept")
+    summary: dict[str, Any] = {
+        "regime": "programs",
+        "n_seeds": n_seeds,
+        "seeds": [config.seed + i for i in range(n_seeds)],
+        "threshold": threshold,
+        "min_share": min_share,
+        "n_components": n_components,
+        "energy": energy,
+        "r2_target": r2_target,
+        "n_concepts": len(atoms),
+        "reproduced_share": float(table["reproducible"].mean()) if runs else float("nan"),
+    }
+    logger.info(
+        "programs: %d independent components of %d dims (%.0f%% of the variance), %d concepts, each cell keeping "
+        "%.0f%% of its squared activations%s",
+        n_components,
+        d_in,
+        100 * VARIANCE_KEPT,
+        len(atoms),
+        100 * energy,
+        f"; {summary['reproduced_share']:.0%} reproduced in {n_seeds - 1} bootstrap ICAs" if runs else "",
+    )
+    resolved = dataclasses.replace(config.resolved(d_in, len(split.train)), k=n_components, inference=ENERGY)
+    training = TrainingResult(sae, resolved, split.train, split.val, split.test)
+    return ConsensusResult(training, table, runs, summary)
