@@ -130,7 +130,9 @@ def test_enrich_command_updates_the_results_folder(gmt, tmp_path, capsys):
     assert metrics["enrichment"]["attribution_vs_de"]["totals"]["both"] >= 1
     labels = read_results(out).uns["concepts"]["table"]["label"]
     assert labels["0"].startswith("T: planted (G")
-    assert json.loads((out / "scconcepts.json").read_text())["files"] >= ["enrichment.csv"]
+    concepts = pd.read_csv(out / "concepts.csv", index_col=0, keep_default_na=False)  # the same table, rewritten
+    assert concepts.loc[0, "label"] == labels["0"] and concepts.loc[0, "top_term"] == "planted"
+    assert set(json.loads((out / "scconcepts.json").read_text())["files"]) >= {"enrichment.csv", "concepts.csv"}
     assert main(["enrich", str(tmp_path / "nowhere")]) == 2
 
 

@@ -24,7 +24,15 @@ from scconcepts.cli._common import (
 )
 from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
 from scconcepts.cli._failure import step
-from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, check_path, new_results_folder
+from scconcepts.results import (
+    METRICS_JSON,
+    MODEL_DIR,
+    RESULTS_H5AD,
+    SAE_DIR,
+    check_path,
+    new_results_folder,
+    write_concepts_csv,
+)
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -34,7 +42,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CONCEPTS_CSV = "concepts.csv"
 DEFAULT_LABELS_KEY = "cell_type"
 
 
@@ -254,7 +261,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         elif not (args.no_attribution or args.no_enrichment):
             metrics["enrichment"] = {"skipped": "the genes could not be matched to the gene sets (see the log)"}
         with step("writing the results"):
-            adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)
+            write_concepts_csv(adata, tmp, key=key)
             (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
             adata.write_h5ad(tmp / RESULTS_H5AD)
         with step("writing the report"):
