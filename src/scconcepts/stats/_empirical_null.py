@@ -10,6 +10,12 @@ random-effects variance). Then ``z = (m - mu) / sqrt(tau^2 + se^2)``: a unit mea
 disagreeing replicates has a large ``se`` and a small ``z``; a unit that stands out from comparable
 units consistently across replicates has a large ``z``. No floor on the scale: where ``tau`` and
 ``se`` are both 0 the unit equals the null centre exactly and gets ``z = 0``.
+
+With few replicates ``se`` itself is uncertain: estimated from ``n`` replicates it has ``n - 1``
+degrees of freedom, and when ``tau`` is small ``z`` is close to ``(m - mu) / se``, a Student t with
+``n - 1`` degrees of freedom, whose tails are far heavier than the normal's for small ``n``. Giving
+``dof`` reads ``z`` against that t: exact when ``tau = 0``, conservative when ``tau`` dominates (then
+``z`` is nearly normal), and the same as the normal for many replicates.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ def matched_null_pvalues(
     min_per_bin: int = 100,
     max_bins: int = 10,
     alternative: str = "greater",
+    dof: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random-effects z and p-values of each column's valid units against the null of matched units.
 
@@ -53,12 +60,18 @@ def matched_null_pvalues(
         Bins hold at least ``min_per_bin`` units (one bin when there are fewer), at most ``max_bins`` bins.
     alternative
         ``"greater"`` (one-sided, effects above the null) or ``"two-sided"``.
+    dof
+        Degrees of freedom of each ``se`` (replicates - 1), units x columns or broadcastable to it (e.g.
+        ``1 x columns``): p-values from Student's t with these degrees of freedom (see the module
+        docstring). ``None`` reads ``z`` against the normal.
 
     Returns
     -------
     ``(z, pval)``, both units x columns float64.
 
     """
+    if alternative not in ("greater", "two-sided"):
+        raise ValueError(f"alternative must be 'greater' or 'two-sided', not {alternative!r}")
     effect = np.asarray(effect, dtype=np.float64)
     se = np.asarray(se, dtype=np.float64)
     scale = np.broadcast_to(np.asarray(scale, dtype=np.float64).reshape(effect.shape[0], -1), effect.shape)
@@ -77,11 +90,14 @@ def matched_null_pvalues(
             sd = np.sqrt(tau2 + s**2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 z[members, column] = np.where(sd > 0, (m - centre) / np.where(sd > 0, sd, 1.0), 0.0)
-    if alternative == "greater":
-        pval = stats.norm.sf(z)
-    elif alternative == "two-sided":
-        pval = 2 * stats.norm.sf(np.abs(z))
+    if dof is None:
+        tail = stats.norm.sf
     else:
-        raise ValueError(f"alternative must be 'greater' or 'two-sided', not {alternative!r}")
+        df = np.maximum(np.broadcast_to(np.asarray(dof, dtype=np.float64), effect.shape), 1.0)
+
+        def tail(x: np.ndarray) -> np.ndarray:
+            return stats.t.sf(x, df)
+
+    pval = tail(z) if alternative == "greater" else 2 * tail(np.abs(z))
     pval = np.where(valid, pval, 1.0)
     return z, pval
