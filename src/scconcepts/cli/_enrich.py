@@ -51,9 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--species",
         type=str.lower,
         choices=["human", "mouse"],
-        default="human",
+        default=None,
         help="species of the genes; mouse symbols are matched to human gene sets by case-insensitive symbol "
-        "(an approximation of orthology) (default: human)",
+        "(an approximation of orthology) (default: mouse when most symbols are written the mouse way, e.g. "
+        "Cd3e, said in the log; else human)",
     )
     parser.set_defaults(func=enrich_command)
 

@@ -93,9 +93,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--species",
         type=str.lower,
         choices=["human", "mouse"],
-        default="human",
+        default=None,
         help="species of the genes; mouse symbols are matched to human gene sets by case-insensitive symbol "
-        "(an approximation of orthology) (default: human)",
+        "(an approximation of orthology) (default: mouse when most symbols are written the mouse way, e.g. "
+        "Cd3e, said in the log; else human)",
     )
     add_cluster_arguments(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
@@ -141,15 +142,17 @@ def add_attribution(
 def enrichment_plan(adata: AnnData, args: argparse.Namespace) -> dict[str, Any] | None:
     """Check before training that enrichment can match the genes; return its options, or None to skip it."""
     from scconcepts import tl
+    from scconcepts.genesets._species import resolve_species
 
     if args.no_attribution or args.no_enrichment:
         return None
-    matches = tl.check_genes(adata, gene_symbols=args.gene_symbols, species=args.species)
+    species = resolve_species(args.species, adata.var_names, var=adata.var, gene_symbols=args.gene_symbols)
+    matches = tl.check_genes(adata, gene_symbols=args.gene_symbols, species=species)
     if not all(match.usable for match in matches):
         logger.warning("enrichment and labels will be skipped; training goes on (rerun `scconcepts enrich DIR` "
                        "with --gene-symbols/--species to add them)")  # fmt: skip
         return None
-    return {"gene_symbols": args.gene_symbols, "species": args.species}
+    return {"gene_symbols": args.gene_symbols, "species": species}
 
 
 def add_enrichment(adata: AnnData, folder: Path, *, key: str, **options: Any) -> dict[str, Any]:
