@@ -211,6 +211,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     from scconcepts.distributed import dask_client
     from scconcepts.report import write_report
     from scconcepts.sae import save_sae
+    from scconcepts.tl._embed import check_cells
 
     _check_options(args)
     key = "concepts"
@@ -226,6 +227,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     with new_results_folder(out, overwrite=args.overwrite, info=info) as tmp, cluster as client:
         with step("reading the cells"):
             adata = load_cells(args)
+            check_cells(adata, args.model)  # e.g. no raw counts for scVI: refused before anything slow
             labels_key = check_labels_key(adata, args.labels_key)
             enrich_options = enrichment_plan(adata, args)
         with step(f"embedding the cells ({args.model})"):
