@@ -70,3 +70,14 @@ def test_few_replicates_read_against_t_keep_the_level():
     _, normal = matched_null_pvalues(effect, se, np.ones(20000), valid)
     _, t = matched_null_pvalues(effect, se, np.ones(20000), valid, dof=np.array([[1000]]))
     assert np.abs(normal - t).max() < 1e-3
+
+
+def test_few_replicates_lose_nothing_where_the_spread_between_units_dominates():
+    # True effects spread widely, 4 precise replicates each: the variance is nearly known, the t nearly normal.
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (5000, 1)) + rng.normal(0, 0.2, (5000, 4))
+    effect, se = x.mean(axis=1)[:, None], (x.std(axis=1, ddof=1) / 2)[:, None]
+    valid = np.ones((5000, 1), dtype=bool)
+    _, normal = matched_null_pvalues(effect, se, np.ones(5000), valid)
+    _, t = matched_null_pvalues(effect, se, np.ones(5000), valid, dof=np.array([[3]]))
+    assert np.abs(np.log10(t) - np.log10(normal)).max() < 0.05

@@ -23,9 +23,11 @@ The concept's chosen cells are the replicates of the test, and few cells carry l
   call a gene significant. A smaller p-value from the z-test there comes from a variance estimated
   on 1 to 3 degrees of freedom, not from the cells: with 2 cells per concept, genes that move every
   concept alike came out significant in 12% of pairs (issue 22).
-- from :data:`MIN_TEST_CELLS` cells on, ``z`` is read against Student's t with ``n - 1`` degrees of
-  freedom (the standard error's own), not the normal (see
-  :func:`~scconcepts.stats.matched_null_pvalues`); at 50 cells the two hardly differ.
+- from :data:`MIN_TEST_CELLS` cells on, ``z`` is read against Student's t, not the normal: the
+  standard error has ``n - 1`` degrees of freedom, and the Welch-Satterthwaite degrees of freedom of
+  the test's variance are ``n - 1`` where the cells' sampling error dominates it, more where the
+  spread between genes does (see :func:`~scconcepts.stats.matched_null_pvalues`); at 50 cells the t
+  and the normal hardly differ.
 
 Everything here is computed from per gene x concept sums over cells (sum of changes, sum of squared
 changes) and the concepts' cell counts and mean activations, so results do not depend on how the
@@ -56,8 +58,8 @@ TEST_NAME = (
     "random-effects z, one-sided: a gene's excess effect on the concept (|raw| - median |raw| over the "
     "other concepts), its standard error from the concept's cells, against the empirical null (median, "
     "MAD minus sampling variance) of genes in the same decile of overall effect, read against Student's t "
-    f"with (cells - 1) degrees of freedom; concepts with fewer than {MIN_TEST_CELLS} cells untested (p = 1); "
-    "BH per concept"
+    "(Welch-Satterthwaite degrees of freedom from cells - 1); concepts with fewer than "
+    f"{MIN_TEST_CELLS} cells untested (p = 1); BH per concept"
 )
 
 
@@ -128,7 +130,7 @@ def specific_scores(
     n_cells, mean_activation
         Per concept: chosen cells and their mean activation. Concepts with fewer than
         :data:`MIN_TEST_CELLS` cells are not tested (p = 1); the others' z is read against Student's t
-        with ``n_cells - 1`` degrees of freedom.
+        (degrees of freedom from ``n_cells - 1``, see the module docstring).
 
     """
     scale = n_cells * mean_activation
