@@ -98,13 +98,19 @@ def run_stages(h5ad: Path, checkpoint: Path, out: Path, workers: int, seeds: int
     from fastapi.testclient import TestClient
 
     from scconcepts import ds, tl
-    from scconcepts._keys import params_key
     from scconcepts.app._server import create_app
-    from scconcepts.cli._run import CONCEPTS_CSV, add_attribution, add_enrichment, compute_umap, summary_metrics
+    from scconcepts.cli._run import add_attribution, add_enrichment, compute_umap, summary_metrics
     from scconcepts.distributed import dask_client
     from scconcepts.models._torch import load_torch
     from scconcepts.report import write_report
-    from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, new_results_folder
+    from scconcepts.results import (
+        METRICS_JSON,
+        MODEL_DIR,
+        RESULTS_H5AD,
+        SAE_DIR,
+        new_results_folder,
+        write_concepts_csv,
+    )
     from scconcepts.sae import encode_csr, save_sae
 
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -139,7 +145,7 @@ def run_stages(h5ad: Path, checkpoint: Path, out: Path, workers: int, seeds: int
                 encoder.save(tmp / MODEL_DIR)
                 save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": "mlp"})
                 metrics = {**summary_metrics(adata, KEY), "enrichment": enrichment}
-                adata.uns[params_key(KEY)]["table"].to_csv(tmp / CONCEPTS_CSV)
+                write_concepts_csv(adata, tmp, key=KEY)
                 (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2, default=str))
                 adata.write_h5ad(tmp / RESULTS_H5AD)
                 write_report(out, staging=tmp, new_run=True)

@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 from anndata import AnnData
@@ -33,10 +35,29 @@ def test_text_file_named_h5ad(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_log_normalised_data_refused_by_scvi(lognormalised, write_h5ad, tmp_path, capsys):
-    assert _run("--input", str(write_h5ad(lognormalised)), "--out", str(tmp_path / "out")) == 2
-    _assert_one_line_error(capsys, "counts")
+def test_log_normalised_data_refused_by_scvi(lognormalised, write_h5ad, tmp_path, capsys, caplog):
+    with caplog.at_level(logging.DEBUG):
+        assert _run("--input", str(write_h5ad(lognormalised)), "--model", "scvi", "--out", str(tmp_path / "out")) == 2
+    _assert_one_line_error(capsys, "scVI needs raw integer counts but X does not hold them")
     assert not (tmp_path / "out").exists()
+    # refused right after reading: before the gene sets are loaded and the gene names checked
+    assert {r.name.rsplit(".", 1)[0] for r in caplog.records if r.levelno >= logging.INFO} == {"scconcepts.ds"}
+    assert "GO BP" not in caplog.text and "gene names" not in caplog.text
+
+
+def test_scvi_on_a_matrix_left_on_disk_is_refused_before_the_gene_sets(pbmc_counts, write_h5ad, tmp_path, capsys,
+                                                                      caplog):  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        assert _run("--input", str(write_h5ad(pbmc_counts[:100].copy())), "--backed", "--out", str(tmp_path / "o")) == 2
+    _assert_one_line_error(capsys, "left on disk")
+    assert "GO BP" not in caplog.text and "gene names" not in caplog.text
+
+
+def test_log_normalised_x_with_counts_in_a_layer_names_the_layer(lognormalised, pbmc_counts, write_h5ad, tmp_path,
+                                                                  capsys):  # fmt: skip
+    lognormalised.layers["counts"] = pbmc_counts[:100].X.copy()
+    assert _run("--input", str(write_h5ad(lognormalised)), "--out", str(tmp_path / "out")) == 2
+    _assert_one_line_error(capsys, "layers['counts'] holds raw counts: pass it (--input-layer counts")
 
 
 def test_k_larger_than_the_dictionary(tmp_path, capsys):

@@ -56,3 +56,21 @@ def test_enrichment_that_fails_after_training_keeps_the_results(pbmc_counts, tmp
     # with the symbols column the same call enriches
     summary = add_enrichment(adata, tmp_path, key="concepts", gene_symbols="hgnc")
     assert "skipped" not in summary and (tmp_path / "enrichment.csv").is_file()
+
+
+def test_mouse_symbols_are_matched_without_a_flag_before_training(pbmc_counts, caplog):
+    import argparse
+
+    from scconcepts.cli._run import enrichment_plan
+
+    human = pbmc_counts[:50].copy()
+    mouse = human.copy()
+    mouse.var_names = [name.capitalize() for name in human.var_names]  # CD79A -> Cd79a
+    args = argparse.Namespace(no_attribution=False, no_enrichment=False, gene_symbols=None, species=None)
+    with caplog.at_level(logging.INFO):
+        assert enrichment_plan(human, args)["species"] == "human"
+        assert "look like mouse" not in caplog.text
+        assert enrichment_plan(mouse, args)["species"] == "mouse"
+    assert sum("look like mouse" in r.getMessage() for r in caplog.records) == 1
+    args.species = "human"  # the override: mouse symbols against human sets are refused, training goes on
+    assert enrichment_plan(mouse, args) is None

@@ -53,3 +53,31 @@ def test_zero_spread_and_zero_error_give_no_signal():
     z, p = matched_null_pvalues(effect, se, np.ones(50), np.ones((50, 1), dtype=bool))
     assert (p[:3, 0] < 1e-6).all()  # consistent effects where comparable units have none
     assert (z[3:, 0] == 0).all() and (p[3:, 0] == 0.5).all()
+
+
+def test_few_replicates_read_against_t_keep_the_level():
+    # Null units whose only variation is sampling error from n replicates: se has n - 1 degrees of freedom.
+    for n in (4, 6, 10):
+        rng = np.random.default_rng(n)
+        x = rng.normal(0, 1, (20000, n))
+        effect, se = x.mean(axis=1)[:, None], (x.std(axis=1, ddof=1) / np.sqrt(n))[:, None]
+        valid = np.ones((20000, 1), dtype=bool)
+        _, normal = matched_null_pvalues(effect, se, np.ones(20000), valid)
+        _, t = matched_null_pvalues(effect, se, np.ones(20000), valid, dof=np.array([[n - 1]]))
+        assert (normal < 0.01).mean() > 0.015  # the normal reading: about twice the level
+        assert (t < 0.01).mean() < 0.0105
+    # With many replicates the two readings agree.
+    _, normal = matched_null_pvalues(effect, se, np.ones(20000), valid)
+    _, t = matched_null_pvalues(effect, se, np.ones(20000), valid, dof=np.array([[1000]]))
+    assert np.abs(normal - t).max() < 1e-3
+
+
+def test_few_replicates_lose_nothing_where_the_spread_between_units_dominates():
+    # True effects spread widely, 4 precise replicates each: the variance is nearly known, the t nearly normal.
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (5000, 1)) + rng.normal(0, 0.2, (5000, 4))
+    effect, se = x.mean(axis=1)[:, None], (x.std(axis=1, ddof=1) / 2)[:, None]
+    valid = np.ones((5000, 1), dtype=bool)
+    _, normal = matched_null_pvalues(effect, se, np.ones(5000), valid)
+    _, t = matched_null_pvalues(effect, se, np.ones(5000), valid, dof=np.array([[3]]))
+    assert np.abs(np.log10(t) - np.log10(normal)).max() < 0.05

@@ -130,7 +130,9 @@ def test_enrich_command_updates_the_results_folder(gmt, tmp_path, capsys):
     assert metrics["enrichment"]["attribution_vs_de"]["totals"]["both"] >= 1
     labels = read_results(out).uns["concepts"]["table"]["label"]
     assert labels["0"].startswith("T: planted (G")
-    assert json.loads((out / "scconcepts.json").read_text())["files"] >= ["enrichment.csv"]
+    concepts = pd.read_csv(out / "concepts.csv", index_col=0, keep_default_na=False)  # the same table, rewritten
+    assert concepts.loc[0, "label"] == labels["0"] and concepts.loc[0, "top_term"] == "planted"
+    assert set(json.loads((out / "scconcepts.json").read_text())["files"]) >= {"enrichment.csv", "concepts.csv"}
     assert main(["enrich", str(tmp_path / "nowhere")]) == 2
 
 
@@ -161,7 +163,7 @@ def symbol_gmt(tmp_path, names):
     return path
 
 
-def test_enrich_cli_takes_gene_symbols_and_species(tmp_path, capsys):
+def test_enrich_cli_takes_gene_symbols_and_species(tmp_path, capsys, caplog):
     human = [f"SYM{i}" for i in range(len(READ) + len(UNREAD))]
     gmt = symbol_gmt(tmp_path, human)
     adata = make_adata()
@@ -180,8 +182,13 @@ def test_enrich_cli_takes_gene_symbols_and_species(tmp_path, capsys):
     out = tmp_path / "mouse"
     with new_results_folder(out) as folder:
         mouse.write_h5ad(folder / RESULTS_H5AD)
-    assert main(["enrich", str(out), "--source", str(gmt)]) == 2
+    with caplog.at_level("INFO", logger="scconcepts"):
+        assert main(["enrich", str(out), "--source", str(gmt)]) == 0  # mouse symbols: no flag needed
+    assert "1 of 2 concepts" in capsys.readouterr().out
+    detected = [r.getMessage() for r in caplog.records if "look like mouse" in r.getMessage()]
+    assert len(detected) == 1 and "Sym0" in detected[0] and "--species human" in detected[0]
+    assert read_results(out).uns["concepts"]["enrichment_params"]["species"] == "mouse"
+    assert main(["enrich", str(out), "--source", str(gmt), "--species", "human"]) == 2  # the override
     assert "--species mouse" in capsys.readouterr().err
     assert main(["enrich", str(out), "--source", str(gmt), "--species", "mouse"]) == 0
-    assert "1 of 2 concepts" in capsys.readouterr().out
     assert read_results(out).uns["concepts"]["enrichment_params"]["species"] == "mouse"

@@ -14,6 +14,21 @@ A gene that moves all concepts alike scores 0; a gene that moves only this conce
 effect. The unclipped ``excess = |raw| - reference`` is what the significance test compares between
 genes of similar ``overall`` effect (mean |raw| over concepts).
 
+The concept's chosen cells are the replicates of the test, and few cells carry little evidence:
+
+- below :data:`MIN_TEST_CELLS` cells a concept's genes are not tested (p = 1). The most extreme
+  outcome that ``n`` cells can show, every cell moved the same way, has probability ``2**-n`` under
+  the exact sign-flip (permutation) test of the cells; below 5 cells that exceeds the genes'
+  significance level 0.05 (:data:`GENE_ALPHA`), so no distribution-free test over the cells could
+  call a gene significant. A smaller p-value from the z-test there comes from a variance estimated
+  on 1 to 3 degrees of freedom, not from the cells: with 2 cells per concept, genes that move every
+  concept alike came out significant in 12% of pairs (issue 22).
+- from :data:`MIN_TEST_CELLS` cells on, ``z`` is read against Student's t, not the normal: the
+  standard error has ``n - 1`` degrees of freedom, and the Welch-Satterthwaite degrees of freedom of
+  the test's variance are ``n - 1`` where the cells' sampling error dominates it, more where the
+  spread between genes does (see :func:`~scconcepts.stats.matched_null_pvalues`); at 50 cells the t
+  and the normal hardly differ.
+
 Everything here is computed from per gene x concept sums over cells (sum of changes, sum of squared
 changes) and the concepts' cell counts and mean activations, so results do not depend on how the
 cells were split between workers.
@@ -21,17 +36,30 @@ cells were split between workers.
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from scconcepts.stats import benjamini_hochberg, matched_null_pvalues
 
+logger = logging.getLogger(__name__)
+
+#: The FDR threshold at which genes are called significant by default (labels, ORA enrichment).
+GENE_ALPHA = 0.05
+
+#: Fewest chosen cells for which a concept's genes are tested: the smallest ``n`` with ``2**-n <= GENE_ALPHA``,
+#: the resolution of an exact sign-flip test over ``n`` cells (see the module docstring).
+MIN_TEST_CELLS = math.ceil(-math.log2(GENE_ALPHA))
+
 #: Name of the significance test, as recorded in ``uns["<key>_attribution"]["test"]``.
 TEST_NAME = (
     "random-effects z, one-sided: a gene's excess effect on the concept (|raw| - median |raw| over the "
     "other concepts), its standard error from the concept's cells, against the empirical null (median, "
-    "MAD minus sampling variance) of genes in the same decile of overall effect; BH per concept"
+    "MAD minus sampling variance) of genes in the same decile of overall effect, read against Student's t "
+    "(Welch-Satterthwaite degrees of freedom from cells - 1); concepts with fewer than "
+    f"{MIN_TEST_CELLS} cells untested (p = 1); BH per concept"
 )
 
 
@@ -50,7 +78,8 @@ class SpecificScores:
     reference
         The gene's typical effect size on the other concepts (median |raw| over them; 0 with one concept).
     z, pval, padj
-        Random-effects z of the excess effect, its one-sided p-value and per-concept BH adjustment.
+        Random-effects z of the excess effect, its one-sided p-value and per-concept BH adjustment
+        (``z = 0``, ``p = 1`` for the genes of concepts with fewer than :data:`MIN_TEST_CELLS` cells).
 
     """
 
@@ -99,7 +128,9 @@ def specific_scores(
         Genes x concepts: whether any of the concept's cells changed at all when the gene was perturbed
         (a gene that changes nothing gets p = 1).
     n_cells, mean_activation
-        Per concept: chosen cells and their mean activation.
+        Per concept: chosen cells and their mean activation. Concepts with fewer than
+        :data:`MIN_TEST_CELLS` cells are not tested (p = 1); the others' z is read against Student's t
+        (degrees of freedom from ``n_cells - 1``, see the module docstring).
 
     """
     scale = n_cells * mean_activation
@@ -115,8 +146,15 @@ def specific_scores(
     excess = magnitude - reference
     specific = np.sign(raw) * np.maximum(excess, 0.0)
     overall = magnitude.mean(axis=1)
-    valid = tested & ok[None, :] & (n_cells[None, :] >= 2)
-    z, pval = matched_null_pvalues(excess, raw_se, overall[:, None], valid)
+    enough = np.asarray(n_cells) >= MIN_TEST_CELLS
+    few = int((ok & ~enough).sum())
+    if few:
+        logger.info(
+            "%d concept(s) have fewer than %d cells: their genes are not tested for significance (p = 1); "
+            "their scores are kept", few, MIN_TEST_CELLS,
+        )  # fmt: skip
+    valid = tested & ok[None, :] & enough[None, :]
+    z, pval = matched_null_pvalues(excess, raw_se, overall[:, None], valid, dof=(n - 1)[None, :])
     pval = np.where(changed, pval, 1.0)
     padj = np.ones_like(pval)
     for column in range(pval.shape[1]):

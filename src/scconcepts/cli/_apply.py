@@ -20,6 +20,7 @@ from scconcepts.results import (
     new_results_folder,
     read_manifest,
     read_results,
+    write_concepts_csv,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,6 @@ def apply_folder(
     """
     from scconcepts import ds, tl
     from scconcepts._device import resolve_device
-    from scconcepts.cli._run import CONCEPTS_CSV
     from scconcepts.report import write_report
 
     device = str(resolve_device(device))  # a GPU asked for but absent is refused before the cells are read
@@ -89,7 +89,7 @@ def apply_folder(
                 from scconcepts.cli._run import compute_umap
 
                 compute_umap(adata, adata.uns[key]["params"]["use_rep"])
-            adata.uns[key]["table"].to_csv(tmp / CONCEPTS_CSV)
+            write_concepts_csv(adata, tmp, key=key)
             metrics = {k: float(v) for k, v in adata.uns[key]["metrics"].items()}
             metrics.update(n_cells=int(adata.n_obs), applied=True)
             (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))

@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from scconcepts.cli._failure import step
-from scconcepts.results import METRICS_JSON, RESULTS_H5AD, read_metrics, read_results, update_results_folder
+from scconcepts.results import (
+    METRICS_JSON,
+    RESULTS_H5AD,
+    read_metrics,
+    read_results,
+    update_results_folder,
+    write_concepts_csv,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--species",
         type=str.lower,
         choices=["human", "mouse"],
-        default="human",
+        default=None,
         help="species of the genes; mouse symbols are matched to human gene sets by case-insensitive symbol "
-        "(an approximation of orthology) (default: human)",
+        "(an approximation of orthology) (default: mouse when most symbols are written the mouse way, e.g. "
+        "Cd3e, said in the log; else human)",
     )
     parser.set_defaults(func=enrich_command)
 
@@ -64,8 +72,10 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
     """Enrich and label the concepts of a results folder; update it atomically.
 
     ``results.h5ad`` gains ``uns["<key>_enrichment"]`` and labels in the concept table,
-    ``enrichment.csv`` the long table and ``metrics.json`` an ``enrichment`` entry; a report
-    in the folder is rewritten. All of them change in one commit.
+    ``concepts.csv`` is rewritten from that table (as ``scconcepts run`` writes it, with the new
+    ``label``, ``top_term`` and ``top_genes`` columns), ``enrichment.csv`` gets the long table and
+    ``metrics.json`` an ``enrichment`` entry; a report in the folder is rewritten. All of them
+    change in one commit.
 
     Parameters
     ----------
@@ -98,6 +108,7 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
         with step("writing the results"):
             metrics["enrichment"] = enrichment_metrics(summary)
             adata.write_h5ad(staging / RESULTS_H5AD)
+            write_concepts_csv(adata, staging, key=key)
             table.to_csv(staging / ENRICHMENT_CSV, index=False)
             (staging / METRICS_JSON).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
         with step("rewriting the report"):

@@ -12,9 +12,6 @@ from scconcepts._errors import InputError
 from scconcepts.cli._common import add_cluster_arguments, add_device_argument, device_of, positive
 from scconcepts.cli._failure import step
 
-#: The concept table's file in a results folder (as ``scconcepts run`` writes it).
-CONCEPTS_CSV = "concepts.csv"
-
 if TYPE_CHECKING:
     from anndata import AnnData
 
@@ -56,7 +53,14 @@ def _handle(args: argparse.Namespace) -> int:
     from scconcepts.distributed import dask_client
     from scconcepts.evaluation import to_jsonable
     from scconcepts.report import REPORT_HTML, refresh_report
-    from scconcepts.results import EVALUATION_JSON, MODEL_DIR, RESULTS_H5AD, read_results, update_results_folder
+    from scconcepts.results import (
+        EVALUATION_JSON,
+        MODEL_DIR,
+        RESULTS_H5AD,
+        read_results,
+        update_results_folder,
+        write_concepts_csv,
+    )
     from scconcepts.tl._evaluate import evaluate, evaluation_key
 
     folder = Path(args.folder)
@@ -94,7 +98,7 @@ def _handle(args: argparse.Namespace) -> int:
             if "concepts_explanation" in result:  # per-concept explanation scores joined the concept table
                 adata.uns.pop(evaluation_key("concepts"), None)  # evaluation.json holds it; keep results.h5ad lean
                 adata.write_h5ad(staging / RESULTS_H5AD)
-                adata.uns["concepts"]["table"].to_csv(staging / CONCEPTS_CSV)
+                write_concepts_csv(adata, staging)
         with step("rewriting the report"):
             refresh_report(folder, staging)
     print(evaluation_text(result))

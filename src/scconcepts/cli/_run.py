@@ -31,7 +31,15 @@ from scconcepts.cli._common import (
 )
 from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
 from scconcepts.cli._failure import step
-from scconcepts.results import METRICS_JSON, MODEL_DIR, RESULTS_H5AD, SAE_DIR, check_path, new_results_folder
+from scconcepts.results import (
+    METRICS_JSON,
+    MODEL_DIR,
+    RESULTS_H5AD,
+    SAE_DIR,
+    check_path,
+    new_results_folder,
+    write_concepts_csv,
+)
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -41,7 +49,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CONCEPTS_CSV = "concepts.csv"
 DEFAULT_LABELS_KEY = "cell_type"
 
 
@@ -107,9 +114,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--species",
         type=str.lower,
         choices=["human", "mouse"],
-        default="human",
+        default=None,
         help="species of the genes; mouse symbols are matched to human gene sets by case-insensitive symbol "
-        "(an approximation of orthology) (default: human)",
+        "(an approximation of orthology) (default: mouse when most symbols are written the mouse way, e.g. "
+        "Cd3e, said in the log; else human)",
     )
     add_cluster_arguments(parser)
     parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
@@ -155,15 +163,17 @@ def add_attribution(
 def enrichment_plan(adata: AnnData, args: argparse.Namespace) -> dict[str, Any] | None:
     """Check before training that enrichment can match the genes; return its options, or None to skip it."""
     from scconcepts import tl
+    from scconcepts.genesets._species import resolve_species
 
     if args.no_attribution or args.no_enrichment:
         return None
-    matches = tl.check_genes(adata, gene_symbols=args.gene_symbols, species=args.species)
+    species = resolve_species(args.species, adata.var_names, var=adata.var, gene_symbols=args.gene_symbols)
+    matches = tl.check_genes(adata, gene_symbols=args.gene_symbols, species=species)
     if not all(match.usable for match in matches):
         logger.warning("enrichment and labels will be skipped; training goes on (rerun `scconcepts enrich DIR` "
                        "with --gene-symbols/--species to add them)")  # fmt: skip
         return None
-    return {"gene_symbols": args.gene_symbols, "species": args.species}
+    return {"gene_symbols": args.gene_symbols, "species": species}
 
 
 def add_enrichment(adata: AnnData, folder: Path, *, key: str, **options: Any) -> dict[str, Any]:
@@ -222,6 +232,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     from scconcepts.distributed import dask_client
     from scconcepts.report import write_report
     from scconcepts.sae import save_sae
+    from scconcepts.tl._embed import check_cells
 
     _check_options(args)
     key = "concepts"
@@ -237,6 +248,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
     with new_results_folder(out, overwrite=args.overwrite, info=info) as tmp, cluster as client:
         with step("reading the cells"):
             adata = load_cells(args)
+            check_cells(adata, args.model)  # e.g. no raw counts for scVI: refused before anything slow
             labels_key = check_labels_key(adata, args.labels_key)
             enrich_options = enrichment_plan(adata, args)
         with step(f"embedding the cells ({args.model})"):
@@ -276,7 +288,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         elif not (args.no_attribution or args.no_enrichment):
             metrics["enrichment"] = {"skipped": "the genes could not be matched to the gene sets (see the log)"}
         with step("writing the results"):
-            adata.uns[params_key(key)]["table"].to_csv(tmp / CONCEPTS_CSV)
+            write_concepts_csv(adata, tmp, key=key)
             (tmp / METRICS_JSON).write_text(json.dumps(metrics, indent=2))
             adata.write_h5ad(tmp / RESULTS_H5AD)
         with step("writing the report"):

@@ -166,3 +166,40 @@ def check_counts(adata: AnnData, *, layer: str | None = None) -> Counts:
         "no raw counts found (" + "; ".join(reasons) + "); scconcepts needs non-negative integer counts: "
         "give a file with raw counts, or store them in layers['counts'] and pass that layer"
     )
+
+
+def require_counts(adata: AnnData, *, who: str, layer: str | None = None) -> None:
+    """Refuse, in one line, data whose ``X`` (or ``layers[layer]``) does not hold raw counts.
+
+    Meant to run right after the cells are read, before anything slow; when raw counts are found
+    elsewhere (a layer, ``raw``) the message names the layer to pass.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes AnnData (in memory).
+    who
+        What needs the counts, for the message (e.g. ``"scVI"``).
+    layer
+        The layer that should hold them; ``None`` is ``X``.
+
+    Raises
+    ------
+    InputError
+        When the values are not non-negative integers.
+
+    """
+    where = "X" if layer is None else f"layers[{layer!r}]"
+    problem = count_problem(adata.X if layer is None else adata.layers[layer])
+    if problem is None:
+        return
+    try:
+        found = check_counts(adata)
+    except InputError:
+        found = None
+    if found is not None and not found.in_x and found.source != where:
+        name = RAW if found.use_raw else found.layer
+        hint = f"{found.source} holds raw counts: pass it (--input-layer {name}, input_layer={name!r})"
+    else:
+        hint = "give a file with raw counts, or store them in a layer and pass it (--input-layer NAME)"
+    raise InputError(f"{who} needs raw integer counts but {where} does not hold them: {problem}; {hint}")

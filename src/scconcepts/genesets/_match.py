@@ -20,12 +20,12 @@ import pandas as pd
 from scconcepts._errors import InputError
 from scconcepts.genesets._ids import VAR_ID_COLUMNS, is_ensembl, normalise_id
 from scconcepts.genesets._sets import GeneSets
+from scconcepts.genesets._species import SPECIES, looks_mouse
 
 logger = logging.getLogger(__name__)
 
 #: Share of the data's genes that must be found in the gene sets for enrichment to run.
 MIN_MATCH_RATE = 0.1
-SPECIES = ("human", "mouse")
 _PLACEHOLDER = re.compile(r"^(gene|genes|g|feature|features|var|f)[_\-.]?\d+$", re.IGNORECASE)
 _VERSION = re.compile(r"^(ENS[A-Z]*G\d{6,})\.\d+$", re.IGNORECASE)
 
@@ -52,7 +52,8 @@ class GeneMatch:
     case_folded
         Most matches needed case to be ignored (another species' symbols against human sets).
     species
-        The species the user declared.
+        The species the genes are taken to be (given, or detected by
+        :func:`~scconcepts.genesets._species.resolve_species`).
 
     """
 
@@ -114,8 +115,7 @@ def looks_like(names: Sequence[str]) -> str:
         return "placeholder names"
     if sum(is_ensembl(normalise_id(x)) for x in names) > n / 2:
         return "Ensembl ids"
-    lettered = [x.replace("orf", "") for x in names if re.search("[A-Za-z]", x)]
-    if lettered and sum(x != x.upper() for x in lettered) > len(lettered) / 2:
+    if looks_mouse(names):
         return "mouse-style symbols"
     return "symbols"
 

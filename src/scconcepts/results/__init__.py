@@ -1,5 +1,6 @@
 """The results folder that the command line writes: layout, whole commits, locks and reading back."""
 
+from scconcepts.results._concepts import CONCEPTS_CSV, write_concepts_csv
 from scconcepts.results._folder import (
     ANNOTATIONS_JSON,
     EVALUATION_JSON,
@@ -23,6 +24,7 @@ from scconcepts.results._io import open_results_h5ad, read_metrics, read_results
 
 __all__ = [
     "ANNOTATIONS_JSON",
+    "CONCEPTS_CSV",
     "EVALUATION_JSON",
     "MANIFEST",
     "METRICS_JSON",
@@ -43,4 +45,5 @@ __all__ = [
     "reading",
     "update_results",
     "update_results_folder",
+    "write_concepts_csv",
 ]

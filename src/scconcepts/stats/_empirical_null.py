@@ -10,6 +10,17 @@ random-effects variance). Then ``z = (m - mu) / sqrt(tau^2 + se^2)``: a unit mea
 disagreeing replicates has a large ``se`` and a small ``z``; a unit that stands out from comparable
 units consistently across replicates has a large ``z``. No floor on the scale: where ``tau`` and
 ``se`` are both 0 the unit equals the null centre exactly and gets ``z = 0``.
+
+With few replicates ``se`` itself is uncertain: estimated from ``n`` replicates, ``se^2`` has
+``d = n - 1`` degrees of freedom, and when ``tau`` is small ``z`` is close to ``(m - mu) / se``, a
+Student t with ``d`` degrees of freedom, whose tails are far heavier than the normal's for small ``n``
+(pure sampling noise from 4-10 replicates read against the normal gives twice the nominal rate at
+p < 0.01). Giving ``dof`` reads ``z`` against Student's t with the Welch-Satterthwaite degrees of
+freedom of the variance ``tau^2 + se^2``, of which only ``se^2`` is uncertain (``tau^2`` comes from
+the whole bin): ``d * ((tau^2 + s^2) / s^2)^2``, with ``s^2`` the bin's typical (median) ``se^2``
+rather than the unit's own, so that a unit whose ``se`` came out small by chance is not read against
+a lighter tail. That is ``d`` where sampling error dominates, and tends to the normal where the
+spread between units does or the replicates are many.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ def matched_null_pvalues(
     min_per_bin: int = 100,
     max_bins: int = 10,
     alternative: str = "greater",
+    dof: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Random-effects z and p-values of each column's valid units against the null of matched units.
 
@@ -53,16 +65,24 @@ def matched_null_pvalues(
         Bins hold at least ``min_per_bin`` units (one bin when there are fewer), at most ``max_bins`` bins.
     alternative
         ``"greater"`` (one-sided, effects above the null) or ``"two-sided"``.
+    dof
+        Degrees of freedom of each ``se`` (replicates - 1), units x columns or broadcastable to it (e.g.
+        ``1 x columns``): p-values from Student's t with the Welch-Satterthwaite degrees of freedom of
+        ``tau^2 + se^2`` (see the module docstring). ``None`` reads ``z`` against the normal.
 
     Returns
     -------
     ``(z, pval)``, both units x columns float64.
 
     """
+    if alternative not in ("greater", "two-sided"):
+        raise ValueError(f"alternative must be 'greater' or 'two-sided', not {alternative!r}")
     effect = np.asarray(effect, dtype=np.float64)
     se = np.asarray(se, dtype=np.float64)
     scale = np.broadcast_to(np.asarray(scale, dtype=np.float64).reshape(effect.shape[0], -1), effect.shape)
     z = np.zeros(effect.shape)
+    df_eff = np.full(effect.shape, np.inf)
+    base = None if dof is None else np.broadcast_to(np.asarray(dof, dtype=np.float64), effect.shape)
     for column in range(effect.shape[1]):
         units = np.flatnonzero(valid[:, column])
         if units.size == 0:
@@ -73,15 +93,21 @@ def matched_null_pvalues(
             m, s = effect[members, column], se[members, column]
             centre = np.median(m)
             spread = _MAD_TO_SD * np.median(np.abs(m - centre))
-            tau2 = max(spread**2 - float(np.median(s**2)), 0.0)
+            typical = float(np.median(s**2))
+            tau2 = max(spread**2 - typical, 0.0)
             sd = np.sqrt(tau2 + s**2)
+            if base is not None and typical > 0:  # Welch-Satterthwaite, at the bin's typical se^2
+                df_eff[members, column] = base[members, column] * ((tau2 + typical) / typical) ** 2
             with np.errstate(divide="ignore", invalid="ignore"):
                 z[members, column] = np.where(sd > 0, (m - centre) / np.where(sd > 0, sd, 1.0), 0.0)
-    if alternative == "greater":
-        pval = stats.norm.sf(z)
-    elif alternative == "two-sided":
-        pval = 2 * stats.norm.sf(np.abs(z))
+    if dof is None:
+        tail = stats.norm.sf
     else:
-        raise ValueError(f"alternative must be 'greater' or 'two-sided', not {alternative!r}")
+        df = np.maximum(df_eff, 1.0)
+
+        def tail(x: np.ndarray) -> np.ndarray:
+            return stats.t.sf(x, df)
+
+    pval = tail(z) if alternative == "greater" else 2 * tail(np.abs(z))
     pval = np.where(valid, pval, 1.0)
     return z, pval

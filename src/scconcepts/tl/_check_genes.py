@@ -10,6 +10,7 @@ from anndata import AnnData
 
 from scconcepts.genesets import MIN_MATCH_RATE, GeneMatch, GeneSets, load_source, match_genes
 from scconcepts.genesets._go import ensembl_to_symbol
+from scconcepts.genesets._species import AUTO, resolve_species
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def check_genes(
     *,
     sources: Sequence[str | Path | GeneSets] | str | Path | GeneSets = "auto",
     gene_symbols: str | None = None,
-    species: str = "human",
+    species: str | None = AUTO,
     go_db: str | Path | None = None,
     min_rate: float = MIN_MATCH_RATE,
 ) -> list[GeneMatch]:
@@ -41,7 +42,9 @@ def check_genes(
         ``var`` column holding gene symbols.
     species
         ``"human"`` or ``"mouse"`` (mouse symbols matched to human sets by case-insensitive symbol,
-        an approximation of orthology).
+        an approximation of orthology); ``"auto"`` (default) takes mouse-style symbols (``Cd3e``) as
+        mouse and says so in one log line, anything else as human
+        (:func:`~scconcepts.genesets._species.resolve_species`).
     go_db
         Folder of the GO SQLite files.
     min_rate
@@ -54,6 +57,7 @@ def check_genes(
     """
     if isinstance(sources, str | Path | GeneSets):
         sources = [sources]
+    species = resolve_species(species, adata.var_names, var=adata.var, gene_symbols=gene_symbols)
     matches = []
     for spec in sources:
         sets = load_source(spec, go_db=go_db)

@@ -18,6 +18,45 @@ from scconcepts.models._registry import build_encoder
 logger = logging.getLogger(__name__)
 
 
+def check_cells(adata: AnnData, model: str | Encoder, *, input_layer: str | None = None) -> None:
+    """Refuse cells that ``model`` cannot embed, before anything slow is done with them.
+
+    ``scconcepts run`` calls this right after reading the cells (before gene sets are loaded and gene
+    names checked), :func:`embed` again. scVI trains on the whole matrix in memory and only on raw
+    counts: a matrix left on disk, or values that are not non-negative integers (log-normalised,
+    scaled), are refused in one line that names a layer holding counts when there is one.
+
+    Parameters
+    ----------
+    adata
+        The cells.
+    model
+        Model family name or encoder.
+    input_layer
+        Layer holding the values the model reads; ``None`` uses ``X``.
+
+    Raises
+    ------
+    InputError
+        No cells, an absent layer, or cells scVI cannot train on.
+
+    """
+    from scconcepts.ds._counts import require_counts
+
+    if adata.n_obs == 0:
+        raise InputError("the data hold no cells; give at least one cell")
+    if input_layer is not None and input_layer not in adata.layers:
+        raise InputError(f"the data have no layer {input_layer!r} (layers: {', '.join(adata.layers) or 'none'})")
+    if model != "scvi":
+        return
+    if is_lazy(adata):
+        raise InputError(
+            "scVI trains on the whole matrix, which was left on disk (read lazily); use a pre-trained model "
+            "(torch, scgpt, geneformer with a checkpoint) or load the matrix (--no-backed)"
+        )
+    require_counts(adata, who="scVI", layer=input_layer)
+
+
 @threads_by_size(encoder_work)
 def embed(
     adata: AnnData,
@@ -71,15 +110,7 @@ def embed(
     The encoder, to re-encode perturbed cells later (attribution) or to save.
 
     """
-    if adata.n_obs == 0:
-        raise InputError("the data hold no cells; give at least one cell")
-    if input_layer is not None and input_layer not in adata.layers:
-        raise InputError(f"the data have no layer {input_layer!r} (layers: {', '.join(adata.layers) or 'none'})")
-    if is_lazy(adata) and model == "scvi":
-        raise InputError(
-            "scVI trains on the whole matrix, which was left on disk (read lazily); use a pre-trained model "
-            "(torch, scgpt, geneformer with a checkpoint) or load the matrix (--no-backed)"
-        )
+    check_cells(adata, model, input_layer=input_layer)
     target = None if device is None else resolve_device(device)
     if isinstance(model, Encoder):
         encoder = model

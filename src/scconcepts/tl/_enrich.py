@@ -24,6 +24,7 @@ from scconcepts.genesets import (
     term_coverage,
 )
 from scconcepts.genesets._go import ensembl_to_symbol
+from scconcepts.genesets._species import resolve_species
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def enrich(
     concepts: Sequence[int] | None = None,
     background: Sequence[str] | None = None,
     gene_symbols: str | None = None,
-    species: Literal["human", "mouse"] = "human",
+    species: Literal["auto", "human", "mouse"] | None = "auto",
     go_db: str | Path | None = None,
     min_size: int = 15,
     max_size: int = 500,
@@ -166,7 +167,10 @@ def enrich(
     species
         ``"mouse"``: mouse genes are matched to human gene sets by case-insensitive symbol (an
         approximation of orthology, said so in the log). With ``"human"``, names that match only when
-        case is ignored are refused (see :func:`scconcepts.tl.check_genes`).
+        case is ignored are refused (see :func:`scconcepts.tl.check_genes`). ``"auto"`` (default):
+        mouse when the symbols are written the mouse way (``Cd3e``), said in one log line, else human
+        (:func:`~scconcepts.genesets._species.resolve_species`); ``uns["<key>"]["enrichment_params"]``
+        records the species used.
     go_db
         Folder of the GO SQLite files.
     min_size, max_size
@@ -228,6 +232,7 @@ def enrich(
         logger.warning("no %s: ora uses each concept's top %d genes", attribution_padj_key(key), n_top)
     var = adata.var.iloc[rows]
     names = list(adata.var_names[rows])
+    species = resolve_species(species, names, var=var, gene_symbols=gene_symbols)
     if isinstance(sources, str | Path | GeneSets):
         sources = [sources]
     frames, searched = [], []
