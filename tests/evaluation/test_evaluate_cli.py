@@ -45,6 +45,14 @@ def test_evaluate_table_has_every_method_and_metric_with_spread(adata):
     assert table["ami_chance"].abs().max() < 0.02
     assert table.loc["sae", "purity"] > table.loc["sae", "purity_chance"] + 0.3
     assert 0 < result["stability"]["sae"]["matched_cosine_chance"] < 1  # random atoms: 12 in 6 dimensions
+    # selectivity: per cell type every method's best component (the same fits), the run's concepts, the chance
+    selectivity = result["selectivity"]["table"]
+    assert list(selectivity.index) == [f"type{t}" for t in range(6)]
+    assert {*METHODS, "run", "chance"} <= set(selectivity.columns)
+    assert selectivity["chance"].between(0.5, 0.7).all()
+    assert (selectivity["sae"] > selectivity["chance"] + 0.25).all()  # one planted atom per type
+    assert result["selectivity"]["mean"]["sae"] == pytest.approx(selectivity["sae"].mean())
+    assert len(result["selectivity"]["concepts"]) == adata.obsm["X_concepts"].shape[1]
 
     import matplotlib
 
@@ -73,10 +81,15 @@ def test_cli_writes_evaluation_json(adata, tmp_path, capsys):
     assert [row["method"] for row in data["table"]] == METHODS
     assert data["params"]["seeds"] == [0, 1]
     assert "evaluation.json" in json.loads((out / "scconcepts.json").read_text())["files"]
-    assert "pure_share" in capsys.readouterr().out
+    assert data["selectivity"]["table"][0]["label"] == "type0" and data["selectivity"]["mean"]["sae"] > 0.5
+    assert {"top_label", "mass_share", "lift"} <= set(data["selectivity"]["concepts"][0])
+    printed = capsys.readouterr().out
+    assert "pure_share" in printed and "selectivity: per label" in printed
     assert main(["info", str(out)]) == 0
     sae = next(row for row in data["table"] if row["method"] == "sae")
-    assert f"evaluation (2 seeds, SAE): R2 {sae['r2']:.4g}" in capsys.readouterr().out
+    info = capsys.readouterr().out
+    assert f"evaluation (2 seeds, SAE): R2 {sae['r2']:.4g}" in info
+    assert "selectivity (best single component's AUROC per cell type, mean over 6): SAE" in info
 
 
 def test_cli_bad_folder_is_a_one_line_error(tmp_path, capsys):

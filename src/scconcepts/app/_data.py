@@ -17,6 +17,7 @@ from scconcepts._errors import InputError
 from scconcepts.app._decoder import read_decoder
 from scconcepts.genesets._terms import DEPLETED, ENRICHED, concept_terms, term_coverage, term_signs
 from scconcepts.results import open_results_h5ad, read_manifest, reading
+from scconcepts.stats import TypeShares, type_shares
 
 logger = logging.getLogger(__name__)
 
@@ -229,19 +230,38 @@ class ConceptResults:
         ]
         return sorted(rows, key=lambda r: -r["share"])
 
+    @cached_property
+    def shares(self) -> TypeShares | None:
+        """Cell-type shares of every concept (:func:`scconcepts.stats.type_shares`, the concept table's definition)."""
+        if self.cell_types is None:
+            return None
+        return type_shares(self.acts, self.cell_types)
+
     def top_types(self, cid: int, n: int = 2) -> list[dict[str, Any]]:
-        """The ``n`` cell types holding most of a concept's active cells."""
-        if self.type_counts is None:
+        """The ``n`` cell types with the largest shares of a concept (:func:`scconcepts.stats.type_shares`)."""
+        if self.shares is None:
             row = self.table.loc[cid]
             top = row.get("top_cell_type")
             if isinstance(top, str) and top:
                 return [{"cell_type": top, "share": _scalar(row.get("top_cell_type_share"))}]
             return []
-        col = self.type_counts[:, cid]
-        total = col.sum()
-        order = np.argsort(-col, kind="stable")[:n]
-        cats = self.cell_types.categories
-        return [{"cell_type": str(cats[i]), "share": float(col[i] / total)} for i in order if col[i] > 0]
+        ranked = self.shares.frame(cid).head(n)
+        return [{"cell_type": str(name), "share": float(s)} for name, s in ranked["share"].items() if s > 0]
+
+    def concept_composition(self, cid: int) -> list[dict[str, Any]] | None:
+        """A concept's activation mass per cell type against the type's share of cells, ranked by lift.
+
+        ``share`` is the type's share of the concept's activation mass and ``background`` its share of
+        all cells; rows come in the order of :func:`scconcepts.stats.type_shares` (the catalogue's).
+        """
+        if self.shares is None:
+            return None
+        frame = self.shares.frame(cid)
+        return [
+            {"cell_type": str(name), "share": float(r.mass_share), "background": float(r.cell_share),
+             "lift": float(r.lift), "type_share": float(r.share)}
+            for name, r in frame.iterrows()
+        ]  # fmt: skip
 
     # ---------------------------------------------------------------- cells
     def cell_rows(self, cells: np.ndarray, values: np.ndarray) -> list[dict[str, Any]]:

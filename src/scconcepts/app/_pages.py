@@ -78,8 +78,9 @@ def concept(data: ConceptResults, cid: int) -> dict[str, Any]:
         "n_active": int(cells.size),
         "histogram": histogram(values, data.n_cells - cells.size),
         "top_cells": data.cell_rows(cells[top][::-1], values[top][::-1]),
-        "composition": data.composition(cells),
-        "composition_of": "active cells",
+        "top_cell_types": data.top_types(cid),
+        "composition": data.concept_composition(cid),
+        "composition_of": "concept's activation",
         "attribution": None
         if data.attribution is None
         else {

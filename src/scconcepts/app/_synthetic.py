@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from anndata import AnnData
 
 from scconcepts.results import RESULTS_H5AD, SAE_DIR, new_results_folder
+from scconcepts.stats import type_shares
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +46,10 @@ def _table(acts: sp.csr_matrix, type_names: np.ndarray, types: np.ndarray, label
     csc = acts.tocsc()
     active = np.diff(csc.indptr)
     sums = np.asarray(csc.sum(axis=0)).ravel()
-    top, share = [], []
-    for j in range(n_concepts):
-        cells = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
-        if cells.size == 0:
-            top.append("")
-            share.append(0.0)
-            continue
-        counts = np.bincount(types[cells], minlength=len(type_names))
-        top.append(str(type_names[counts.argmax()]))
-        share.append(float(counts.max() / cells.size))
+    shares = type_shares(acts, type_names[types])
+    top_index = shares.top()
+    top = [str(shares.types[t]) if t >= 0 else "" for t in top_index]
+    share = [float(shares.share[t, j]) if t >= 0 else 0.0 for j, t in enumerate(top_index)]
     frame = pd.DataFrame(
         {
             "frequency": active / acts.shape[0],

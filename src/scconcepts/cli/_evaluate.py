@@ -131,6 +131,8 @@ def evaluation_text(result: dict[str, Any]) -> str:
                 f"{e:+.3f} ({p:.2g})" for e, p in zip(table[f"{metric}_excess"], table[f"{metric}_pvalue"], strict=True)
             ]
     lines = ["metric (chance level: labels permuted, random gene sets, random directions)", shown.to_string()]
+    if "selectivity" in result:
+        lines += [selectivity_text(result["selectivity"])]
     cross = result["cross_dataset"].get("methods", {})
     for name, measures in (("stability across seeds", result["stability"]), ("across datasets", cross)):
         if measures:
@@ -145,6 +147,23 @@ def evaluation_text(result: dict[str, Any]) -> str:
             )
             lines.append(f"{name} (matched cosine, share reproduced): " + ", ".join(pairs))
     return "\n".join(lines)
+
+
+def selectivity_text(selectivity: dict[str, Any]) -> str:
+    """Per label the best component's AUROC of each method, the concepts' chance level beside them."""
+    table = selectivity["table"]
+    methods = [c for c in table.columns if c != "n_cells" and not c.endswith("_chance")]
+    shown = table[["n_cells", *methods]].copy()
+    mean = selectivity["mean"]
+    shown.loc["mean"] = [float("nan")] + [mean[m] for m in methods]
+    for m in methods:
+        shown[m] = shown[m].map(lambda v: f"{v:.3f}")
+    shown["n_cells"] = shown["n_cells"].map(lambda v: "" if v != v else str(int(v)))
+    return (
+        "selectivity: per label the best single component's AUROC (neurons, PCs, ICs, dictionary atoms in either "
+        "sign; sae: evaluation SAEs, run: the run's concepts; chance: the concepts' best AUROC, labels permuted)\n"
+        + shown.to_string()
+    )
 
 
 def _second_dataset(value: str) -> tuple[AnnData, str]:

@@ -96,6 +96,14 @@ def _evaluation_line(evaluation: dict) -> str:
     lines = [_method_line(rows.get("sae", {}), f"evaluation ({seeds} seeds, SAE)")]
     if "neurons" in rows:
         lines.append(_method_line(rows["neurons"], "  neurons"))
+    selectivity = evaluation.get("selectivity") or {}
+    mean = selectivity.get("mean") or {}
+    if mean.get("sae") is not None:
+        others = ", ".join(f"{m} {_format(mean[m])}" for m in ("run", "neurons", "pca", "ica", "nmf") if m in mean)
+        lines.append(
+            f"    selectivity (best single component's AUROC per cell type, mean over {len(selectivity['table'])}): "
+            f"SAE {_format(mean['sae'])} (chance {_format(mean.get('chance'))}), {others}"
+        )
     stability = evaluation.get("stability", {}).get("sae", {})
     if stability.get("matched_cosine") is not None:
         text = f"    SAE matched cosine across seeds {_format(stability['matched_cosine'])}"

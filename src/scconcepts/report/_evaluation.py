@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from scconcepts.report._selectivity import concept_shares_block, selectivity_block
 from scconcepts.report._svg import bars_svg
 from scconcepts.results import EVALUATION_JSON
 
@@ -134,7 +135,9 @@ def _section(data: dict[str, Any]) -> str:
         '<div class="row">',
         f"<div><h4>Held-out R²</h4>{bars_svg(fidelity)}</div>" if fidelity else "",
         f"<div><h4>Share of components ≥80% one cell type</h4>{bars_svg(purity)}</div>" if purity else "",
+        selectivity_block(data.get("selectivity")) if purity or data.get("selectivity") else "",
         "</div>",
+        concept_shares_block(data.get("selectivity")),
         "<h3>Stability</h3>",
         _stability_table(data.get("stability", {}), cross),
     ]

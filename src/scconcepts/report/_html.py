@@ -72,9 +72,9 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
     cid = doc["id"]
     comp = doc["composition"]
     comp_html = (
-        "<table>"
+        "<table><tr><th>type</th><th>share</th><th>of activation</th><th>of cells</th></tr>"
         + "".join(
-            f"<tr><td>{_e(r['cell_type'])}</td><td>{r['share']:.1%}</td>"
+            f"<tr><td>{_e(r['cell_type'])}</td><td>{r.get('type_share', r['share']):.0%}</td><td>{r['share']:.1%}</td>"
             f"<td class='muted'>{r['background']:.1%}</td></tr>"
             for r in comp[:6]
         )
@@ -123,7 +123,7 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
             f" (confidence {_e(note.get('confidence') or '–')})</dd><dt>note</dt><dd>{_e(note.get('note'))}</dd>"
         )
     row = doc["row"]
-    types = ", ".join(f"{r['cell_type']} {r['share']:.0%}" for r in (comp or [])[:2])
+    types = ", ".join(f"{t['cell_type']} ({t['share']:.0%})" for t in doc["top_cell_types"] if t["share"] is not None)
     head = f"{_num(row.get('frequency'))} of cells" + (f"; {_e(types)}" if types else "")
     # closed by default; the catalogue's #c<id> link targets the first element inside, so browsers open the card
     return f"""<details class="card"><summary>Concept {cid}: {_e(doc["label"])} <span class="muted">({head})</span>
@@ -132,7 +132,7 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
 <div><h4>Activation histogram</h4>{histogram_svg(doc["histogram"])}
 <dl><dt>frequency</dt><dd>{_num(row.get("frequency"))}</dd>
 <dt>active cells</dt><dd>{doc["n_active"]}</dd>{expert}</dl></div>
-<div><h4>Cell types (active vs all)</h4>{comp_html}</div></div>
+<div><h4>Cell types (share: mean activation per cell, over types)</h4>{comp_html}</div></div>
 <div class="row"><div><h4>Attributed genes</h4>{attr_html}</div><div><h4>DE genes</h4>{de_html}</div>
 <div><h4>Terms (enriched in the attribution ranking, kept by elim)</h4>{enr_html}</div></div>
 <p><b>Decoder neighbours:</b> {neighbours(doc["cosine"])}<br><b>Co-activation:</b> {neighbours(doc["coactivation"])}</p>

@@ -19,6 +19,9 @@ EVALUATION_METRICS = {
     "grounding_excess": "GO grounding in excess of random directions",
 }
 
+#: Baselines shown beside the concepts' selectivity: evaluation.json name, what the summary calls them.
+SELECTIVITY_BASELINES = {"neurons": "best neuron", "pca": "best PC", "ica": "best IC", "nmf": "best NMF component"}
+
 
 def _e(value: Any) -> str:
     return escape("" if value is None else str(value))
@@ -102,6 +105,23 @@ def _evaluation_rows(folder: Path) -> list[tuple[str, Any, str, str]]:
         if chance is None and null is not None and null.get(name) is not None:
             chance, source = null[name], f"the {null['method']} baseline"
         rows.append((f"{what} (evaluation)", sae[name], _fmt(chance), source if chance is not None else ""))
+        if name == "pure_share":  # the top-cell figures are never shown without the reading of every cell
+            rows += _selectivity_rows(evaluation.get("selectivity"))
+    return rows
+
+
+def _selectivity_rows(selectivity: Any) -> list[tuple[str, Any, str, str]]:
+    """The best concept's AUROC per cell type (mean over types) beside its chance level and the baselines'."""
+    mean = selectivity.get("mean") if isinstance(selectivity, dict) else None
+    if not isinstance(mean, dict) or mean.get("sae") is None:
+        why = "rerun scconcepts evaluate: the top-cell figures above read only each concept's strongest cells"
+        return [("best concept's AUROC per cell type (selectivity)", "not measured", "–", why)]
+    others = ", ".join(f"{name} {mean[m]:.3f}" for m, name in SELECTIVITY_BASELINES.items() if mean.get(m) is not None)
+    n_types = len(selectivity.get("table") or [])
+    rows = [(f"best concept's AUROC per cell type, mean over {n_types} (selectivity, evaluation)", mean["sae"],
+             _fmt(mean.get("chance")), f"cell types permuted; beside: {others}")]  # fmt: skip
+    if mean.get("run") is not None:
+        rows.append(("the same, this run's concepts", mean["run"], _fmt(mean.get("run_chance")), "cell types permuted"))
     return rows
 
 

@@ -1,7 +1,7 @@
 """Statistics several stages share.
 
 Null models (random atoms and directions, permuted labels, matched empirical nulls), their tests and
-multiple-testing correction.
+multiple-testing correction; the cell-type shares of concept activations.
 """
 
 from scconcepts.stats._empirical_null import matched_null_pvalues
@@ -11,9 +11,11 @@ from scconcepts.stats._permutation import empirical_pvalue, permuted_labels
 from scconcepts.stats._proportions import excess_over_null
 from scconcepts.stats._random_directions import random_directions, random_gene_sets, random_unit_atoms
 from scconcepts.stats._ranks import normal_scores
+from scconcepts.stats._type_shares import TypeShares, type_shares
 
 __all__ = [
     "PairedTest",
+    "TypeShares",
     "benjamini_hochberg",
     "empirical_pvalue",
     "excess_over_null",
@@ -24,4 +26,5 @@ __all__ = [
     "random_directions",
     "random_gene_sets",
     "random_unit_atoms",
+    "type_shares",
 ]

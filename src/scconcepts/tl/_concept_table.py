@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from scconcepts.stats import type_shares
+
 
 def concept_table(activations: sp.csr_matrix, labels: pd.Series | None = None) -> pd.DataFrame:
     """Summarise each concept of a cells x concepts activation matrix.
@@ -21,9 +23,12 @@ def concept_table(activations: sp.csr_matrix, labels: pd.Series | None = None) -
     -------
     A frame indexed by concept id (as a string) with ``n_cells`` (cells where it fires), ``frequency``
     (their share), ``mean_activation`` (over those cells), ``max_activation``, ``dead`` (never fires),
-    and, with labels, ``top_cell_type``, ``top_cell_type_share`` (activation-weighted share of the
-    top type) and ``top_cell_type_lift`` (that share over the type's share of all cells); ``label`` is
-    a first automatic label that enrichment refines.
+    and, with labels, the cell types of :func:`scconcepts.stats.type_shares` (the definition every
+    reader of a concept uses): ``top_cell_type`` (the type with the highest mean activation per cell),
+    ``top_cell_type_share`` (its share: mean activation per cell of the type, normalised to 1 over
+    types), ``top_cell_type_mass_share`` (its share of the concept's activation mass) and
+    ``top_cell_type_lift`` (that mass share over the type's share of all cells); ``label`` is a first
+    automatic label that enrichment refines.
 
     """
     csc = activations.tocsc()
@@ -43,19 +48,21 @@ def concept_table(activations: sp.csr_matrix, labels: pd.Series | None = None) -
     if labels is None:
         table["label"] = [f"concept {i}" for i in range(n_concepts)]
         return table
-    codes, types = pd.factorize(pd.Series(labels).astype(str), sort=True)
-    membership = sp.csr_matrix((np.ones(n_cells), (codes, np.arange(n_cells))), shape=(len(types), n_cells))
-    weight_by_type = np.asarray((membership @ csc).todense())  # types x concepts
-    shares = weight_by_type / np.maximum(weight_by_type.sum(0, keepdims=True), 1e-12)
-    top = shares.argmax(0)
-    background = np.bincount(codes, minlength=len(types)) / max(n_cells, 1)
-    table["top_cell_type"] = np.where(table["dead"], "", np.asarray(types)[top])
-    table["top_cell_type_share"] = shares[top, np.arange(n_concepts)]
-    table["top_cell_type_lift"] = table["top_cell_type_share"] / background[top]
+    shares = type_shares(csc, labels)
+    top = shares.top()
+    alive = top >= 0
+
+    def at_top(matrix: np.ndarray) -> np.ndarray:
+        if not len(shares.types):
+            return np.zeros(n_concepts)
+        return np.where(alive, matrix[np.maximum(top, 0), np.arange(n_concepts)], 0.0)
+
+    table["top_cell_type"] = np.where(alive, shares.types[np.maximum(top, 0)] if len(shares.types) else "", "")
+    table["top_cell_type_share"] = at_top(shares.share)
+    table["top_cell_type_mass_share"] = at_top(shares.mass_share)
+    table["top_cell_type_lift"] = at_top(shares.lift)
     table["label"] = [
-        "dead" if dead else f"{cell_type} ({share:.0%})"
-        for dead, cell_type, share in zip(
-            table["dead"], table["top_cell_type"], table["top_cell_type_share"], strict=True
-        )
+        f"{cell_type} ({share:.0%})" if cell_type else "dead"
+        for cell_type, share in zip(table["top_cell_type"], table["top_cell_type_share"], strict=True)
     ]
     return table

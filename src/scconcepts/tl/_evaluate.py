@@ -30,6 +30,7 @@ from scconcepts.evaluation._explanation import (
 from scconcepts.evaluation._fidelity import r2, sparsity
 from scconcepts.evaluation._monosemanticity import monosemanticity, orientation
 from scconcepts.evaluation._sae_runs import consensus_settings, fit_sae, sae_fidelity, with_settings
+from scconcepts.evaluation._selectivity import component_selectivity, selectivity_line, summarise_selectivity
 from scconcepts.evaluation._stability import cross_dataset_stability, stability, stability_chance
 from scconcepts.evaluation._sweep import default_grid, sweep
 from scconcepts.sae import SAEConfig, informativeness
@@ -262,6 +263,7 @@ class _Measured:
     n_components: int
     decoder: np.ndarray | None
     shares: dict[str, float] | None  # grounding shares per gene-set source, when this unit grounded its fit
+    selectivity: dict[str, dict[str, float]] | None = None  # per label, the best component's AUROC (with labels)
 
 
 #: One work unit of the evaluation: (method, seed of the measures, seed of the fit).
@@ -322,7 +324,10 @@ def _measure(unit: Unit, shared: dict[str, Any]) -> _Measured:
             n_genes=shared["explanation_genes"], seed=seed,
         )
     )  # fmt: skip
-    return _Measured(metrics, int(activations.shape[1]), decoder, ground(fit))
+    labels, n_permutations = shared["labels"], shared["n_permutations"]
+    selective = None if labels is None else component_selectivity(activations, labels, signed=signed, seed=seed,
+                                                                  n_permutations=n_permutations)  # fmt: skip
+    return _Measured(metrics, int(activations.shape[1]), decoder, ground(fit), selective)
 
 
 def _scratch(adata: AnnData) -> AnnData:
@@ -505,7 +510,10 @@ def evaluate(
     ``reproduced_chance`` of random unit atoms of the same count and dimension), ``sweep``
     (DataFrame), ``grounding`` (the first seed's shares per gene-set source, ``random_directions``
     included), ``cross_dataset`` (with ``other``: ``name``, ``n_cells`` and per method the matched
-    measures), ``concepts_explanation`` and ``explanation`` (the run's own concepts, per concept and
+    measures), ``selectivity`` (with labels, :func:`scconcepts.evaluation.summarise_selectivity`: per
+    label the best component's AUROC of each method and of the run's own concepts, ``run``, with the
+    concepts' chance level; per run concept its top label's share of the activation mass and lift),
+    ``concepts_explanation`` and ``explanation`` (the run's own concepts, per concept and
     summarised, when the object holds expression) and ``params``.
 
     """
@@ -654,6 +662,13 @@ def evaluate(
 
         result["concepts_explanation"] = explanation_score(adata, key=key, n_genes=explanation_genes)
         result["explanation"] = dict(info["explanation"])
+    if labels is not None:  # the best component's AUROC per label, from the fits above (and the run's concepts)
+        runs = [(method, seed, unit.selectivity) for (method, seed, _), unit in zip(units, measured, strict=True)]
+        own = adata.obsm.get(activations_key(key))
+        result["selectivity"] = summarise_selectivity(
+            runs, labels, run_activations=own, n_permutations=n_permutations, seed=int(seeds[0])
+        )
+        logger.info("%s", selectivity_line(result["selectivity"]))
     adata.uns[evaluation_key(key)] = result
     sae_row = table.loc["sae"]
     logger.info(

@@ -1,6 +1,6 @@
 """Automatic concept labels from the specific ranking: cell type, the most specific term, 2-3 specific genes.
 
-``NK: cell killing (GNLY, NKG7, PRF1)``: the cell type(s) holding most of the concept's activation,
+``NK: cell killing (GNLY, NKG7, PRF1)``: the cell type(s) holding most of the concept's activation per cell,
 then the concept's most specific term, then its most specific genes. A term found in many concepts
 says little about any one of them, so terms are weighted like words in a document (TF-IDF): by how
 strongly the concept carries the term (-log10 p), times the log of how rare the term is among the
@@ -31,6 +31,7 @@ from scconcepts._keys import (
     params_key,
 )
 from scconcepts.genesets._terms import concept_terms, significant_rows
+from scconcepts.stats import type_shares
 from scconcepts.tl._redundancy import profile_redundancy
 
 logger = logging.getLogger(__name__)
@@ -67,8 +68,13 @@ def short_term(name: str, *, max_len: int = 48) -> str:
 
 
 def dominant_cell_types(shares: pd.Series, *, cover: float = 0.7, max_types: int = 2) -> str:
-    """Return the one or two cell types that hold ``cover`` of a concept's activation, else ``"mixed (<top>)"``."""
-    shares = shares.sort_values(ascending=False)
+    """Return the one or two cell types that hold ``cover`` of a concept's activation, else ``"mixed (<top>)"``.
+
+    ``shares`` are a concept's cell-type shares (:func:`scconcepts.stats.type_shares`: mean activation per
+    cell of each type, normalised over types, so a type's size alone never makes it dominant); ties keep
+    the order given, as the concept table's ``top_cell_type`` does.
+    """
+    shares = shares.sort_values(ascending=False, kind="stable")
     if shares.empty or shares.sum() <= 0:
         return ""
     total = 0.0
@@ -82,18 +88,11 @@ def dominant_cell_types(shares: pd.Series, *, cover: float = 0.7, max_types: int
 
 
 def _shares(adata: AnnData, key: str, cell_type: str) -> pd.DataFrame | None:
+    """Types x concepts cell-type shares (:func:`scconcepts.stats.type_shares`), ``None`` without types."""
     a_key = activations_key(key)
     if a_key not in adata.obsm or cell_type not in adata.obs:
         return None
-    acts = sparse.csr_matrix(adata.obsm[a_key])
-    labels = pd.Categorical(adata.obs[cell_type].astype(str))
-    onehot = sparse.csr_matrix(
-        (np.ones(len(labels)), (np.arange(len(labels)), labels.codes)), shape=(len(labels), len(labels.categories))
-    )
-    mass = np.asarray((onehot.T @ acts).todense())  # types x concepts
-    with np.errstate(invalid="ignore", divide="ignore"):
-        shares = mass / mass.sum(axis=0, keepdims=True)
-    return pd.DataFrame(np.nan_to_num(shares), index=labels.categories)
+    return type_shares(sparse.csr_matrix(adata.obsm[a_key]), adata.obs[cell_type]).shares_frame()
 
 
 def _idf(document_frequency: pd.Series | np.ndarray, n_documents: int) -> np.ndarray:
@@ -231,7 +230,8 @@ def label_concepts(
 
     The label is ``"<cell types>: <term> (<genes>)"``, e.g. ``NK: cell killing (GNLY, NKG7, PRF1)``:
 
-    - cell types: the one or two types holding 70% of the concept's activation (none when mixed);
+    - cell types: the one or two types holding 70% of the concept's cell-type shares
+      (:func:`scconcepts.stats.type_shares`, read against each type's size; none when mixed);
     - term: among the concept's terms (:func:`~scconcepts.genesets.concept_terms`: enriched in the
       attribution ranking, FDR < ``alpha``, kept by elim) at least half as strong as its strongest, the
       most specific one (:func:`term_weights`: -log10 p x IDF over concepts, deeper GO terms first among

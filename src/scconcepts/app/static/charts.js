@@ -35,8 +35,8 @@ export function signedBars(rows, { wrap = false, id = null } = {}) {
   }));
 }
 
-// rows: [{name, share, background}] drawn as a pair of bars per cell type.
-export function composition(rows) {
+// rows: [{name, share, background}] drawn as a pair of bars per cell type; `what` names the shares.
+export function composition(rows, what = 'these cells') {
   return el('div', { class: 'bars composition' }, rows.map((r) => {
     const fg = el('span', { class: 'bar share' });
     fg.style.width = `${100 * r.share}%`;
@@ -46,7 +46,7 @@ export function composition(rows) {
       el('span', { class: 'bar-name' }, r.name),
       el('span', { class: 'bar-track stacked' }, fg, bg),
       el('span', { class: 'bar-value' }, `${pct(r.share)} vs ${pct(r.background)}`));
-  }), el('p', { class: 'legend' }, el('span', { class: 'swatch share' }), ' these cells ',
+  }), el('p', { class: 'legend' }, el('span', { class: 'swatch share' }), ` ${what} `,
     el('span', { class: 'swatch background' }), ' all cells'));
 }
 
