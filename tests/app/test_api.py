@@ -92,6 +92,11 @@ def test_catalogue_and_concept(client):
     doc = client.get("/api/concepts/8").json()
     assert doc["id"] == 8 and doc["attribution"]["positive"][0]["gene"] == "G8"
     assert doc["cosine"][0]["concept"] == 9
+    # the planted falls: concept 8 falls less from its attributed genes than from its DE genes, 9 is faithful
+    assert doc["faithfulness"]["fall_attributed"] == 0.1 and doc["faithfulness"]["fall_de"] == 0.3
+    assert not doc["faithfulness"]["faithful"] and not doc["faithfulness"]["beats_de"]
+    assert doc["faithfulness"]["beats_random"] and doc["faithfulness"]["n_genes"] == 10
+    assert client.get("/api/concepts/9").json()["faithfulness"]["faithful"]
 
 
 @pytest.mark.parametrize("cid, status", [(40, 404), (-1, 404), (10**12, 404)])
@@ -133,6 +138,7 @@ def test_bare_folder_endpoints(bare_dir):
     assert client.get("/api/cell-types/type A").status_code == 404
     doc = client.get("/api/concepts/0").json()
     assert doc["attribution"] is None and doc["enrichment"] is None and doc["cosine"] is None
+    assert doc["faithfulness"] is None
     gene = client.get("/api/genes/G0").json()
     assert gene["drives"] is None and gene["represses"] is None and gene["de"] is None
 

@@ -77,6 +77,8 @@ def test_concept_page_draws_and_switches(page, server):
     assert coloured_mask(first).sum() > 200, "no cell coloured by activation"
     assert page.locator("#attribution .bar-row").first.inner_text().startswith("G3")
     assert page.locator("#cosine li").first.inner_text().startswith("#2")
+    assert page.locator("#faithfulness .verdict").inner_text().startswith("faithful")  # planted: 60% vs DE 30%
+    assert "60.0%" in page.locator("#faithfulness table").inner_text()
     page.click("#enrichment-toggle")
     assert "TERM:90003" in page.locator("#enrichment").inner_text()
     # switch to the next concept: it fires in another cell type, i.e. another blob of the map
@@ -86,6 +88,7 @@ def test_concept_page_draws_and_switches(page, server):
     assert coloured_mask(second).sum() > 200
     centre = [np.argwhere(coloured_mask(img)).mean(axis=0) for img in (first, second)]
     assert np.linalg.norm(centre[0] - centre[1]) > 50, "the coloured cells did not move to another cluster"
+    assert "lower it less than its DE genes" in page.locator("#faithfulness .verdict").inner_text()  # planted: 10%
     assert page.locator("#page-title").get_attribute("data-id") == "4"
 
 

@@ -80,6 +80,21 @@ def test_run_on_pbmc68k_writes_a_complete_results_folder(tmp_path, capsys):
     cells = ad.read_h5ad(out / "results.h5ad")
     np.testing.assert_allclose(encoder.embed(cells), adata.obsm["X_scvi"], atol=1e-4)
 
+    # faithfulness: each concept's falls in concepts.csv, and the explorer's concept page returns them
+    import pandas as pd
+    from fastapi.testclient import TestClient
+
+    from scconcepts.app import create_app
+
+    csv = pd.read_csv(out / "concepts.csv", index_col=0)
+    assert {"fall_attributed", "fall_de", "fall_random", "fall_random_sd", "faithful"} <= set(csv.columns)
+    alive = np.flatnonzero(adata.obsm["X_concepts"].getnnz(axis=0) > 0)
+    assert csv["fall_attributed"].iloc[alive].notna().all() and csv["faithful"].dtype == bool
+    assert (csv["fall_random_sd"].iloc[alive] >= 0).all() and (csv["fall_attributed"].iloc[alive] <= 1 + 1e-6).all()
+    doc = TestClient(create_app(out)).get(f"/api/concepts/{alive[0]}").json()["faithfulness"]
+    assert doc["fall_attributed"] == pytest.approx(csv["fall_attributed"].iloc[alive[0]])
+    assert doc["faithful"] == bool(csv["faithful"].iloc[alive[0]])
+
     assert main(["info", str(out)]) == 0
     assert "r2" in capsys.readouterr().out
 

@@ -93,6 +93,9 @@ def test_lazy_run_equals_the_loaded_run(tmp_path):
     np.testing.assert_allclose(lazy.varm["concepts_attribution"], loaded.varm["concepts_attribution"], atol=1e-6)
     np.testing.assert_allclose(lazy.varm["concepts_de"], loaded.varm["concepts_de"], atol=1e-6)
     assert np.abs(loaded.varm["concepts_attribution"]).max() > 0
+    for column in ("fall_attributed", "fall_de", "fall_random", "fall_random_sd"):  # tl.faithfulness, read lazily
+        tables = [run.uns["concepts"]["table"][column].to_numpy(dtype=float) for run in (lazy, loaded)]
+        np.testing.assert_allclose(*tables, atol=1e-5)
 
 
 def test_backed_refuses_what_it_cannot_read_lazily(tmp_path, capsys):

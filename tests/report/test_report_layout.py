@@ -25,6 +25,9 @@ def test_summary_comes_first_with_chance_levels(report):
     metrics = re.search(r'<table id="key-metrics".*?</table>', html, re.S).group(0)
     assert re.search(r"held-out R² \(reconstruction\)</td><td>0\.9</td><td>0</td>", metrics)
     assert "obs[&#x27;bulk_labels&#x27;]" in html  # the labels key the run used
+    # the planted falls: every fourth concept's attributed genes lower it less than its DE genes; all beat random
+    assert "75% at least as far as top-10 DE · 100% beyond random (of 40 concepts)" in metrics
+    assert "<b>not faithful</b>: set to the baseline together, its top-10 attributed genes lower it 10%" in html
     params = re.search(r'<details id="parameters">.*?</details>', html, re.S).group(0)
     assert "<dt>use_rep</dt>" in params and html.index("<dt>use_rep</dt>") > html.index('<details id="parameters">')
 

@@ -98,6 +98,7 @@ class ConceptResults:
         self.params = dict(info.get("params", {}))
         self.metrics = dict(info.get("metrics", {}))
         self.enrichment_params = dict(info.get("enrichment_params", {}))
+        self.faithfulness_params = dict(info.get("faithfulness", {}))  # n_genes, n_random... of the fall_* columns
         table = info.get("table")
         if not isinstance(table, pd.DataFrame):
             table = pd.DataFrame(index=[str(j) for j in range(self.n_concepts)])

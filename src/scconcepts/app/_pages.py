@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from scconcepts.app._data import ConceptResults, _scalar, histogram
+from scconcepts.stats._faithfulness import COLUMNS, N_SD, beats
 
 N_TOP_CELLS = 20
 NEURON_TOP_FRACTION = 0.05
@@ -88,9 +89,32 @@ def concept(data: ConceptResults, cid: int) -> dict[str, Any]:
             "negative": data.top_genes(data.attribution, cid, sign=-1),
         },
         "de": None if data.de is None else data.top_genes(data.de, cid),
+        "faithfulness": faithfulness(data, cid),
         "enrichment": data.enrichment_rows(cid),
         "cosine": data.cosine_neighbours(cid),
         "coactivation": data.coactivation_neighbours(cid),
+    }
+
+
+def faithfulness(data: ConceptResults, cid: int) -> dict[str, Any] | None:
+    """How far concept ``cid`` falls when its top attributed, top DE or random genes are set to its baseline.
+
+    ``None`` when the run has no ``fall_*`` columns (older runs, or no attribution). ``beats_de``: the
+    attributed genes lower it at least as far as the DE genes; ``beats_random``: further than the random
+    draws' mean + ``n_sd`` sd; ``faithful``: both.
+    """
+    if not set(COLUMNS[:4]) <= set(data.table.columns):
+        return None
+    row = data.table.loc[[cid], list(COLUMNS[:4])]
+    beats_de, beats_random = (bool(side.iloc[0]) for side in beats(row))
+    params = data.faithfulness_params
+    return {
+        **{name: _scalar(float(row[name].iloc[0])) for name in COLUMNS[:4]},
+        "beats_de": beats_de,
+        "beats_random": beats_random,
+        "faithful": beats_de and beats_random,
+        "n_sd": N_SD,
+        **{name: _scalar(params[name]) for name in ("n_genes", "n_cells", "n_random") if name in params},
     }
 
 

@@ -77,6 +77,21 @@ def _enrichment(n_concepts: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def _faithfulness(info: dict[str, Any], n_concepts: int) -> None:
+    """Planted deletion falls: every fourth concept (0, 4, 8...) falls less from its attributed genes than its DE."""
+    from scconcepts.stats._faithfulness import beats
+
+    table = info["table"]
+    ids = np.arange(n_concepts)
+    table["fall_attributed"] = np.where(ids % 4 == 0, 0.1, 0.6)
+    table["fall_de"] = 0.3
+    table["fall_random"] = 0.05
+    table["fall_random_sd"] = 0.02
+    beats_de, beats_random = beats(table)
+    table["faithful"] = beats_de & beats_random
+    info["faithfulness"] = {"n_genes": 10, "n_cells": 50, "n_random": 10}
+
+
 def _decoder(n_concepts: int, n_dims: int, rng: np.random.Generator) -> np.ndarray:
     dec = rng.normal(size=(n_concepts, n_dims)).astype(np.float32)
     for m in range(0, n_concepts - 1, 2):
@@ -184,6 +199,7 @@ def make_synthetic_results(
         de[(np.arange(n_concepts) + 2) % n_genes, np.arange(n_concepts)] = 8.0  # planted DE gene G{j+2}
         adata.varm["concepts_attribution"] = attr
         adata.varm["concepts_de"] = de
+        _faithfulness(adata.uns["concepts"], n_concepts)
     if with_enrichment:
         adata.uns["concepts_enrichment"] = _enrichment(n_concepts)
     # counts: gene G{g} is expressed mostly in cell type g % n_types (for the gene page's map)

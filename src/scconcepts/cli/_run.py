@@ -158,6 +158,7 @@ def add_attribution(
         tl.explanation_score(adata, key=key)
     except InputError as error:
         logger.info("explanation score skipped: %s", error)
+    tl.faithfulness(adata, encoder=encoder, sae=sae, key=key)  # fall_* and faithful columns of concepts.csv
 
 
 def enrichment_plan(adata: AnnData, args: argparse.Namespace) -> dict[str, Any] | None:

@@ -68,6 +68,19 @@ def _catalogue(rows: list[dict[str, Any]], notes: dict[str, dict[str, Any]]) -> 
     return f'<table id="catalogue"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
+def _faithfulness(f: dict[str, Any] | None) -> str:
+    """One line under the attributed genes: how far the concept falls when they, its DE or random genes go."""
+    if f is None or f.get("fall_attributed") is None:
+        return ""
+    n = f.get("n_genes", 10)
+    verdict = "faithful" if f["faithful"] else "not faithful"
+    return (
+        f'<p class="faithfulness"><b>{verdict}</b>: set to the baseline together, its top-{n} attributed genes '
+        f"lower it {f['fall_attributed']:.0%}, its top-{n} DE genes {f['fall_de']:.0%}, {n} random genes "
+        f"{f['fall_random']:.0%} ± {f['fall_random_sd']:.0%}</p>"
+    )
+
+
 def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
     cid = doc["id"]
     comp = doc["composition"]
@@ -87,7 +100,7 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
         bars_svg([(g["gene"], g["score"]) for g in attr["positive"][:8] + attr["negative"][:4][::-1]])
         if attr
         else '<p class="muted">not computed</p>'
-    )
+    ) + _faithfulness(doc.get("faithfulness"))
     de_html = (
         bars_svg([(g["gene"], g["score"]) for g in doc["de"][:8]])
         if doc["de"] is not None

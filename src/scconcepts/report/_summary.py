@@ -10,6 +10,7 @@ from typing import Any
 from scconcepts.app._data import ConceptResults
 from scconcepts.genesets._terms import coverage_line
 from scconcepts.results import EVALUATION_JSON, METRICS_JSON
+from scconcepts.stats._faithfulness import N_SD, faithfulness_summary
 
 #: Evaluation metrics shown in the summary (SAE row), with what they mean.
 EVALUATION_METRICS = {
@@ -80,7 +81,22 @@ def _rows(data: ConceptResults) -> list[tuple[str, Any, str, str]]:
         rows.append(("concepts with a term", coverage_line(coverage), "–", ""))
     elif skipped := _read_json(data.folder / METRICS_JSON).get("enrichment", {}).get("skipped"):
         rows.append(("concepts with a term", "not computed", "–", f"enrichment skipped: {skipped}"))
-    return rows + _evaluation_rows(data.folder)
+    return rows + _faithfulness_rows(data) + _evaluation_rows(data.folder)
+
+
+def _faithfulness_rows(data: ConceptResults) -> list[tuple[str, Any, str, str]]:
+    """Shares of concepts whose top attributed genes lower them at least as far as DE's, and beyond random's."""
+    summary = faithfulness_summary(data.table)
+    if summary is None:
+        return []
+    n = data.faithfulness_params.get("n_genes", 10)
+    value = (f"{summary['share_beats_de']:.0%} at least as far as top-{n} DE · {summary['share_beats_random']:.0%} "
+             f"beyond random (of {summary['n_concepts']} concepts)")  # fmt: skip
+    why = (f"random: {n} expressed genes, mean + {N_SD} sd of {data.faithfulness_params.get('n_random', '?')} draws; "
+           f"median falls: attributed {summary['median_fall_attributed']:.0%}, DE {summary['median_fall_de']:.0%}, "
+           f"random {summary['median_fall_random']:.0%}")  # fmt: skip
+    figure = f"concepts whose top-{n} attributed genes, set to the baseline, lower them (faithfulness)"
+    return [(figure, value, f"{summary['median_fall_random']:.0%} fall", why)]
 
 
 def _evaluation_rows(folder: Path) -> list[tuple[str, Any, str, str]]:

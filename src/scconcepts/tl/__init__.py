@@ -1,4 +1,4 @@
-"""AnnData-in / AnnData-out tools: embed, train_sae, attribute, enrich, evaluate."""
+"""AnnData-in / AnnData-out tools: embed, train_sae, attribute, faithfulness, enrich, evaluate."""
 
 from scconcepts.tl._apply import apply
 from scconcepts.tl._attribute import attribute
@@ -9,6 +9,7 @@ from scconcepts.tl._embed import embed
 from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
 from scconcepts.tl._evaluate import evaluate
 from scconcepts.tl._explanation import explanation_score
+from scconcepts.tl._faithfulness import faithfulness
 from scconcepts.tl._label import label_concepts
 from scconcepts.tl._redundancy import profile_redundancy
 from scconcepts.tl._steer import steer
@@ -26,6 +27,7 @@ __all__ = [
     "enrichment_table",
     "evaluate",
     "explanation_score",
+    "faithfulness",
     "label_concepts",
     "profile_redundancy",
     "steer",

@@ -72,6 +72,25 @@ function genesBlock(doc) {
     section('Differentially expressed genes', el('div', { id: 'de' }, de)));
 }
 
+// How far the concept falls in its top cells when each gene set is set to its baseline together.
+function faithfulnessBlock(f) {
+  if (f === null || f === undefined) return notComputed('Faithfulness');
+  if (f.fall_attributed === null) return el('p', { class: 'muted' }, 'not measured: no cell activates this concept');
+  const n = f.n_genes ?? 10;
+  const rows = [
+    { set: `top-${n} attributed genes`, fall: pct(f.fall_attributed) },
+    { set: `top-${n} DE genes`, fall: pct(f.fall_de) },
+    { set: `${n} random expressed genes (${f.n_random ?? ''} draws)`, fall: `${pct(f.fall_random)} ± ${pct(f.fall_random_sd)}` },
+  ];
+  const verdict = f.faithful
+    ? `faithful: the attributed genes lower the concept at least as far as its DE genes and beyond random (mean + ${f.n_sd} sd)`
+    : `not faithful: the attributed genes ${[f.beats_de ? '' : 'lower it less than its DE genes', f.beats_random ? '' : `do not beat random genes (mean + ${f.n_sd} sd)`].filter(Boolean).join(' and ')}`;
+  return el('div', { id: 'faithfulness' },
+    el('p', { class: f.faithful ? 'verdict faithful' : 'verdict unfaithful' }, verdict),
+    table([{ title: 'genes set to the baseline', value: (r) => r.set }, { title: 'fall of the concept', value: (r) => r.fall }], rows),
+    el('p', { class: 'muted' }, `in its ${f.n_cells ?? 50} most active cells; the baseline is the mean over the cells where it is inactive`));
+}
+
 function topCells(rows) {
   if (!rows.length) return el('p', { class: 'muted' }, 'none');
   const keys = Object.keys(rows[0].obs);
@@ -119,6 +138,7 @@ export async function featurePage(main, kind, id, current) {
       doc.composition ? composition(doc.composition.map((r) => ({ ...r, name: cellTypeLink(r.cell_type) })),
         kind === 'concept' ? 'share of the activation' : 'these cells') : notComputed('Cell types')),
     genesBlock(doc),
+    kind === 'concept' ? section('Faithfulness: does taking the genes away lower the concept?', faithfulnessBlock(doc.faithfulness)) : '',
     section('Enrichment', enrichmentTable(doc.enrichment)),
     kind === 'concept' ? steeringPanel(id) : '',
     neighbours,
