@@ -1,7 +1,7 @@
 """The default concept regime (no heavy imports: the CLI's option defaults read it before anything loads).
 
 ``programs`` (the default since issue 21): each concept is one side of an independent component of the
-embedding, read from the component's ground state (its mode); cells keep as many concepts as they need for a
+embedding, read from the component's median; cells keep as many concepts as they need for a
 held-out R^2 of 0.97 (:func:`scconcepts.sae.fit_programs`). Measured on the planted-program sorted PBMC (scVI
 10-d; ``python -m benchmarks programs``), a program planted in half of every type is one concept, where Top-K SAEs
 and the former consensus regime split it into one atom per type and state; reproducibility is measured over

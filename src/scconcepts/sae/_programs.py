@@ -8,9 +8,10 @@ dictionary is:
 
 1. **Components.** FastICA (``logcosh``, unit-variance whitening) of the normalised training cells, with as
    many components as principal axes hold 99% of their variance (at most ``MAX_COMPONENTS``, 32).
-2. **Ground state.** Each component is read from its mode (the density peak of its values over the training
-   cells): where most cells sit, the program is "off"; cells away from it on either side carry it.
-3. **Two concepts per component**, one per side: activation ``relu(+/- |a_j| (s_j - mode_j))`` with unit
+2. **Ground state.** Each component is read from its median over the training cells: cells on either side of
+   it carry that side's program. (The mode was tried: on a program planted in half of every type it often sat
+   in the planted peak, so that only the program's absence had a concept; the median splits such a component.)
+3. **Two concepts per component**, one per side: activation ``relu(+/- |a_j| (s_j - median_j))`` with unit
    decoder ``+/- a_j / |a_j|`` (``a_j`` the mixing column), decoder bias the ground state. With every concept
    kept this reconstructs the cells exactly (the ICA is a change of basis).
 4. **Sparse per cell, not fixed k.** Each cell keeps its largest activations until they hold ``energy`` of its
@@ -60,8 +61,6 @@ ENERGY_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99
 BOOTSTRAP = 0.9
 #: Training cells (at most) the ICA and the modes are fitted on.
 MAX_FIT_CELLS = 50_000
-#: Training cells (at most) each component's mode is estimated from.
-MODE_CELLS = 5_000
 
 
 def n_components_for(x: np.ndarray, *, variance: float = VARIANCE_KEPT, cap: int = MAX_COMPONENTS) -> int:
@@ -85,20 +84,8 @@ def independent_components(x: np.ndarray, n_components: int, seed: int) -> tuple
     return ica.components_, ica.mixing_, ica.mean_
 
 
-def modes(sources: np.ndarray, *, grid: int = 256) -> np.ndarray:
-    """The density peak of each column of ``sources`` (Gaussian kernel, Silverman's bandwidth, on a grid)."""
-    from scipy.stats import gaussian_kde
-
-    peaks = np.empty(sources.shape[1])
-    for j, values in enumerate(sources.T):
-        low, high = np.quantile(values, [0.01, 0.99])
-        points = np.linspace(low, high, grid)
-        peaks[j] = points[np.argmax(gaussian_kde(values, bw_method="silverman")(points))] if high > low else low
-    return peaks
-
-
-def programs_dictionary(unmixing: np.ndarray, mixing: np.ndarray, mean: np.ndarray, peaks: np.ndarray) -> TopKSAE:
-    """The SAE of the halves of each component, read from the ground state ``mean + mixing @ peaks``.
+def programs_dictionary(unmixing: np.ndarray, mixing: np.ndarray, mean: np.ndarray, centres: np.ndarray) -> TopKSAE:
+    """The SAE of the halves of each component, read from the ground state ``mean + mixing @ centres``.
 
     Concept ``j`` is the positive side of component ``j``, concept ``m + j`` its negative side.
     """
@@ -111,7 +98,7 @@ def programs_dictionary(unmixing: np.ndarray, mixing: np.ndarray, mean: np.ndarr
         sae.W_dec.copy_(torch.as_tensor(np.concatenate([directions, -directions]), dtype=torch.float32))
         sae.W_enc.copy_(torch.as_tensor(np.concatenate([encoder, -encoder]), dtype=torch.float32))
         sae.b_enc.zero_()
-        sae.b_dec.copy_(torch.as_tensor(mean + mixing @ peaks, dtype=torch.float32))
+        sae.b_dec.copy_(torch.as_tensor(mean + mixing @ centres, dtype=torch.float32))
     return sae.eval()
 
 
@@ -126,9 +113,7 @@ def choose_energy(sae: TopKSAE, data: Any, val_rows: np.ndarray, *, target: floa
 
 def _fit(x: np.ndarray, n_components: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     unmixing, mixing, mean = independent_components(x, n_components, seed)
-    rng = np.random.default_rng(seed)
-    sample = x if len(x) <= MODE_CELLS else x[np.sort(rng.choice(len(x), MODE_CELLS, replace=False))]
-    return unmixing, mixing, mean, modes((sample - mean) @ unmixing.T)
+    return unmixing, mixing, mean, np.median((x - mean) @ unmixing.T, axis=0)
 
 
 def _seed_run(x: np.ndarray, n_components: int, seed: int) -> SeedRun:
