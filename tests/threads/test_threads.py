@@ -1,4 +1,4 @@
-"""Thread counts: fixed by the user, else by problem size capped by the CPUs, never by the load; applied by the tools."""
+"""Thread counts: fixed by the user, else by problem size capped by the CPUs, never by the load; used by the tools."""
 
 import json
 import os
