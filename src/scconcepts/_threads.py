@@ -15,7 +15,8 @@ The count never depends on the machine's load: torch's reductions and MKL's matr
 their sums by thread, so another count can give other last bits, which training amplifies into
 other concepts. A busy CPU must not stall the threads instead: the package asks OpenMP to let
 waiting threads sleep rather than spin (:func:`passive_waiting`, ``OMP_WAIT_POLICY=PASSIVE`` unless
-the user set it), which keeps a run beside a CPU-bound process as fast as one thread would be.
+the user set it): beside a CPU-bound process on 2 busy cores, SAE and scVI training then took 0.6-0.9x the
+time of one thread, where spinning threads took 7-30x (``python -m benchmarks threads``).
 """
 
 from __future__ import annotations
