@@ -9,7 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from scconcepts._reproducible import deterministic_cublas
+from scconcepts._threads import passive_waiting
+
 __version__ = "0.1.0"
+
+# before torch starts: OpenMP threads sleep instead of spinning on a busy CPU, cuBLAS products are deterministic
+passive_waiting()
+deterministic_cublas()
 
 #: Submodules reachable as attributes of the package (``scc.tl.embed``), imported when first touched.
 LAZY_SUBMODULES = ("ds", "models", "pl", "sae", "tl")

@@ -1,15 +1,22 @@
-"""How many CPU threads torch uses: fixed by the user, or chosen from the size of the work and the free CPUs.
+"""How many CPU threads torch uses: fixed by the user, or chosen from the size of the work and the machine's CPUs.
 
 torch starts one intra-op thread per core, and its OpenMP threads spin at every barrier. When the
-work per operation is small (a Top-K SAE on a 10-d embedding) or another process holds a core (a
-notebook, a second run), the threads wait for each other: SAE training was measured 30x slower
-and scVI ~10x slower than with one thread. So every tool that runs torch picks its thread count
-here, once per call:
+work per operation is small (a Top-K SAE on a 10-d embedding) the threads cost more than they
+save, and when another process holds a core (a notebook, a second run) spinning threads wait for
+each other: SAE training was measured 30x slower and scVI ~10x slower than with one thread. So
+every tool that runs torch picks its thread count here, once per call:
 
 - ``settings.threads = N`` (or ``scconcepts --threads N``): exactly ``N`` threads;
 - else, when the user set ``OMP_NUM_THREADS``: that many (the user's choice is kept);
 - else one thread per :data:`MAC_PER_THREAD` multiply-adds of the largest matrix product of one
-  training step, at most the CPUs that no other process is running on (:func:`free_cpus`).
+  training step, at most the machine's CPUs (:func:`cpu_count`).
+
+The count never depends on the machine's load: torch's reductions and MKL's matrix products split
+their sums by thread, so another count can give other last bits, which training amplifies into
+other concepts. A busy CPU must not stall the threads instead: the package asks OpenMP to let
+waiting threads sleep rather than spin (:func:`passive_waiting`, ``OMP_WAIT_POLICY=PASSIVE`` unless
+the user set it): beside a CPU-bound process on 2 busy cores, SAE and scVI training then took 0.6-0.9x the
+time of one thread, where spinning threads took 7-30x (``python -m benchmarks threads``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+
+from scconcepts._reproducible import deterministic
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +51,7 @@ class Settings:
     Attributes
     ----------
     threads
-        CPU threads for torch in every tool; ``None`` (default) chooses by problem size and free CPUs.
+        CPU threads for torch in every tool; ``None`` (default) chooses by problem size and CPU count.
 
     """
 
@@ -113,16 +122,26 @@ def _from_environment() -> int | None:
 
 
 def choose_threads(work: float) -> int:
-    """Threads for matrix products of ``work`` multiply-adds (see the module docstring for the rules)."""
+    """Threads for matrix products of ``work`` multiply-adds (see the module docstring for the rules).
+
+    The same work on the same machine always gets the same count, whatever else the machine is running,
+    so that a seed gives the same result on a busy machine as on an idle one.
+    """
     if settings.threads is not None:
         return settings.threads
     fixed = _from_environment()
     if fixed is not None:
         return fixed
-    by_size = max(1, int(work // MAC_PER_THREAD))
-    if by_size == 1:
-        return 1
-    return min(by_size, free_cpus())
+    return max(1, min(int(work // MAC_PER_THREAD), cpu_count()))
+
+
+def passive_waiting() -> None:
+    """Ask OpenMP (torch's, MKL's and scikit-learn's threads) to let waiting threads sleep instead of spinning.
+
+    Sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user set the variable. OpenMP reads it when it starts, so it
+    takes effect when this runs before torch is imported: ``import scconcepts`` runs it.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @contextmanager
@@ -142,6 +161,9 @@ def torch_threads(n: int) -> Iterator[int]:
 
 def threads_by_size(work: Callable[[dict[str, Any]], float]) -> Callable[[F], F]:
     """Decorate a tool so it runs with :func:`choose_threads` torch threads for its problem size.
+
+    The tool also runs with torch's deterministic algorithms (:func:`~scconcepts._reproducible.deterministic`),
+    so that on a GPU too the same seed gives the same result.
 
     Parameters
     ----------
@@ -164,7 +186,7 @@ def threads_by_size(work: Callable[[dict[str, Any]], float]) -> Callable[[F], F]
                 size = 0.0
             n = choose_threads(size)
             logger.debug("%s: %d torch thread(s) for %.3g multiply-adds per product", func.__name__, n, size)
-            with torch_threads(n):
+            with torch_threads(n), deterministic():
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -112,9 +112,10 @@ def test_run_defaults_report_consensus_concepts_that_recur(tmp_path):
     table = adata.uns["concepts"]["table"]
     assert 1 <= n_concepts <= 20 and len(table) == n_concepts == adata.obsm["X_concepts"].shape[1]
     consensus = adata.uns["concepts"]["consensus"]
-    assert consensus["atom_k"] == 1 and consensus["mode"] in ("drop", "flag")
-    if consensus["mode"] == "drop":
-        assert (table["reproducibility"] >= 0.6).all() and metrics["reproduced_share"] == 1.0
+    assert consensus["atom_k"] == 1
+    # the cells' types recur as directions across seeds: the concepts are those (not the first run, flagged)
+    assert consensus["mode"] == "drop", "no direction recurred across the seeds"
+    assert (table["reproducibility"] >= consensus["min_share"]).all() and metrics["reproduced_share"] == 1.0
     stored = encode_csr(load_sae(out / "sae"), adata.obsm["X_scvi"])
     assert abs(stored - adata.obsm["X_concepts"]).max() < 1e-5  # the saved SAE is the one that encoded the cells
 

@@ -29,10 +29,15 @@ def test_embed_sae_and_attribution_through_token_models(pbmc, checkpoint):
     model, folder = checkpoint
     adata = pbmc.copy()
     encoder = scconcepts.tl.embed(adata, model=model, checkpoint=folder)
-    result = scconcepts.tl.train_sae(adata, use_rep=f"X_{model}", regime="sae", k=4, expansion=2, epochs=30)
+    # one SAE with pinned settings: the pipeline is under test, not the default regime (test R^2 0.78-0.83 over
+    # seeds 0-2 for both tiny models; random starts 0.70-0.76)
+    result = scconcepts.tl.train_sae(
+        adata, use_rep=f"X_{model}", regime="sae", k=4, expansion=2, epochs=30, n_seeds=1, atom_init="kmeans"
+    )
     assert adata.uns["concepts"]["metrics"]["r2"] > 0.5
 
     alive = np.flatnonzero(adata.obsm["X_concepts"].getnnz(axis=0) >= 3)[:3]
+    assert len(alive) == 3
     scconcepts.tl.attribute(adata, encoder=encoder, sae=result.sae, concepts=alive, n_cells=3)
     scores = adata.varm["concepts_attribution"]
     assert np.abs(scores[:, alive]).max() > 0

@@ -42,15 +42,18 @@ def test_kmeans_atoms_fill_with_random_directions_when_cells_are_too_few_to_clus
 
 @pytest.mark.slow
 def test_kmeans_start_makes_single_runs_agree_across_seeds_where_random_starts_do_not():
+    """Over data seeds 0-3 and pairs of SAE seeds 0-2, k-means starts matched 0.88-0.97 (mean best cosine; 75-95%
+    of atoms above 0.9) and random starts 0.67-0.74 (25-40%): the margins below are half the smallest gaps."""
     cells, _ = _groups(n_groups=8)
     decoders = {}
     for start in ("random", "kmeans"):
-        runs = [train(cells, SAEConfig(expansion=2, k=1, seed=s, atom_init=start, **FAST)) for s in (0, 1)]
+        config = {"expansion": 2, "k": 1, "atom_init": start, "lr": 2e-3, "input_noise": 0.2, **FAST}
+        runs = [train(cells, SAEConfig(seed=s, **config)) for s in (0, 1)]
         decoders[start] = [run.sae.W_dec.detach().numpy() for run in runs]
     random_match = match_atoms(*decoders["random"])[2]
     kmeans_match = match_atoms(*decoders["kmeans"])[2]
-    assert kmeans_match.mean() > random_match.mean()
-    assert (kmeans_match > 0.9).mean() > (random_match > 0.9).mean()
+    assert kmeans_match.mean() > random_match.mean() + 0.07
+    assert (kmeans_match > 0.9).mean() > (random_match > 0.9).mean() + 0.15
 
 
 def test_unknown_atom_init_is_refused():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+
 import numpy as np
 import pytest
 from scipy.optimize import nnls
@@ -65,17 +68,56 @@ def test_consensus_recovers_every_planted_program_as_one_concept(programs, conse
 
 
 @pytest.mark.slow
-def test_flag_mode_keeps_the_first_run_and_flags_it(programs, consensus):
-    embeddings, _, directions = programs
-    flagged = consensus_train(embeddings, SAEConfig(k=3, expansion=4, seed=0, **FAST), n_seeds=3, unreproducible="flag")
+def test_flag_mode_keeps_the_first_run_and_flags_it(programs, monkeypatch):
+    """The first run holds a mix of two of its atoms that no other run holds: kept whole, that atom is flagged.
+
+    One SAE is trained; the three runs are copies of it, the first with one atom replaced by an even mix of two
+    others, so that what flag mode must say holds whatever the training learnt.
+    """
+    from scconcepts.sae import _consensus
+
+    embeddings, _, _ = programs
+    trained = {}
+    real_train_seed = _consensus.train_seed
+
+    def seed_run(data, config, seed, split=None):
+        if not trained:
+            trained["run"] = real_train_seed(data, config, seed, split)
+            trained["mix"] = _mix_of_two(trained["run"])
+        run, (mixed, a, b) = trained["run"], trained["mix"]
+        copy = dataclasses.replace(run, seed=seed, state={name: value.copy() for name, value in run.state.items()})
+        if seed == config.seed:  # the first run
+            copy.state["W_dec"][mixed] = _unit(run.decoder[[a]] + run.decoder[[b]])[0]
+        return copy
+
+    monkeypatch.setattr(_consensus, "train_seed", seed_run)
+    config = SAEConfig(k=3, expansion=4, seed=0, atom_init="random", **FAST)
+    flagged = consensus_train(embeddings, config, n_seeds=3, atom_k=None, unreproducible="flag")
+    mixed = trained["mix"][0]
     first = flagged.runs[0].decoder
-    np.testing.assert_allclose(flagged.training.sae.W_dec.detach().numpy(), first)
+    np.testing.assert_allclose(flagged.training.sae.W_dec.detach().numpy(), first)  # the first run, whole
     table = flagged.table
     assert len(table) == len(first) and table["reproducibility"].between(0, 1).all()
-    mixes = np.array([_truly_composite(atom, directions, cosine=0.95) for atom in first])
-    assert mixes.any(), "the planted data should tempt a single SAE into composite atoms"
-    assert table["composite"].any()  # and the single run's table says so
-    assert not table["reproducible"].all()  # a single run holds atoms the other seeds do not
+    assert table["composite"].iloc[mixed] and table["composite_of"].iloc[mixed] != ""
+    assert not table["reproducible"].iloc[mixed]  # no other run holds the mix
+    alive = np.flatnonzero(flagged.runs[0].fire_rate >= _consensus.MIN_FIRE_RATE)
+    others = np.setdiff1d(alive, [mixed])
+    assert table["reproducible"].iloc[others].all()  # the other runs hold every other alive atom
+
+
+def _mix_of_two(run) -> tuple[int, int, int]:
+    """``(mixed, a, b)``: alive atoms; the even mix of ``a`` and ``b`` is within cosine 0.85 of no atom of the run."""
+    from scconcepts.sae import _consensus
+
+    alive = np.flatnonzero(run.fire_rate >= _consensus.MIN_FIRE_RATE)
+    assert len(alive) >= 3, f"only {len(alive)} alive atoms"
+    unit = _unit(run.decoder)
+    for a, b in itertools.combinations(alive, 2):
+        mix = _unit(unit[[a]] + unit[[b]])[0]
+        if (unit @ mix).max() < 0.85:
+            mixed = next(int(j) for j in alive if j not in (a, b))
+            return mixed, int(a), int(b)
+    raise AssertionError("no two alive atoms of the run make a mix unlike every atom")
 
 
 @pytest.mark.slow

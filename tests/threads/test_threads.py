@@ -1,4 +1,4 @@
-"""Thread counts: fixed by the user, else by problem size capped by the free CPUs; applied by the tools and the CLI."""
+"""Thread counts: fixed by the user, else by problem size capped by the CPUs, never by the load; used by the tools."""
 
 import json
 import os
@@ -22,27 +22,36 @@ def automatic(monkeypatch):
 
 
 def test_small_products_get_one_thread(automatic, monkeypatch):
-    monkeypatch.setattr(_threads, "free_cpus", lambda: 16)
+    monkeypatch.setattr(_threads, "cpu_count", lambda: 16)
     assert choose_threads(256 * 10 * 40) == 1  # a Top-K SAE on a 10-d scVI embedding
     assert choose_threads(MAC_PER_THREAD - 1) == 1
     assert choose_threads(4 * MAC_PER_THREAD) == 4
     assert choose_threads(1000 * MAC_PER_THREAD) == 16
 
 
-def test_busy_cpus_cap_the_count(automatic, monkeypatch):
+def test_the_load_never_changes_the_count(automatic, monkeypatch):
+    """Another count could give other last bits, and training other concepts: an idle and a busy machine agree."""
+    monkeypatch.setattr(_threads, "cpu_count", lambda: 8)
+    counts = []
+    for runnable in (1, 1 + 6, 1 + 20):  # idle; 6 other tasks running; more busy than CPUs
+        monkeypatch.setattr(_threads, "_runnable", lambda runnable=runnable: runnable)
+        counts.append([choose_threads(work) for work in (1, 3 * MAC_PER_THREAD, 1000 * MAC_PER_THREAD)])
+    assert counts == [[1, 3, 8]] * 3
+
+
+def test_free_cpus_for_the_other_pools(monkeypatch):
     monkeypatch.setattr(_threads, "cpu_count", lambda: 8)
     monkeypatch.setattr(_threads, "_runnable", lambda: 1 + 6)  # this reader + 6 others running
     assert free_cpus(interval=0) == 2
-    assert choose_threads(1000 * MAC_PER_THREAD) == 2
-    monkeypatch.setattr(_threads, "_runnable", lambda: 1 + 20)  # more busy than CPUs: still one thread
-    assert choose_threads(1000 * MAC_PER_THREAD) == 1
+    monkeypatch.setattr(_threads, "_runnable", lambda: 1 + 20)  # more busy than CPUs: still one
+    assert free_cpus(interval=0) == 1
     readings = iter([1, 30, 1, 1, 1])  # one spike among quiet readings: the median ignores it
     monkeypatch.setattr(_threads, "_runnable", lambda: next(readings))
     assert free_cpus(interval=0) == 8
 
 
 def test_user_choices_win(automatic, monkeypatch):
-    monkeypatch.setattr(_threads, "free_cpus", lambda: 16)
+    monkeypatch.setattr(_threads, "cpu_count", lambda: 16)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert choose_threads(1) == 3 and choose_threads(1e12) == 3
     settings.threads = 5
@@ -71,6 +80,7 @@ def test_train_sae_runs_with_the_chosen_threads(automatic, monkeypatch):
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
+        assert torch.are_deterministic_algorithms_enabled()  # and with torch's deterministic algorithms
         return real_train(*args, **kwargs)
 
     monkeypatch.setattr(_train_sae, "train", spy)
@@ -81,12 +91,38 @@ def test_train_sae_runs_with_the_chosen_threads(automatic, monkeypatch):
     settings.threads = before + 2
     tl.train_sae(adata, use_rep="X_emb", regime="sae", k=2, expansion=2, epochs=1, labels_key=None, n_seeds=1)
     settings.threads = None
-    monkeypatch.setattr(_threads, "free_cpus", lambda: 64)
+    monkeypatch.setattr(_threads, "cpu_count", lambda: 64)
     tl.train_sae(
         adata, use_rep="X_emb", regime="sae", k=2, expansion=2, epochs=1, labels_key=None, n_seeds=1
     )  # 256x8x16: small
     assert seen == [before + 2, 1]
     assert torch.get_num_threads() == before
+    assert not torch.are_deterministic_algorithms_enabled()  # the user's setting is back
+
+
+def test_deterministic_keeps_a_stricter_user_setting():
+    from scconcepts._reproducible import deterministic
+
+    torch.use_deterministic_algorithms(True)  # the user wants an error where an op has no deterministic version
+    try:
+        with deterministic():
+            assert torch.are_deterministic_algorithms_enabled()
+            assert not torch.is_deterministic_algorithms_warn_only_enabled()
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
+def test_importing_the_package_makes_openmp_threads_wait_passively():
+    """Threads that sleep at a barrier instead of spinning do not stall a run beside a CPU-bound process."""
+    code = "import os, sys, scconcepts; print(os.environ['OMP_WAIT_POLICY'], os.environ['CUBLAS_WORKSPACE_CONFIG'])"
+    names = ("OMP_WAIT_POLICY", "CUBLAS_WORKSPACE_CONFIG")
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    ours = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert ours.stdout.split() == ["PASSIVE", ":4096:8"], ours.stderr
+    env.update(OMP_WAIT_POLICY="ACTIVE", CUBLAS_WORKSPACE_CONFIG=":16:8")  # the user's choices are kept
+    theirs = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert theirs.stdout.split() == ["ACTIVE", ":16:8"], theirs.stderr
 
 
 def test_cli_threads_option_is_applied(tmp_path):

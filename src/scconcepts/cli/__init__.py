@@ -22,7 +22,10 @@ LIGHT_COMMANDS = frozenset({"info", "serve", "report"})
 READ_ONLY_COMMANDS = frozenset({"info", "serve"})
 
 EXIT_USER_ERROR = 2
-THREADS_HELP = "CPU threads for torch, BLAS and numba (default: by problem size, at most the CPUs left free)"
+THREADS_HELP = (
+    "CPU threads for torch, BLAS and numba (default: torch by problem size, at most the CPUs; BLAS and numba the "
+    "CPUs left free)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

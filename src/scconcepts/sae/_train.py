@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._progress import progress
+from scconcepts._reproducible import deterministic
 from scconcepts.sae._config import SAEConfig
 from scconcepts.sae._data import check_embedding, geometric_median, iter_minibatches, normaliser_stats
 from scconcepts.sae._init import kmeans_atoms
@@ -105,6 +106,7 @@ def _step(
     return loss, fired
 
 
+@deterministic()
 def train(
     data: Any,
     config: SAEConfig | None = None,
@@ -131,7 +133,8 @@ def train(
 
     Returns
     -------
-    The best SAE on the validation cells (early stopping), with the split and the history.
+    The best SAE on the validation cells (early stopping), with the split and the history. The same data,
+    settings and seed give the same SAE on the same machine (torch's deterministic algorithms are on).
 
     """
     n_cells, d_in = check_embedding(data)

@@ -12,6 +12,7 @@ from anndata import AnnData
 from scconcepts._device import move_models
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, attribution_key, enrichment_key, labels_key_of, params_key
+from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.models import Encoder
 from scconcepts.sae import TopKSAE, encode_csr, reconstruction_metrics
 from scconcepts.tl._concept_table import concept_table
@@ -87,6 +88,7 @@ def query_encoder(encoder: Encoder, adata: AnnData, *, max_epochs: int = 100) ->
     return ScviEncoder(model, batch_key=encoder.batch_key)
 
 
+@threads_by_size(encoder_work)
 def apply(
     adata: AnnData,
     *,

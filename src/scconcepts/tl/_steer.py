@@ -20,6 +20,7 @@ from anndata import AnnData
 from scconcepts._device import move_models
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, labels_key_of, params_key, steering_key
+from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.models import Encoder
 from scconcepts.sae import TopKSAE, encode_csr
 from scconcepts.stats import paired_log_test, random_directions
@@ -126,6 +127,7 @@ def _enrichment(genes: pd.DataFrame, adata: AnnData, concept: int, sources: Any)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+@threads_by_size(encoder_work)
 def steer(
     adata: AnnData,
     *,
