@@ -13,8 +13,8 @@ def _cells(n_seeds: int) -> ad.AnnData:
     # settings pinned (not the default regime): over atom seeds 0-4 the consensus kept the 6 planted atoms and
     # reproduced 100% of them across disjoint seeds (chance <= 3%)
     tl.train_sae(
-        cells, use_rep="X_toy", regime="sae", k=1, expansion=2, epochs=15, patience=5, lr=1e-2, n_seeds=n_seeds, atom_k=1,
-        atom_init="kmeans", min_share=0.6, unreproducible="drop",
+        cells, use_rep="X_toy", regime="sae", k=1, expansion=2, epochs=15, patience=5, lr=1e-2, n_seeds=n_seeds,
+        atom_k=1, atom_init="kmeans", min_share=0.6, unreproducible="drop",
     )  # fmt: skip
     return cells
 
