@@ -100,24 +100,25 @@ def test_run_on_pbmc68k_writes_a_complete_results_folder(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_run_defaults_report_consensus_concepts_that_recur(tmp_path):
-    """The default run pools 5 seeds' atoms: concepts are the directions that recur, each with its reproducibility."""
+def test_run_defaults_report_programs_with_their_reproducibility(tmp_path):
+    """The default run learns programs: two sides per independent component, sparse per cell, each measured."""
     out = tmp_path / "results"
     args = ["run", "--dataset", "pbmc68k", "--max-epochs", "20", "--no-attribution", "--out", str(out)]
     assert main(args) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    n_concepts = metrics["n_concepts"]
-    assert metrics["n_seeds"] == 5 and metrics["expansion"] == 2 and metrics["k"] == min(5, n_concepts)
     adata = ad.read_h5ad(out / "results.h5ad")
-    table = adata.uns["concepts"]["table"]
-    assert 1 <= n_concepts <= 20 and len(table) == n_concepts == adata.obsm["X_concepts"].shape[1]
-    consensus = adata.uns["concepts"]["consensus"]
-    assert consensus["atom_k"] == 1
-    # the cells' types recur as directions across seeds: the concepts are those (not the first run, flagged)
-    assert consensus["mode"] == "drop", "no direction recurred across the seeds"
-    assert (table["reproducibility"] >= consensus["min_share"]).all() and metrics["reproduced_share"] == 1.0
+    info = adata.uns["concepts"]
+    table, summary = info["table"], info["consensus"]
+    assert summary["regime"] == "programs" and metrics["n_seeds"] == 5
+    n_components = int(summary["n_components"])
+    assert 1 <= n_components <= 10 and metrics["n_concepts"] == 2 * n_components == len(table)
+    assert set(table["side"]) == {"+", "-"} and (table["component"].value_counts() == 2).all()
+    assert metrics["r2"] >= 0.9  # the held-out cells, at the sparsity chosen for validation R^2 0.97
+    activations = adata.obsm["X_concepts"]
+    assert activations.getnnz(axis=1).mean() < activations.shape[1] / 2  # sparse per cell
+    assert table["reproducibility"].between(0, 1).all() and 0 <= metrics["reproduced_share"] <= 1
     stored = encode_csr(load_sae(out / "sae"), adata.obsm["X_scvi"])
-    assert abs(stored - adata.obsm["X_concepts"]).max() < 1e-5  # the saved SAE is the one that encoded the cells
+    assert abs(stored - activations).max() < 1e-5  # the saved dictionary is the one that encoded the cells
 
 
 def test_rerun_needs_overwrite_and_keeps_the_users_files(tmp_path):
