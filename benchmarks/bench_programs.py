@@ -206,7 +206,9 @@ def format_table(records: list[dict[str, Any]]) -> str:
                 "IC": fig(record["IC"]),
                 "probe": fig(record["probe"]),
                 "shift proj.": fig(record.get("shift_projection")),
-                "planted in top-20": "" if genes is None else f"{genes}/{record['planted_read_by_model']} read",
+                "planted in top-20 (of read)": ""
+                if genes is None
+                else f"{genes} (of {record['planted_read_by_model']})",
                 f">= {'/'.join(f'{v:g}' for v in sorted(set(TARGETS.values())))}": (
                     "ok" if record["concept"] >= record["required"] else f"FAIL (< {record['required']:g})"
                 ),
@@ -216,10 +218,8 @@ def format_table(records: list[dict[str, Any]]) -> str:
         return pd.DataFrame(rows).to_string(index=False)
 
 
-def run(out: Path | None = None) -> dict[str, Any]:
-    """Run, print the table and write the JSON (to ``out``, else ``SCCONCEPTS_PROGRAMS_OUT``, else the cache)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "2")
-    result = programs_table()
+def report(result: dict[str, Any]) -> None:
+    """Print the table and log the run's facts (also to re-show a written JSON: ``report(json.load(...))``)."""
     sae = result["sae"]
     print(format_table(result["records"]))
     logger.info(
@@ -232,6 +232,13 @@ def run(out: Path | None = None) -> dict[str, Any]:
     shared = result["records"][0]
     logger.info("shared program's best concept (%d), top-20 genes: %s", shared["concept_index"], shared["top20"])
     logger.info("planted shared genes: %s", result["planted"]["shared"])
+
+
+def run(out: Path | None = None) -> dict[str, Any]:
+    """Run, print the table and write the JSON (to ``out``, else ``SCCONCEPTS_PROGRAMS_OUT``, else the cache)."""
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    result = programs_table()
+    report(result)
     path = out or Path(os.environ.get("SCCONCEPTS_PROGRAMS_OUT", _cache() / "programs.json"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2, default=_plain))
