@@ -1,16 +1,18 @@
 """Planted programs on real cells: does a program shared across cell types get a concept of its own?
 
-The FACS-sorted PBMC counts get two planted gene programs (see ``benchmarks/_planted_programs.py``): 30
-genes raised about 3-fold in a random half of the cells of every type (shared), and 30 other genes in a
-random half of one type (CD4TN). The model is then trained as users would (``scconcepts run --dataset
-pbmc_sorted --model scvi``: ``tl.embed`` with scVI's defaults, ``tl.train_sae`` and ``tl.attribute`` with
-theirs) and, for each planted program and each sorted type, the table gives the best concept's AUROC
-beside its chance level (the same maximum against permuted labels), the best neuron's, PC's and IC's
-(either sign), a cross-validated logistic-regression probe on the embedding (the linear ceiling) and,
-for the programs, the projection on the planted shift (the mean of the per-type planted-minus-unplanted
-shifts, learnt on half of the cells and scored on the other half) and how many planted genes are in the
-best concept's top-20 attributed genes. The type-restricted program is scored within its type (planted
-against unplanted cells of that type: a concept marking the whole type scores 0.5 there) and over all cells.
+The FACS-sorted PBMC counts get two planted gene programs (see ``benchmarks/_planted_programs.py``): 30 genes
+raised to an expected ``3 x count + 0.5`` in a random half of the cells of every type (shared), and 30 other
+genes in a random half of one type (CD4TN). The genes are moderately detected ones (5-50% of cells), so the
+shared genes go from 0.15 to 0.94 counts per cell on average, detected in 10% then 45% of the cells. The model
+is then trained as users would (``scconcepts run --dataset pbmc_sorted --model scvi``: ``tl.embed`` with
+scVI's defaults, ``tl.train_sae`` and ``tl.attribute`` with theirs) and, for each planted program and each
+sorted type, the table gives the best concept's AUROC beside its chance level (the same maximum against
+permuted labels), the best neuron's, PC's and IC's (either sign), a cross-validated logistic-regression probe
+on the embedding (the linear ceiling) and, for the programs, the projection on the planted shift (the mean of
+the per-type planted-minus-unplanted shifts, learnt on half of the cells and scored on the other half) and how
+many planted genes are in the best concept's top-20 attributed genes. The type-restricted program is scored
+within its type (planted against unplanted cells of that type: a concept marking the whole type scores 0.5
+there) and over all cells.
 
 ``python -m benchmarks programs`` prints the table and writes it as JSON to ``SCCONCEPTS_PROGRAMS_OUT``
 (default ``.cache/programs/programs.json``; ``python -m benchmarks.bench_programs --out PATH`` also works).
@@ -206,6 +208,7 @@ def format_table(records: list[dict[str, Any]]) -> str:
                 "IC": fig(record["IC"]),
                 "probe": fig(record["probe"]),
                 "shift proj.": fig(record.get("shift_projection")),
+                "shifts' cos": fig(record.get("shift_cosine")),
                 "planted in top-20 (of read)": ""
                 if genes is None
                 else f"{genes} (of {record['planted_read_by_model']})",
