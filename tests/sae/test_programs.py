@@ -8,7 +8,6 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from scconcepts.sae import SAEConfig, load_sae, reconstruction_metrics, save_sae
-from scconcepts.sae._model import keep_energy
 from scconcepts.sae._programs import fit_programs, programs_dictionary
 
 
@@ -65,7 +64,7 @@ def test_every_concept_kept_reconstructs_exactly():
     x, _, _ = _typed_cells(n_per_type=100)
     result = fit_programs(x, SAEConfig(seed=1), n_seeds=1)
     sae = result.training.sae
-    sae.energy = 1.0
+    sae.jump.zero_()
     with torch.no_grad():
         rebuilt = sae(torch.as_tensor(x)).numpy()
     np.testing.assert_allclose(rebuilt, x, atol=1e-3 * np.abs(x).max())
@@ -77,13 +76,13 @@ def test_gaussian_cells_give_no_reproducible_program():
     assert result.summary["reproduced_share"] <= 0.5  # rotations of a Gaussian are not identifiable
 
 
-def test_keep_energy_keeps_the_fewest_largest_entries():
-    z = torch.tensor([[3.0, 0.0, 1.0, 0.5], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
-    kept = keep_energy(z, 0.8)
-    assert kept[0].tolist() == [3.0, 0.0, 0.0, 0.0]  # 9 of 10.25 is past 80%
-    assert int((kept[1] > 0).sum()) == 4  # even rows need all four
-    assert kept[2].abs().sum() == 0
-    assert torch.equal(keep_energy(z, 1.0), z)
+def test_a_concept_fires_only_past_its_own_threshold():
+    sae = programs_dictionary(np.eye(2) * 0.5, np.eye(2) * 2.0, np.zeros(2), np.zeros(2))
+    with torch.no_grad():
+        sae.jump.copy_(torch.tensor([0.5, 5.0, 0.5, 0.5]))
+        codes = sae.encode(torch.tensor([[1.0, 3.0], [0.2, -1.0]])).numpy()
+    np.testing.assert_allclose(codes[0], [1.0, 0.0, 0.0, 0.0])  # component 1's positive side is below its own jump
+    np.testing.assert_allclose(codes[1], [0.0, 0.0, 0.0, 1.0])  # 0.2 is within component 0's threshold
 
 
 def test_a_programs_checkpoint_encodes_the_same_after_loading(planted, tmp_path):
@@ -91,7 +90,7 @@ def test_a_programs_checkpoint_encodes_the_same_after_loading(planted, tmp_path)
     sae = planted[3].training.sae
     save_sae(sae, tmp_path / "sae")
     loaded = load_sae(tmp_path / "sae")
-    assert loaded.inference == "energy" and loaded.energy == pytest.approx(sae.energy)
+    assert loaded.inference == "jump" and torch.equal(loaded.jump, sae.jump)
     with torch.no_grad():
         np.testing.assert_allclose(loaded.encode(torch.as_tensor(x)).numpy(), sae.encode(torch.as_tensor(x)).numpy())
 

@@ -31,7 +31,6 @@ def save_sae(
         "k": sae.k,
         "batch_topk": sae.batch_topk,
         "inference": sae.inference,
-        "energy": sae.energy,
         "normaliser": {"mean": sae.mean.tolist(), "scale": float(sae.scale)},
         "training": config.to_dict() if config is not None else None,
         **(extra or {}),
@@ -51,7 +50,6 @@ def load_sae(path: str | Path, *, device: str = "cpu") -> TopKSAE:
         info["k"],
         batch_topk=info.get("batch_topk", False),
         inference=info.get("inference", "encoder"),
-        energy=info.get("energy", 1.0),
     )
     state = load_file(str(path / WEIGHTS))
     expected = set(sae.state_dict())

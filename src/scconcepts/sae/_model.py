@@ -13,53 +13,9 @@ from scconcepts.sae._topk import (
 )
 
 INFERENCE = ("encoder", "pursuit")
-#: Inference of a programs dictionary (:mod:`scconcepts.sae._programs`): the linear encoder's halves, each cell
-#: keeping its largest ones up to a share ``energy`` of its squared activations.
-ENERGY = "energy"
-
-
-def keep_energy(z: torch.Tensor, energy: float) -> torch.Tensor:
-    """Keep in each row of non-negative ``z`` its largest entries until they hold ``energy`` of the row's squares.
-
-    A row whose activations are spread keeps many; one dominated by a few keeps those few (at least one).
-    """
-    if energy >= 1:
-        return z
-    squares = z.pow(2)
-    ordered, order = squares.sort(dim=1, descending=True)
-    before = (ordered.cumsum(dim=1) - ordered) / squares.sum(dim=1, keepdim=True).clamp_min(1e-12)
-    keep = torch.zeros_like(z, dtype=torch.bool).scatter(1, order, before < energy)
-    return z * keep
-
-
-def pursuit(
-    x: torch.Tensor, dictionary: torch.Tensor, k: int, *, ridge: float = 1e-4
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Greedy non-negative pursuit: ``k`` atoms per row of ``x`` and their least-squares coefficients.
-
-    Each step adds the atom (row of ``dictionary``) most correlated with the current residual, then
-    refits all chosen atoms' coefficients by (ridge-stabilised) least squares, clipped at zero.
-    Differentiable in ``x`` and ``dictionary`` for a fixed choice of atoms.
-
-    Returns
-    -------
-    ``(values, indices)``, both ``rows x k``; atoms whose coefficient was clipped have value 0.
-
-    """
-    n_rows = x.shape[0]
-    indices = torch.empty(n_rows, 0, dtype=torch.long, device=x.device)
-    values = torch.empty(n_rows, 0, dtype=x.dtype, device=x.device)
-    residual = x
-    for step in range(1, k + 1):
-        scores = (residual @ dictionary.T).detach()
-        if indices.shape[1]:
-            scores.scatter_(1, indices, -torch.inf)
-        indices = torch.cat([indices, scores.argmax(dim=1, keepdim=True)], dim=1)
-        atoms = dictionary[indices]  # rows x step x d
-        gram = atoms @ atoms.transpose(1, 2) + ridge * torch.eye(step, dtype=x.dtype, device=x.device)
-        values = torch.linalg.solve(gram, atoms @ x.unsqueeze(-1)).squeeze(-1).clamp_min(0)
-        residual = x - (values.unsqueeze(-1) * atoms).sum(dim=1)
-    return values, indices
+#: Inference of a programs dictionary (:mod:`scconcepts.sae._programs`): the linear encoder's ReLU halves, each
+#: kept only above its own threshold (``TopKSAE.jump``), so that cells use as many concepts as carry them.
+JUMP = "jump"
 
 
 class TopKSAE(nn.Module):
@@ -83,11 +39,9 @@ class TopKSAE(nn.Module):
         How :meth:`encode` picks each cell's concepts: ``"encoder"``, the SAE's own linear encoder
         and Top-K; or ``"pursuit"``, greedy non-negative pursuit over the decoder atoms (see
         :func:`pursuit`), which uses the same dictionary but chooses concepts far more accurately on
-        cells the SAE did not train on; or ``"energy"`` (a programs dictionary, see
-        :func:`scconcepts.sae.fit_programs`): the linear encoder's ReLU halves, each cell keeping its largest
-        activations up to a share ``energy`` of their squares, so that cells use as many concepts as they need.
-    energy
-        With ``inference="energy"``: the share of each cell's squared activations its kept concepts hold.
+        cells the SAE did not train on; or ``"jump"`` (a programs dictionary, see
+        :func:`scconcepts.sae.fit_programs`): the linear encoder's ReLU halves, each kept where it exceeds its
+        own threshold (buffer ``jump``), so that cells use as many concepts as carry them.
 
     """
 
@@ -99,13 +53,12 @@ class TopKSAE(nn.Module):
         *,
         batch_topk: bool = False,
         inference: str = "encoder",
-        energy: float = 1.0,
     ) -> None:
         super().__init__()
-        if inference not in (*INFERENCE, ENERGY):
-            raise ValueError(f"inference must be one of {(*INFERENCE, ENERGY)}, got {inference!r}")
+        if inference not in (*INFERENCE, JUMP):
+            raise ValueError(f"inference must be one of {(*INFERENCE, JUMP)}, got {inference!r}")
         self.d_in, self.n_latents, self.k, self.batch_topk = d_in, n_latents, k, batch_topk
-        self.inference, self.energy = inference, float(energy)
+        self.inference = inference
         decoder = torch.randn(n_latents, d_in)
         decoder /= decoder.norm(dim=1, keepdim=True)
         self.W_dec = nn.Parameter(decoder)
@@ -115,6 +68,8 @@ class TopKSAE(nn.Module):
         self.register_buffer("mean", torch.zeros(d_in))
         self.register_buffer("scale", torch.ones(()))
         self.register_buffer("threshold", torch.zeros(()))
+        if inference == JUMP:  # per-concept thresholds of a programs dictionary (absent from Top-K checkpoints)
+            self.register_buffer("jump", torch.zeros(n_latents))
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Centre and scale raw embeddings with the stored normaliser."""
@@ -140,8 +95,9 @@ class TopKSAE(nn.Module):
         ``inference`` overrides the SAE's own (``"encoder"`` or ``"pursuit"``) for this call.
         """
         x_norm = self.normalise(x)
-        if (inference or self.inference) == ENERGY:
-            return keep_energy(torch.relu(self.pre_activation(x_norm)), self.energy)
+        if (inference or self.inference) == JUMP:
+            z = torch.relu(self.pre_activation(x_norm))
+            return z * (z > self.jump)
         if (inference or self.inference) == "pursuit":
             values, indices = pursuit(x_norm - self.b_dec, self.W_dec, self.k)
             return torch.zeros(x.shape[0], self.n_latents, dtype=values.dtype, device=x.device).scatter(

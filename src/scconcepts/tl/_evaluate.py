@@ -82,7 +82,7 @@ def _sae_config(params: dict[str, Any], overrides: dict[str, Any]) -> SAEConfig:
     """The run's SAE settings; the epochs budget is 1.5 x the epochs the run needed to reach its best."""
     values = {name: (None if isinstance(value, str) and value == "none" else value) for name, value in params.items()}
     values = {name: (value.item() if isinstance(value, np.generic) else value) for name, value in values.items()}
-    if values.get("inference") == "energy":  # a programs run: the SAEs evaluated beside it use their own inference
+    if values.get("inference") == "jump":  # a programs run: the SAEs evaluated beside it use their own inference
         values["inference"] = None
     config = SAEConfig.from_dict({**values, **dict.fromkeys(AUTOMATIC)})
     best_epoch = values.get("best_epoch")
