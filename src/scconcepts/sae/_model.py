@@ -18,6 +18,36 @@ INFERENCE = ("encoder", "pursuit")
 JUMP = "jump"
 
 
+def pursuit(
+    x: torch.Tensor, dictionary: torch.Tensor, k: int, *, ridge: float = 1e-4
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy non-negative pursuit: ``k`` atoms per row of ``x`` and their least-squares coefficients.
+
+    Each step adds the atom (row of ``dictionary``) most correlated with the current residual, then
+    refits all chosen atoms' coefficients by (ridge-stabilised) least squares, clipped at zero.
+    Differentiable in ``x`` and ``dictionary`` for a fixed choice of atoms.
+
+    Returns
+    -------
+    ``(values, indices)``, both ``rows x k``; atoms whose coefficient was clipped have value 0.
+
+    """
+    n_rows = x.shape[0]
+    indices = torch.empty(n_rows, 0, dtype=torch.long, device=x.device)
+    values = torch.empty(n_rows, 0, dtype=x.dtype, device=x.device)
+    residual = x
+    for step in range(1, k + 1):
+        scores = (residual @ dictionary.T).detach()
+        if indices.shape[1]:
+            scores.scatter_(1, indices, -torch.inf)
+        indices = torch.cat([indices, scores.argmax(dim=1, keepdim=True)], dim=1)
+        atoms = dictionary[indices]  # rows x step x d
+        gram = atoms @ atoms.transpose(1, 2) + ridge * torch.eye(step, dtype=x.dtype, device=x.device)
+        values = torch.linalg.solve(gram, atoms @ x.unsqueeze(-1)).squeeze(-1).clamp_min(0)
+        residual = x - (values.unsqueeze(-1) * atoms).sum(dim=1)
+    return values, indices
+
+
 class TopKSAE(nn.Module):
     """A Top-K sparse autoencoder on cell embeddings.
 
