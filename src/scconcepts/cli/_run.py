@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seeds",
         type=positive,
         default=DEFAULT_SEEDS,
-        help="programs: ICAs each concept's reproducibility is measured over (bootstrap shares of the cells); sae: "
+        help="programs: ICA starts whose medoid is kept and each concept matched against; sae: "
         "SAEs to train from seeds --seed, --seed+1, ...; above 1 the concepts are the directions that recur across "
         "them (consensus, each with its reproducibility); 1 trains a single SAE (default: 5)",
     )

@@ -25,7 +25,7 @@ def consensus_settings(summary: Any) -> dict[str, Any] | None:
     A programs run (``regime: programs``) gives ``{"regime": "programs"}``: each evaluation seed refits it.
     """
     if summary is not None and str(summary.get("regime", "")) == "programs":
-        return {"regime": "programs"}
+        return {"regime": "programs", "n_seeds": int(summary.get("n_seeds", 1))}
     if summary is None or int(summary.get("n_seeds", 1)) < 2:
         return None
     kinds = {"n_seeds": int, "atom_k": int, "threshold": float, "min_share": float}
@@ -37,16 +37,18 @@ def fit_sae(
 ) -> TopKSAE:
     """Train an SAE with ``config`` on the training rows only (it splits off its own early-stopping cells).
 
-    With a programs ``consensus`` the dictionary is the programs of ICA seed ``config.seed`` (one fit, no
-    bootstrap matching: evaluation measures the reproducibility across its seeds). With another ``consensus``
+    With a programs ``consensus`` the dictionary is the medoid of ``n_seeds`` ICA starts, seeds
+    ``config.seed * n_seeds`` onwards, so that two evaluation seeds share no start. With another ``consensus``
     the SAE is a consensus of ``n_seeds`` runs, as
     ``scconcepts run`` makes by default; seed ``s`` then trains seeds ``s * n_seeds`` to ``s * n_seeds +
     n_seeds - 1``, so the consensus SAEs of two distinct seeds share no run.
     No test cells are split off: the caller measures on its own held-out cells.
     """
     data = np.ascontiguousarray(embedding[train_rows], dtype=np.float32)
-    if consensus and consensus.get("regime") == "programs":  # one ICA of the seed: its reproducibility is measured
-        return fit_programs(data, with_settings(config, test_fraction=0.0), n_seeds=1).training.sae
+    if consensus and consensus.get("regime") == "programs":  # the medoid of the seed's own ICA starts
+        n_seeds = consensus["n_seeds"]
+        config = with_settings(config, seed=config.seed * n_seeds, test_fraction=0.0)
+        return fit_programs(data, config, n_seeds=n_seeds).training.sae
     if consensus:
         first = config.seed * consensus["n_seeds"]
         config = with_settings(config, seed=first, test_fraction=0.0)

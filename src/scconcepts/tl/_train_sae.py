@@ -57,10 +57,10 @@ def train_sae(
     """Learn concepts from ``adata.obsm[use_rep]``: a programs dictionary (default) or Top-K SAEs.
 
     By default (``regime="programs"``, see :func:`scconcepts.sae.fit_programs`) each concept is one side of an
-    independent component of the embedding, read from its ground state; a concept fires where its
-    component is past a threshold chosen for a validation R^2 of 0.99, and each concept's reproducibility is
-    measured against ``n_seeds - 1`` bootstrap ICAs (``k``, ``expansion``, ``atom_k`` and the training settings
-    are then unused). With ``regime="sae"`` the concepts are the decoder directions that recur across 5 seeds (see
+    independent component of the embedding, read from its median; a concept fires where its component is past
+    a threshold chosen for a validation R^2 of 0.99; the dictionary is the medoid of ``n_seeds`` ICA starts and
+    each concept's reproducibility is measured against the others (``k``, ``expansion``, ``atom_k`` and the
+    training settings are then unused). With ``regime="sae"`` the concepts are the decoder directions that recur across 5 seeds (see
     :func:`scconcepts.sae.consensus_train`), each seed learning its atoms with one active per cell
     (``atom_k=1``) from spherical k-means directions (``atom_init="kmeans"``), and cells are encoded with
     ``k`` of the kept atoms; with ``n_seeds=1`` one SAE's latents are the concepts (``atom_k`` is then unused).
