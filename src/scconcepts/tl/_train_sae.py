@@ -61,9 +61,9 @@ def train_sae(
     a threshold chosen for a validation R^2 of 0.99; the dictionary is the medoid of ``n_seeds`` ICA starts and
     each concept's reproducibility is measured against the others (``k``, ``expansion``, ``atom_k`` and the
     training settings are then unused). With ``regime="sae"`` the concepts are the decoder directions that
-    recur across 5 seeds (see :func:`scconcepts.sae.consensus_train`), each seed learning its atoms with one active per cell
-    (``atom_k=1``) from spherical k-means directions (``atom_init="kmeans"``), and cells are encoded with
-    ``k`` of the kept atoms; with ``n_seeds=1`` one SAE's latents are the concepts (``atom_k`` is then unused).
+    recur across 5 seeds (see :func:`scconcepts.sae.consensus_train`), each seed learning its atoms with one
+    active per cell (``atom_k=1``) from spherical k-means directions (``atom_init="kmeans"``), and cells are
+    encoded with ``k`` of the kept atoms; with ``n_seeds=1`` one SAE's latents are the concepts (``atom_k`` is then unused).
     The concept count is then the number of directions that recurred, not ``expansion`` x dim.
 
     Writes ``obsm["X_<key_added>"]`` (cells x concepts activations, CSR) and ``uns[key_added]`` with
