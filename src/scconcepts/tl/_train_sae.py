@@ -63,7 +63,8 @@ def train_sae(
     training settings are then unused). With ``regime="sae"`` the concepts are the decoder directions that
     recur across 5 seeds (see :func:`scconcepts.sae.consensus_train`), each seed learning its atoms with one
     active per cell (``atom_k=1``) from spherical k-means directions (``atom_init="kmeans"``), and cells are
-    encoded with ``k`` of the kept atoms; with ``n_seeds=1`` one SAE's latents are the concepts (``atom_k`` is then unused).
+    encoded with ``k`` of the kept atoms; with ``n_seeds=1`` one SAE's latents are the concepts (``atom_k`` is
+    then unused).
     The concept count is then the number of directions that recurred, not ``expansion`` x dim.
 
     Writes ``obsm["X_<key_added>"]`` (cells x concepts activations, CSR) and ``uns[key_added]`` with
