@@ -62,7 +62,7 @@ MAX_COMPONENTS = 32
 R2_TARGET = 0.99
 #: Thresholds tried, in standard deviations of each component past its median, largest first.
 TAU_GRID = (2.0, 1.5, 1.0, 0.75, 0.5, 0.25, 0.0)
-#: Training cells (at most) the ICA and the modes are fitted on.
+#: Training cells (at most) the ICA and the components' medians are fitted on.
 MAX_FIT_CELLS = 50_000
 
 
@@ -185,7 +185,11 @@ def fit_programs(
         raise InputError(f"min_share must be in (0, 1] and threshold in (0, 1); got {min_share}, {threshold}")
     split = split_rows(n_cells, config.val_fraction, config.test_fraction, config.seed)
     rng = np.random.default_rng(config.seed)
-    fit_rows = split.train if len(split.train) <= MAX_FIT_CELLS else np.sort(rng.choice(split.train, MAX_FIT_CELLS))
+    fit_rows = (
+        split.train
+        if len(split.train) <= MAX_FIT_CELLS
+        else np.sort(rng.choice(split.train, MAX_FIT_CELLS, replace=False))
+    )
     mean, scale = normaliser_stats(data, split.train)
     x = (np.asarray(data[fit_rows], dtype=np.float64) - mean) / scale
     n_components = n_components_for(x)
