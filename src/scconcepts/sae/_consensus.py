@@ -75,6 +75,12 @@ def match_to_runs(atoms: np.ndarray, runs: list[SeedRun], *, threshold: float = 
     return pd.DataFrame({"reproducibility": (best > threshold).mean(axis=1), "matched_cosine": best.mean(axis=1)})
 
 
+def check_matching(threshold: float, min_share: float) -> None:
+    """Raise :class:`InputError` unless ``threshold`` is in (0, 1) and ``min_share`` in (0, 1]."""
+    if not 0 < min_share <= 1 or not 0 < threshold < 1:
+        raise InputError(f"min_share must be in (0, 1] and threshold in (0, 1); got {min_share}, {threshold}")
+
+
 def _unit(atoms: np.ndarray) -> np.ndarray:
     atoms = np.asarray(atoms, dtype=np.float64)
     return atoms / np.clip(np.linalg.norm(atoms, axis=1, keepdims=True), 1e-12, None)
@@ -244,8 +250,7 @@ def consensus_train(
         raise InputError(f"consensus needs at least 2 seeds, got {n_seeds}")
     if unreproducible not in MODES:
         raise InputError(f"unreproducible must be one of {', '.join(MODES)}, got {unreproducible!r}")
-    if not 0 < min_share <= 1 or not 0 < threshold < 1:
-        raise InputError(f"min_share must be in (0, 1] and threshold in (0, 1); got {min_share}, {threshold}")
+    check_matching(threshold, min_share)
     config.validate(d_in)
     atom_config = config if atom_k is None else SAEConfig.from_dict({**config.to_dict(), "k": atom_k})
     atom_config.validate(d_in)

@@ -43,7 +43,7 @@ import torch
 from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts.sae._config import SAEConfig
-from scconcepts.sae._consensus import MIN_SHARE, THRESHOLD, ConsensusResult, match_to_runs
+from scconcepts.sae._consensus import MIN_SHARE, THRESHOLD, ConsensusResult, check_matching, match_to_runs
 from scconcepts.sae._data import check_embedding, normaliser_stats
 from scconcepts.sae._metrics import reconstruction_metrics
 from scconcepts.sae._model import JUMP, TopKSAE
@@ -169,7 +169,7 @@ def fit_programs(
         A concept is reproducible when at least ``min_share`` of the other ICAs hold a half within cosine
         ``threshold`` of it.
     r2_target
-        Validation R^2 the per-cell sparsity must keep.
+        Validation R^2 the concepts' thresholds must keep.
 
     Returns
     -------
@@ -181,8 +181,7 @@ def fit_programs(
     n_cells, d_in = check_embedding(data)
     if n_cells < MIN_CELLS:
         raise InputError(f"learning programs needs at least {MIN_CELLS} cells; the embedding has {n_cells}")
-    if not 0 < min_share <= 1 or not 0 < threshold < 1:
-        raise InputError(f"min_share must be in (0, 1] and threshold in (0, 1); got {min_share}, {threshold}")
+    check_matching(threshold, min_share)
     split = split_rows(n_cells, config.val_fraction, config.test_fraction, config.seed)
     rng = np.random.default_rng(config.seed)
     fit_rows = (

@@ -34,6 +34,7 @@ from scconcepts.evaluation._selectivity import component_selectivity, selectivit
 from scconcepts.evaluation._stability import cross_dataset_stability, stability, stability_chance
 from scconcepts.evaluation._sweep import default_grid, sweep
 from scconcepts.sae import SAEConfig, informativeness
+from scconcepts.sae._model import JUMP
 from scconcepts.stats import excess_over_null, random_unit_atoms
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def _sae_config(params: dict[str, Any], overrides: dict[str, Any]) -> SAEConfig:
     """The run's SAE settings; the epochs budget is 1.5 x the epochs the run needed to reach its best."""
     values = {name: (None if isinstance(value, str) and value == "none" else value) for name, value in params.items()}
     values = {name: (value.item() if isinstance(value, np.generic) else value) for name, value in values.items()}
-    if values.get("inference") == "jump":  # a programs run: the SAEs evaluated beside it use their own inference
+    if values.get("inference") == JUMP:  # a programs run: the SAEs evaluated beside it use their own inference
         values["inference"] = None
     config = SAEConfig.from_dict({**values, **dict.fromkeys(AUTOMATIC)})
     best_epoch = values.get("best_epoch")
