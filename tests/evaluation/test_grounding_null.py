@@ -12,10 +12,11 @@ import torch
 from anndata import AnnData
 from torch import nn
 
-from scconcepts.evaluation._grounding import grounding, oriented_function
+from scconcepts.evaluation._grounding import oriented_function
 from scconcepts.evaluation._monosemanticity import orientation
 from scconcepts.models import TorchEncoder
 from scconcepts.stats import excess_over_null, random_unit_atoms
+from scconcepts.tl._grounding import grounding
 
 N_PROGRAMS, N_NOISE, SIZE, N_CELLS = 12, 12, 15, 400
 DIM = N_PROGRAMS + N_NOISE
@@ -69,8 +70,8 @@ def _ground(planted, atoms: np.ndarray) -> dict[str, float]:
         adata, encoder=encoder, name="test", components=components, activations=np.clip(projections * signs, 0, None),
         sources=[gmt],
     )  # fmt: skip
-    (source,) = [name for name in shares if not name.endswith(" (specific)")]
-    return {"any": shares[source], "specific": shares[f"{source} (specific)"]}
+    (source,) = [name for name in shares if not name.endswith((" (specific)", " (distinct)"))]
+    return {"any": shares[source], "specific": shares[f"{source} (specific)"], "distinct": shares[f"{source} (distinct)"]}
 
 
 @pytest.mark.slow
@@ -78,6 +79,7 @@ def test_program_components_are_grounded_far_above_random_directions(planted):
     null = _ground(planted, random_unit_atoms(N_PROGRAMS, DIM, seed=0))
     programs = _ground(planted, np.eye(DIM)[:N_PROGRAMS])
     assert programs["specific"] == 1.0
+    assert programs["distinct"] == 1.0  # every program component has its own program's term on top
     test = excess_over_null(
         round(programs["specific"] * N_PROGRAMS), N_PROGRAMS, round(null["specific"] * N_PROGRAMS), N_PROGRAMS
     )

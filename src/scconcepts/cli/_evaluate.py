@@ -37,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-grounding", action="store_true", help="skip attribution + GO enrichment of every method's components"
     )
+    parser.add_argument(
+        "--grounding-draws",
+        type=positive,
+        default=None,
+        help="draws of random directions behind the grounding's chance level (default: 5)",
+    )
     parser.add_argument("--labels-key", default=None, help="obs column of cell types (default: the run's)")
     parser.add_argument(
         "--cross-dataset",
@@ -73,6 +79,8 @@ def _handle(args: argparse.Namespace) -> int:
                 f"--labels-key {args.labels_key!r} is not a column of the results' obs; columns: {columns}"
             )
         options: dict = {"device": device} if args.epochs is None else {"epochs": args.epochs, "device": device}
+        if args.grounding_draws is not None:
+            options["grounding_draws"] = args.grounding_draws
         if args.cross_dataset is not None:
             with step("reading the second dataset"):
                 options["other"], options["other_name"] = _second_dataset(args.cross_dataset)
@@ -125,7 +133,7 @@ def evaluation_text(result: dict[str, Any]) -> str:
 
     table = result["table"]
     shown = pd.DataFrame({m: _with_chance(table, m) for m in METRICS if m in table and table[m].notna().any()})
-    for metric in ("grounding", "grounding_specific"):
+    for metric in ("grounding", "grounding_specific", "grounding_distinct"):
         if f"{metric}_pvalue" in table and table[f"{metric}_pvalue"].notna().any():
             shown[f"{metric} excess (p)"] = [
                 f"{e:+.3f} ({p:.2g})" for e, p in zip(table[f"{metric}_excess"], table[f"{metric}_pvalue"], strict=True)

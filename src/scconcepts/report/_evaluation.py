@@ -27,6 +27,8 @@ METRIC_COLUMNS = (
     ("grounding_excess", "grounding excess over random directions"),
     ("grounding_specific", "specific grounding (one term holds ≥ half the top 10 genes)"),
     ("grounding_specific_excess", "specific grounding excess"),
+    ("grounding_distinct", "distinct top terms per component"),
+    ("grounding_distinct_excess", "distinct top terms excess"),
 )
 
 
@@ -47,7 +49,7 @@ def _cell(row: dict[str, Any], name: str) -> str:
     """A metric's mean ± sd, its chance level below it (or the p-value of an excess)."""
     text = _value(row.get(name), row.get(f"{name}_std"))
     if row.get(f"{name}_chance") is not None:
-        text += f'<br><span class="muted">chance {_value(row[f"{name}_chance"])}</span>'
+        text += f'<br><span class="muted">chance {_value(row[f"{name}_chance"], row.get(f"{name}_chance_sd"))}</span>'
     pvalue = row.get(name.replace("_excess", "_pvalue")) if name.endswith("_excess") else None
     if pvalue is not None:
         text += f'<br><span class="muted">p {pvalue:.2g}</span>'
@@ -129,7 +131,8 @@ def _section(data: dict[str, Any]) -> str:
         "and share ≥80% one type with the cell types permuted; the explanation score (how well a component's top "
         "specific training-cell genes, scored on held-out cells alone, pick out its top cells: AUROC, and follow its "
         "activation: Spearman) with random gene sets of the same size; grounding with as many random directions of "
-        "the embedding through the same attribution and enrichment (excess and one-sided Fisher p); stability with "
+        "the embedding through the same attribution and enrichment, averaged over several draws (excess and "
+        "one-sided Fisher p against every draw's directions; signed baselines grounded on both sides of each axis); stability with "
         "random unit atoms of the same count and dimension.</p>",
         _metrics_table(table),
         '<div class="row">',

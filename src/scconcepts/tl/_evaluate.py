@@ -28,6 +28,7 @@ from scconcepts.evaluation._explanation import (
     summarise_explanation,
 )
 from scconcepts.evaluation._fidelity import r2, sparsity
+from scconcepts.evaluation._grounding import SUFFIXES, both_sides, oriented_function, share_of
 from scconcepts.evaluation._monosemanticity import monosemanticity, orientation
 from scconcepts.evaluation._sae_runs import consensus_settings, fit_sae, sae_fidelity, with_settings
 from scconcepts.evaluation._selectivity import component_selectivity, selectivity_line, summarise_selectivity
@@ -36,6 +37,7 @@ from scconcepts.evaluation._sweep import default_grid, sweep
 from scconcepts.sae import SAEConfig, informativeness
 from scconcepts.sae._model import JUMP
 from scconcepts.stats import excess_over_null, random_unit_atoms
+from scconcepts.tl._grounding import grounding as ground_components
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ METRICS = (
     "explanation_spearman",
     "grounding",
     "grounding_specific",
+    "grounding_distinct",
 )
 #: Metrics printed beside a chance level (column ``<metric>_chance``).
 WITH_CHANCE = (
@@ -61,9 +64,13 @@ WITH_CHANCE = (
     "explanation_spearman",
     "grounding",
     "grounding_specific",
+    "grounding_distinct",
 )
-#: Grounding measures: any significant term, and a term holding most of the component's top genes.
-GROUNDING = ("grounding", "grounding_specific")
+#: Grounding measures: any significant term, a term holding most of the component's top genes, distinct top terms.
+GROUNDING = tuple(SUFFIXES)
+#: Draws of random directions behind the grounding's chance level: one draw of twenty directions gave 20% to 50%
+#: of them a term on pbmc68k, so the chance level is their mean over draws and the test pools every draw.
+GROUNDING_DRAWS = 5
 #: Label permutations for the chance level of purity, AMI and share >= 80% one type.
 N_PERMUTATIONS = 10
 #: Name of the random-directions null in the grounding.
@@ -190,53 +197,55 @@ def _hits(share: float, n: int) -> int:
     return round(share * n)
 
 
-def _first_share(shares: dict[str, float], *, specific: bool) -> float:
-    """The first gene-set source's share (any significant term, or the specific grounding)."""
-    names = [name for name in shares if name.endswith(" (specific)") == specific]
-    return float(shares[names[0]]) if names else float("nan")
-
-
 def _grounding_chance(
-    per_seed: pd.DataFrame, null: dict[str, float] | None, n_components: dict[str, int], n_concepts: int
+    per_seed: pd.DataFrame, draws: list[dict[str, float]], n_grounded: dict[str, int], n_null: int
 ) -> None:
-    """Per grounding measure, add ``<m>_chance`` (random directions' share), ``<m>_excess`` and ``<m>_pvalue``."""
-    if null is None:
+    """Per grounding measure, add ``<m>_chance`` and ``<m>_chance_sd`` (over the random-direction draws),
+    ``<m>_excess`` and ``<m>_pvalue`` (a one-sided Fisher test of the seed's components against every draw's)."""
+    if not draws:
         return
     for metric in GROUNDING:
         if metric not in per_seed:
             continue
-        chance = _first_share(null, specific=metric == "grounding_specific")
+        chances = np.array([share_of(draw, metric) for draw in draws])
+        null_hits = sum(_hits(chance, n_null) for chance in chances)
         tests = [
-            excess_over_null(
-                _hits(share, n_components[method]), n_components[method], _hits(chance, n_concepts), n_concepts
-            )
-            if np.isfinite(share) and np.isfinite(chance)
-            else {"chance": chance, "excess": float("nan"), "pvalue": float("nan")}
+            excess_over_null(_hits(share, n_grounded[method]), n_grounded[method], null_hits, n_null * len(chances))
+            if np.isfinite(share) and np.isfinite(chances).all()
+            else {"chance": float("nan"), "excess": float("nan"), "pvalue": float("nan")}
             for method, share in zip(per_seed["method"], per_seed[metric], strict=True)
         ]
         per_seed[f"{metric}_chance"] = [t["chance"] for t in tests]
+        per_seed[f"{metric}_chance_sd"] = float(np.std(chances))
         per_seed[f"{metric}_excess"] = [t["excess"] for t in tests]
         per_seed[f"{metric}_pvalue"] = [t["pvalue"] for t in tests]
 
 
-def _pooled_pvalue(per_seed: pd.DataFrame, metric: str, n_components: dict[str, int], n_concepts: int) -> list[float]:
-    """Per method, the excess test on components pooled over seeds (each seed against one random-direction draw)."""
+def _pooled_pvalue(
+    per_seed: pd.DataFrame, metric: str, draws: list[dict[str, float]], n_grounded: dict[str, int], n_null: int
+) -> list[float]:
+    """Per method, the excess test on its components pooled over seeds against the components of every draw."""
+    null_hits = sum(_hits(share_of(draw, metric), n_null) for draw in draws)
     out = []
     for method, rows in per_seed.groupby("method", sort=False):
-        if f"{metric}_chance" not in rows or rows[metric].isna().all() or rows[f"{metric}_chance"].isna().all():
+        if not draws or rows[metric].isna().all():
             out.append(float("nan"))
             continue
-        n = n_components[method]
+        n = n_grounded[method]
         hits = sum(_hits(share, n) for share in rows[metric])
-        null_hits = sum(_hits(chance, n_concepts) for chance in rows[f"{metric}_chance"])
-        out.append(excess_over_null(hits, n * len(rows), null_hits, n_concepts * len(rows))["pvalue"])
+        out.append(excess_over_null(hits, n * len(rows), null_hits, n_null * len(draws))["pvalue"])
     return out
 
 
-def _ground(adata: AnnData, encoder: Any, method: str, fit: Any, *, alpha: float, sources: Any) -> dict[str, float]:
-    """Share of one fit's components with an enriched term, per source (SAE concepts or oriented baseline ones)."""
-    from scconcepts.evaluation._grounding import grounding, oriented_function
+def _ground(
+    adata: AnnData, encoder: Any, method: str, fit: Any, *, alpha: float, sources: Any
+) -> tuple[dict[str, float], int]:
+    """Shares of one fit's grounded components per source, and how many components were grounded.
 
+    SAE concepts are grounded as they are; random directions oriented towards their heavy tail and clipped at
+    zero; signed baselines (neurons, PCA, ICA, dictionary learning) on both sides, each side a component, so
+    that a basis of ``d`` axes offers ``2 d`` components as a programs dictionary of ``d`` components does.
+    """
     if method == "sae":
         sae, activations = fit
         components = sae.encode
@@ -246,14 +255,17 @@ def _ground(adata: AnnData, encoder: Any, method: str, fit: Any, *, alpha: float
         signs = orientation(projections)
         components = oriented_function(lambda new: (new - centre) @ atoms.T, signs)
         activations = np.clip(projections * signs, 0, None)
-    else:  # baseline components oriented towards their heavy tail and clipped at zero, as concepts are
-        signs = orientation(fit.activations) if fit.signed else np.ones(fit.activations.shape[1])
-        components = oriented_function(fit.transform, signs)
-        activations = np.clip(fit.activations * signs, 0, None)
-    return grounding(
+    elif fit.signed:  # both sides of every axis, each clipped at zero
+        components = oriented_function(both_sides(fit.transform), np.ones(2 * fit.activations.shape[1]))
+        activations = np.clip(np.concatenate([fit.activations, -fit.activations], axis=1), 0, None)
+    else:
+        components = oriented_function(fit.transform, np.ones(fit.activations.shape[1]))
+        activations = np.clip(fit.activations, 0, None)
+    shares = ground_components(
         adata, encoder=encoder, name=method, components=components, activations=activations, alpha=alpha,
         sources=sources,
     )  # fmt: skip
+    return shares, int(activations.shape[1])
 
 
 @dataclass
@@ -264,6 +276,7 @@ class _Measured:
     n_components: int
     decoder: np.ndarray | None
     shares: dict[str, float] | None  # grounding shares per gene-set source, when this unit grounded its fit
+    n_grounded: int | None  # components grounded (both sides of a signed baseline's axes)
     selectivity: dict[str, dict[str, float]] | None = None  # per label, the best component's AUROC (with labels)
 
 
@@ -271,14 +284,14 @@ class _Measured:
 Unit = tuple[str, int, int]
 
 
-def _units(seeds: Sequence[int], methods: Sequence[str], *, null: bool) -> list[Unit]:
+def _units(seeds: Sequence[int], methods: Sequence[str], *, draws: int) -> list[Unit]:
     """The evaluation's units in the order of its table: per seed the SAE, then each baseline.
 
     A method without a seed is fitted with the first seed every time (the same components), and its later
-    seeds only change the measures' own randomness (classifier folds, permutations). With ``null`` the
-    random-directions grounding null comes first.
+    seeds only change the measures' own randomness (classifier folds, permutations). The ``draws`` of the
+    random-directions grounding null come first (seeds ``seeds[0]`` onwards).
     """
-    units: list[Unit] = [(RANDOM_DIRECTIONS, int(seeds[0]), int(seeds[0]))] if null else []
+    units: list[Unit] = [(RANDOM_DIRECTIONS, int(seeds[0]) + i, int(seeds[0]) + i) for i in range(draws)]
     for seed in seeds:
         units.append(("sae", int(seed), int(seed)))
         units += [(m, int(seed), int(seed) if m in SEEDED else int(seeds[0])) for m in methods]
@@ -292,9 +305,9 @@ def _measure(unit: Unit, shared: dict[str, Any]) -> _Measured:
     n_concepts = shared["n_concepts"]
     grounds = shared["encoder"] is not None and seed == fit_seed  # deterministic methods: first seed only
 
-    def ground(fit: Any) -> dict[str, float] | None:
+    def ground(fit: Any) -> tuple[dict[str, float], int] | tuple[None, None]:
         if not grounds:
-            return None
+            return None, None
         return _ground(
             _scratch(shared["adata"]), shared["encoder"], method, fit, alpha=shared["grounding_alpha"],
             sources=shared["grounding_sources"],
@@ -303,7 +316,7 @@ def _measure(unit: Unit, shared: dict[str, Any]) -> _Measured:
     if method == RANDOM_DIRECTIONS:  # the null: as many random directions as concepts, same pipeline
         atoms = random_unit_atoms(n_concepts, embedding.shape[1], seed=seed)
         centre = embedding[train_rows].mean(axis=0)
-        return _Measured({}, n_concepts, None, ground((embedding, centre, atoms)))
+        return _Measured({}, n_concepts, None, *ground((embedding, centre, atoms)))
     if method == "sae":
         sae = fit_sae(embedding, train_rows, with_settings(shared["fit_config"], seed=seed), shared["consensus"])
         metrics, activations = sae_fidelity(sae, embedding, val_rows)
@@ -328,7 +341,7 @@ def _measure(unit: Unit, shared: dict[str, Any]) -> _Measured:
     labels, n_permutations = shared["labels"], shared["n_permutations"]
     selective = None if labels is None else component_selectivity(activations, labels, signed=signed, seed=seed,
                                                                   n_permutations=n_permutations)  # fmt: skip
-    return _Measured(metrics, int(activations.shape[1]), decoder, ground(fit), selective)
+    return _Measured(metrics, int(activations.shape[1]), decoder, *ground(fit), selective)
 
 
 def _scratch(adata: AnnData) -> AnnData:
@@ -414,6 +427,7 @@ def evaluate(
     grounding: bool = True,
     grounding_alpha: float = 0.05,
     grounding_sources: Any = "auto",
+    grounding_draws: int = GROUNDING_DRAWS,
     other: AnnData | None = None,
     other_name: str = "other",
     n_permutations: int = N_PERMUTATIONS,
@@ -457,13 +471,16 @@ def evaluate(
     encoder
         The model the embedding came from (:func:`scconcepts.models.load_encoder`). When given, every
         seed's SAE concepts and baseline components (oriented, clipped at zero; deterministic methods
-        once) are attributed to genes by exact re-encoding and enriched (:func:`scconcepts.tl.enrich`,
+        once; signed baselines on both sides of each axis, so a basis of ``d`` axes is grounded as ``2 d``
+        components) are attributed to genes by exact re-encoding and enriched (:func:`scconcepts.tl.enrich`,
         GO BP by default); ``grounding`` is the share of components with a term at FDR
         < ``grounding_alpha``, ``grounding_specific`` the share with such a term holding at least
-        half of the component's top 10 genes, each with its spread over seeds. Their chance level
-        (``<m>_chance``) is the share of as many random unit directions of the embedding put through
-        the same attribution and enrichment; ``<m>_excess`` is the difference and ``<m>_pvalue`` a
-        one-sided Fisher exact test of it (components pooled over seeds).
+        half of the component's top 10 genes, ``grounding_distinct`` the number of distinct top terms
+        per component (programs, not repeats of one), each with its spread over seeds. Their chance level
+        (``<m>_chance``, with ``<m>_chance_sd`` over draws) is the mean share of ``grounding_draws`` draws of
+        as many random unit directions of the embedding put through the same attribution and enrichment;
+        ``<m>_excess`` is the difference and ``<m>_pvalue`` a one-sided Fisher exact test of it (components
+        pooled over seeds against the components of every draw).
     grounding
         Whether to measure the grounding when ``encoder`` is given.
     grounding_alpha
@@ -471,6 +488,8 @@ def evaluate(
     grounding_sources
         Gene-set sources of the grounding's enrichment (:func:`scconcepts.tl.enrich`; default GO BP);
         the table's ``grounding`` column is the first source's share.
+    grounding_draws
+        Draws of random directions behind the grounding's chance level.
     other
         A second dataset for stability across datasets: embedded by the same model (its
         ``obsm[use_rep]`` if present, else ``encoder.embed(other)``), it gets its own SAE per seed
@@ -555,7 +574,9 @@ def evaluate(
         "adata": _scratch(adata) if grounds else None, "encoder": encoder if grounds else None,
         "grounding_alpha": grounding_alpha, "grounding_sources": grounding_sources, "consensus": consensus,
     }  # fmt: skip
-    units = _units(seeds, methods, null=grounds)
+    if isinstance(grounding_draws, bool) or not isinstance(grounding_draws, int) or grounding_draws < 1:
+        raise InputError(f"grounding_draws must be a positive integer, not {grounding_draws!r}")
+    units = _units(seeds, methods, draws=grounding_draws if grounds else 0)
     measured = map_chunks(_measure, units, shared, client=client, desc="evaluation fits")
 
     rows: list[dict[str, Any]] = []
@@ -563,28 +584,35 @@ def evaluate(
     n_components: dict[str, int] = {"sae": n_concepts}
     first_decoder: dict[str, np.ndarray | None] = {}
     grounded: dict[str, dict[str, float]] = {}  # the first seed's shares per source, the null first
+    n_grounded: dict[str, int] = {}
+    draws = [unit.shares for (method, _, _), unit in zip(units, measured, strict=True) if method == RANDOM_DIRECTIONS]
     for (method, seed, _), unit in zip(units, measured, strict=True):
-        if unit.shares is not None:
-            grounded.setdefault(method, unit.shares)
         if method == RANDOM_DIRECTIONS:
             continue
+        if unit.shares is not None:
+            grounded.setdefault(method, unit.shares)
+            n_grounded.setdefault(method, unit.n_grounded)
         metrics = dict(unit.metrics)
         if grounds:  # a deterministic method was grounded once: the same components every seed
             shares = grounded[method] if unit.shares is None else unit.shares
-            metrics["grounding"] = _first_share(shares, specific=False)
-            metrics["grounding_specific"] = _first_share(shares, specific=True)
+            metrics.update({measure: share_of(shares, measure) for measure in GROUNDING})
         n_components[method] = unit.n_components
         first_decoder.setdefault(method, unit.decoder)
         rows.append({"method": method, "seed": seed, **metrics})
         if method in decoders:
             decoders[method].append(unit.decoder)
     per_seed = pd.DataFrame(rows)
-    _grounding_chance(per_seed, grounded.get(RANDOM_DIRECTIONS), n_components, n_concepts)
+    if draws:  # the null's mean shares first, as the table's readers expect
+        grounded = {RANDOM_DIRECTIONS: {name: float(np.mean([d[name] for d in draws])) for name in draws[0]},
+                    **grounded}  # fmt: skip
+    _grounding_chance(per_seed, draws, n_grounded, n_concepts)
     pvalues = [f"{metric}_pvalue" for metric in GROUNDING]
     table = _summarise(per_seed.drop(columns=pvalues, errors="ignore"), n_components)
+    if n_grounded:
+        table.insert(2, "n_grounded", [n_grounded.get(m, np.nan) for m in table.index])
     for metric in GROUNDING:
         if f"{metric}_chance" in per_seed:
-            table[f"{metric}_pvalue"] = _pooled_pvalue(per_seed, metric, n_components, n_concepts)
+            table[f"{metric}_pvalue"] = _pooled_pvalue(per_seed, metric, draws, n_grounded, n_concepts)
     stable = {
         method: {**stability(matrices), **_chance_of(stability_chance(len(matrices[0]), embedding.shape[1]))}
         for method, matrices in decoders.items()
@@ -634,6 +662,7 @@ def evaluate(
         "stability": stable,
         "sweep": sweep_table,
         "grounding": grounded,
+        "grounding_null": {"draws": draws, "n_components": n_concepts},
         "cross_dataset": cross,
         "params": {
             "key": key,
@@ -654,7 +683,9 @@ def evaluate(
             "n_permutations": int(n_permutations),
             "explanation": "top specific genes on the training cells" if expression is not None else "none",
             "explanation_genes": int(explanation_genes),
-            "grounding_null": f"{n_concepts} random unit directions of the embedding" if grounded else "none",
+            "grounding_null": (
+                f"{len(draws)} draws of {n_concepts} random unit directions of the embedding" if draws else "none"
+            ),
             "seconds": time.perf_counter() - start,
         },
     }
