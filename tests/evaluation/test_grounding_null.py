@@ -71,7 +71,8 @@ def _ground(planted, atoms: np.ndarray) -> dict[str, float]:
         sources=[gmt],
     )  # fmt: skip
     (source,) = [name for name in shares if not name.endswith((" (specific)", " (distinct)"))]
-    return {"any": shares[source], "specific": shares[f"{source} (specific)"], "distinct": shares[f"{source} (distinct)"]}
+    measures = {"any": "", "specific": " (specific)", "distinct": " (distinct)"}
+    return {measure: shares[f"{source}{suffix}"] for measure, suffix in measures.items()}
 
 
 @pytest.mark.slow

@@ -132,8 +132,8 @@ def _section(data: dict[str, Any]) -> str:
         "specific training-cell genes, scored on held-out cells alone, pick out its top cells: AUROC, and follow its "
         "activation: Spearman) with random gene sets of the same size; grounding with as many random directions of "
         "the embedding through the same attribution and enrichment, averaged over several draws (excess and "
-        "one-sided Fisher p against every draw's directions; signed baselines grounded on both sides of each axis); stability with "
-        "random unit atoms of the same count and dimension.</p>",
+        "one-sided Fisher p against every draw's directions; signed baselines grounded on both sides of each axis); "
+        "stability with random unit atoms of the same count and dimension.</p>",
         _metrics_table(table),
         '<div class="row">',
         f"<div><h4>Held-out R²</h4>{bars_svg(fidelity)}</div>" if fidelity else "",

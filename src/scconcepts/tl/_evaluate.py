@@ -200,8 +200,11 @@ def _hits(share: float, n: int) -> int:
 def _grounding_chance(
     per_seed: pd.DataFrame, draws: list[dict[str, float]], n_grounded: dict[str, int], n_null: int
 ) -> None:
-    """Per grounding measure, add ``<m>_chance`` and ``<m>_chance_sd`` (over the random-direction draws),
-    ``<m>_excess`` and ``<m>_pvalue`` (a one-sided Fisher test of the seed's components against every draw's)."""
+    """Per grounding measure, add the chance level and the excess over it.
+
+    ``<m>_chance`` and ``<m>_chance_sd`` are the mean and spread over the random-direction draws; ``<m>_excess``
+    and ``<m>_pvalue`` a one-sided Fisher test of each seed's components against every draw's.
+    """
     if not draws:
         return
     for metric in GROUNDING:
