@@ -8,10 +8,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from scconcepts._keys import params_key
+from scconcepts.cli._common import load_run_models
 from scconcepts.cli._failure import step
 from scconcepts.results import (
     METRICS_JSON,
+    MODEL_DIR,
     RESULTS_H5AD,
+    SAE_DIR,
     read_metrics,
     read_results,
     update_results_folder,
@@ -73,8 +77,9 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
 
     ``results.h5ad`` gains ``uns["<key>_enrichment"]`` and labels in the concept table,
     ``concepts.csv`` is rewritten from that table (as ``scconcepts run`` writes it, with the new
-    ``label``, ``top_term`` and ``top_genes`` columns), ``enrichment.csv`` gets the long table and
-    ``metrics.json`` an ``enrichment`` entry; a report in the folder is rewritten. All of them
+    ``label``, ``top_term`` and ``top_genes`` columns, and, when the folder holds the model and the SAE,
+    each label's held-out term members test, :func:`scconcepts.tl.term_members`), ``enrichment.csv`` gets
+    the long table and ``metrics.json`` an ``enrichment`` entry; a report in the folder is rewritten. All of them
     change in one commit.
 
     Parameters
@@ -94,6 +99,7 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
     from scconcepts.report import refresh_report
     from scconcepts.tl._enrich import enrich, enrichment_summary, enrichment_table
     from scconcepts.tl._label import label_concepts
+    from scconcepts.tl._term_members import term_members
 
     folder = Path(folder)
     with update_results_folder(folder) as staging:
@@ -103,6 +109,11 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
             enrich(adata, key=key, **options)
         with step("labelling the concepts"):
             label_concepts(adata, key=key)
+        if (folder / MODEL_DIR).is_dir() and (folder / SAE_DIR).is_dir():  # new labels: test their terms again
+            with step("testing each label on its term's other genes"):
+                encoder, sae = load_run_models(folder)
+                term_members(adata, encoder=encoder, sae=sae, key=key, go_db=options.get("go_db"))
+                metrics["term_members"] = dict(adata.uns[params_key(key)]["term_members"])
             table = enrichment_table(adata, key=key)
             summary = enrichment_summary(adata, key=key, alpha=options.get("alpha", 0.05))
         with step("writing the results"):

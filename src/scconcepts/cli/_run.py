@@ -195,6 +195,14 @@ def add_enrichment(adata: AnnData, folder: Path, *, key: str, **options: Any) ->
     return enrichment_metrics(enrichment_summary(adata, key=key))
 
 
+def add_term_members(adata: AnnData, *, encoder: Encoder, sae: TopKSAE, key: str) -> dict[str, Any]:
+    """Test every label's term on its members outside the concept's top genes; return the summary for metrics."""
+    from scconcepts.tl import term_members
+
+    term_members(adata, encoder=encoder, sae=sae, key=key)
+    return dict(adata.uns[params_key(key)]["term_members"])
+
+
 def summary_metrics(adata: AnnData, key: str) -> dict[str, Any]:
     """Metrics and run parameters for ``metrics.json``."""
     info = adata.uns[params_key(key)]
@@ -286,6 +294,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
         if enrich_options is not None:
             with step("enriching the concepts' genes"):
                 metrics["enrichment"] = add_enrichment(adata, tmp, key=key, **enrich_options)
+            if "skipped" not in metrics["enrichment"]:
+                with step("testing each label on its term's other genes"):
+                    metrics["term_members"] = add_term_members(adata, encoder=encoder, sae=result.sae, key=key)
         elif not (args.no_attribution or args.no_enrichment):
             metrics["enrichment"] = {"skipped": "the genes could not be matched to the gene sets (see the log)"}
         with step("writing the results"):

@@ -77,6 +77,7 @@ def deletion_falls(
     n_random: int = 20,
     seed: int = 0,
     batch_size: int = 2048,
+    draws: list[list[np.ndarray]] | None = None,
 ) -> list[dict[str, float]]:
     """:func:`deletion_fall` of several concepts, each concept's perturbed copies re-encoded in few batches.
 
@@ -97,6 +98,9 @@ def deletion_falls(
         Per-cell covariate codes (rows of ``x``) the encoder needs, or ``None``.
     batch_size
         Most rows re-encoded at once.
+    draws
+        Per concept, its own random sets (columns of ``x``), e.g. matched to its sets' size and expression, in
+        place of the ``n_random`` draws among the genes most of its cells express.
 
     Returns
     -------
@@ -107,16 +111,19 @@ def deletion_falls(
     chosen = select_cells(activations, concepts, n_cells=n_cells, how="top")
     baselines = inactive_means(x, activations, concepts)
     out = []
-    for concept, cells, baseline, sets in zip(concepts, chosen, baselines, gene_sets, strict=True):
+    for i, (concept, cells, baseline, sets) in enumerate(zip(concepts, chosen, baselines, gene_sets, strict=True)):
         if cells.size == 0:
             out.append(dict.fromkeys([*sets, "random", "random_sd"], float("nan")))
             continue
         before = x[cells].toarray().astype(np.float32)
         size = max((len(g) for g in sets.values()), default=0)
         expressed = np.flatnonzero((before > 0).mean(axis=0) >= 0.5)
-        rng = np.random.default_rng(seed)
-        draws = [rng.choice(expressed, min(size, expressed.size), replace=False) for _ in range(n_random)]
-        removed = [np.asarray(genes, dtype=np.int64) for genes in sets.values()] + draws
+        if draws is None:
+            rng = np.random.default_rng(seed)
+            random_sets = [rng.choice(expressed, min(size, expressed.size), replace=False) for _ in range(n_random)]
+        else:
+            random_sets = [np.asarray(genes, dtype=np.int64) for genes in draws[i]]
+        removed = [np.asarray(genes, dtype=np.int64) for genes in sets.values()] + random_sets
         ctx = None if context is None else np.asarray(context)[cells]
         means = _perturbed_means(encoder, components, before, baseline, removed, int(concept), ctx, batch_size)
         start = means[0]

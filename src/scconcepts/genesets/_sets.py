@@ -96,6 +96,10 @@ class GeneSets:
             self._keys.extend(normalise_ids(genes) for genes in self.genes)
         return self._keys
 
+    def genes_of(self, term_id: str) -> list[str]:
+        """Return the normalised identifiers of one term's genes (``KeyError`` for an unknown term)."""
+        return self.keys()[self._index[term_id]]
+
     def members(self) -> set[str]:
         """Return the normalised identifiers of all genes in any set."""
         return {gene for genes in self.keys() for gene in genes}

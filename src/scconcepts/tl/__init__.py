@@ -1,4 +1,4 @@
-"""AnnData-in / AnnData-out tools: embed, train_sae, attribute, faithfulness, enrich, evaluate."""
+"""AnnData-in / AnnData-out tools: embed, train_sae, attribute, faithfulness, enrich, term_members, evaluate."""
 
 from scconcepts.tl._apply import apply
 from scconcepts.tl._attribute import attribute
@@ -13,6 +13,7 @@ from scconcepts.tl._faithfulness import faithfulness
 from scconcepts.tl._label import label_concepts
 from scconcepts.tl._redundancy import profile_redundancy
 from scconcepts.tl._steer import steer
+from scconcepts.tl._term_members import term_members
 from scconcepts.tl._train_sae import train_sae
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "label_concepts",
     "profile_redundancy",
     "steer",
+    "term_members",
     "train_sae",
 ]
