@@ -11,6 +11,8 @@ from scconcepts.app._data import ConceptResults
 from scconcepts.genesets._terms import coverage_line
 from scconcepts.results import EVALUATION_JSON, METRICS_JSON
 from scconcepts.stats._faithfulness import N_SD, faithfulness_summary
+from scconcepts.tl._term_members import HELD_OUT, LABEL_MARK
+from scconcepts.tl._term_members import N_TOP as TERM_TOP
 
 #: Evaluation metrics shown in the summary (SAE row), with what they mean.
 EVALUATION_METRICS = {
@@ -81,7 +83,23 @@ def _rows(data: ConceptResults) -> list[tuple[str, Any, str, str]]:
         rows.append(("concepts with a term", coverage_line(coverage), "–", ""))
     elif skipped := _read_json(data.folder / METRICS_JSON).get("enrichment", {}).get("skipped"):
         rows.append(("concepts with a term", "not computed", "–", f"enrichment skipped: {skipped}"))
-    return rows + _faithfulness_rows(data) + _evaluation_rows(data.folder)
+    return rows + _term_member_rows(data) + _faithfulness_rows(data) + _evaluation_rows(data.folder)
+
+
+def _term_member_rows(data: ConceptResults) -> list[tuple[str, Any, str, str]]:
+    """Share of labelled concepts whose term holds beyond their top genes (held-out members vs matched genes)."""
+    if "term_support" not in data.table:
+        return []
+    tested = data.table["term_support"].astype(str)
+    tested = tested[tested != ""]
+    if tested.empty:
+        return []
+    held = int((tested == HELD_OUT).sum())
+    value = f"{held} of {len(tested)} labels ({held / len(tested):.0%})"
+    why = (f"the term's members outside the concept's top-{TERM_TOP} attributed genes, set to the baseline in its "
+           f"top cells, lower it beyond expression-matched random genes (mean + {N_SD} sd); the others are marked "
+           f"'{LABEL_MARK.strip()}'")  # fmt: skip
+    return [("labels whose term holds beyond its top genes", value, "matched random genes", why)]
 
 
 def _faithfulness_rows(data: ConceptResults) -> list[tuple[str, Any, str, str]]:

@@ -91,6 +91,16 @@ function faithfulnessBlock(f) {
     el('p', { class: 'muted' }, `in its ${f.n_cells ?? 50} most active cells; the baseline is the mean over the cells where it is inactive`));
 }
 
+// Whether the label's term holds beyond the concept's top genes (its other members against matched random genes).
+function termSupportBlock(row) {
+  if (!row || !row.term_support) return el('p', { class: 'muted' }, 'no label term tested');
+  const held = row.term_support === 'held-out members';
+  return el('div', { id: 'term-support' },
+    el('p', { class: held ? 'verdict faithful' : 'verdict unfaithful' }, held
+      ? `the term "${row.top_term}" holds beyond the top genes: its ${row.n_term_held_out} other members lower the concept by ${pct(row.fall_term_held_out)}, beyond expression-matched random genes (${pct(row.fall_term_matched)} ± ${pct(row.fall_term_matched_sd)})`
+      : `the term "${row.top_term}" rests on the top genes alone: its ${row.n_term_held_out ?? 0} other members lower the concept by ${pct(row.fall_term_held_out)}, not beyond expression-matched random genes (${pct(row.fall_term_matched)} ± ${pct(row.fall_term_matched_sd)})`));
+}
+
 function topCells(rows) {
   if (!rows.length) return el('p', { class: 'muted' }, 'none');
   const keys = Object.keys(rows[0].obs);
@@ -139,7 +149,7 @@ export async function featurePage(main, kind, id, current) {
         kind === 'concept' ? 'share of the activation' : 'these cells') : notComputed('Cell types')),
     genesBlock(doc),
     kind === 'concept' ? section('Faithfulness: does taking the genes away lower the concept?', faithfulnessBlock(doc.faithfulness)) : '',
-    section('Enrichment', enrichmentTable(doc.enrichment)),
+    section('Enrichment', enrichmentTable(doc.enrichment), kind === 'concept' ? termSupportBlock(doc.row) : ''),
     kind === 'concept' ? steeringPanel(id) : '',
     neighbours,
     section('Top cells', topCells(doc.top_cells)));
