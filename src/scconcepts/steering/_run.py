@@ -179,7 +179,11 @@ def log_toward(result: dict[str, Any]) -> None:
         ),
     )
     for row in result["controls"].itertuples():
-        de = f", top-20 DE genes right way {row.de_right_way:.1f}" if "de_right_way" in result["controls"] else ""
+        de = (
+            f", top-20 DE genes right way {row.de_right_way:.1f} (beyond the null), {row.de_same_sign:.1f} (sign)"
+            if "de_right_way" in result["controls"]
+            else ""
+        )
         logger.info(
             "%-17s landing (kNN) %5.1f%%, classifier %5.1f%%%s",
             row.control,

@@ -14,7 +14,8 @@ def toward_rows(result: dict[str, Any]) -> pd.DataFrame:
     """One row per decoded gene of a steering toward a state.
 
     Columns: the run (``concept`` -1, ``value`` "toward TARGET", ``cells``), the gene table, and the run's
-    ``toward``, ``concepts`` (ids joined by ``;``), ``strength``, ``match``; the target's DE rank and log fold change against the source for the reference genes (``de_rank``, ``de_lfc``).
+    ``toward``, ``concepts`` (ids joined by ``;``), ``strength``, ``match``; the target's DE rank and log fold
+    change against the source for the reference genes (``de_rank``, ``de_lfc``).
     """
     genes = result.get("genes")
     frame = genes.copy() if isinstance(genes, pd.DataFrame) else pd.DataFrame(columns=["gene"])
