@@ -104,3 +104,44 @@ def test_steer_and_apply_refuse_an_absent_gpu_and_leave_the_run_alone(scvi_run, 
     assert len(err) == 2 and all("no CUDA GPU" in line for line in err)
     assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == before
     assert not (tmp_path / "out").exists()
+
+
+def test_steer_toward_writes_rows_uns_and_report(scvi_run):
+    folder, _ = scvi_run
+    source, target = "CD19+ B", "CD14+ Monocyte"
+    args = ["--cells", source, "--toward", target, "--labels-key", "cell_type", "--n-null", "3", "--n-draws", "2"]
+    assert main(["steer", str(folder), *args]) == 0
+    table = pd.read_csv(folder / "steering.csv")
+    toward = table[table["toward"].notna()]
+    assert set(toward["value"]) == {f"toward {target}"} and set(toward["cells"]) == {source}
+    assert (toward["concept"] == -1).all() and toward["de_rank"].notna().sum() == 20
+    result = ad.read_h5ad(folder / "results.h5ad").uns["concepts_steering"]["toward"]
+    assert result["toward"] == target and 1 <= result["n_concepts"] <= result["n_dictionary"]
+    assert set(result["controls"]["control"]) == {
+        "steered",
+        "sign_flipped",
+        "random_concepts",
+        "random_directions",
+        "centroid",
+    }
+    report = (folder / "report.html").read_text()
+    assert 'id="steering-toward"' in report and "random concepts" in report
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cells", "CD19+ B", "--toward", "no such type"], "neither a cell type"),
+        (["--cells", "CD19+ B", "--toward", "CD19+ B"], "same cells"),
+        (["--cells", "CD19+ B", "--toward", "n_counts < 0"], "matches no cell"),
+        (["--toward", "CD19+ B"], "needs --cells"),
+        (["--cells", "CD19+ B"], "name a concept"),
+    ],
+)
+def test_steer_toward_bad_input_one_line_exit_2(scvi_run, capsys, args, message):
+    folder, _ = scvi_run
+    before = (folder / "results.h5ad").stat().st_mtime_ns
+    assert main(["steer", str(folder), "--labels-key", "cell_type", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert (folder / "results.h5ad").stat().st_mtime_ns == before

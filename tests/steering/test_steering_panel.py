@@ -33,6 +33,18 @@ def test_endpoint_steers_and_refuses_bad_requests(scvi_run, tmp_path):
     assert response.status_code == 409 and "no saved model" in response.json()["detail"]
 
 
+def test_toward_endpoint(scvi_run):
+    folder, _ = scvi_run
+    client = TestClient(create_app(folder))
+    query = "cells=CD19%2B%20B&toward=CD14%2B%20Monocyte"
+    doc = client.get(f"/api/steer/toward?{query}").json()
+    assert doc["toward"] == "CD14+ Monocyte" and doc["n_concepts"] == len(doc["concepts"]) >= 1
+    assert doc["controls"][0]["control"] == "steered" and len(doc["controls"]) == 5
+    assert len(doc["genes"]) == 10
+    response = client.get("/api/steer/toward?cells=CD19%2B%20B&toward=CD19%2B%20B")
+    assert response.status_code == 409 and "same cells" in response.json()["detail"]
+
+
 def test_what_if_panel_in_chromium(scvi_run):
     playwright_api = pytest.importorskip("playwright.sync_api")
     from ..app._browser import launch
@@ -62,6 +74,12 @@ def test_what_if_panel_in_chromium(scvi_run):
             page.wait_for_function(f"document.body.dataset.steered === '{cid}:x2'", timeout=60_000)
             assert "x2 in" in page.locator("#steer-summary").inner_text()
             assert page.locator("#steer-landing tr").count() > 1
+            page.fill("#toward-cells", "CD19+ B")
+            page.fill("#toward-target", "CD14+ Monocyte")
+            page.click("#toward-go")
+            page.wait_for_function("document.body.dataset.toward === 'CD19+ B->CD14+ Monocyte'", timeout=90_000)
+            assert page.locator("#toward-error").count() == 0
+            assert page.locator("#toward-controls tr").count() == 6  # header, steered and four controls
             browser.close()
             assert not errors, errors
     finally:

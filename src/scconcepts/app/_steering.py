@@ -30,9 +30,9 @@ class Steerer:
         self.data = data
         self._lock = threading.Lock()
         self._loaded: tuple[Any, Any, Any] | None = None
-        self._cache: dict[tuple[int, str], dict[str, Any]] = {}
+        self._cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
-    def _load(self) -> tuple[Any, Any, Any]:
+    def load(self) -> tuple[Any, Any, Any]:
         from scconcepts.models import load_encoder
         from scconcepts.results import MODEL_DIR, SAE_DIR, read_results
         from scconcepts.sae import load_sae
@@ -51,11 +51,20 @@ class Steerer:
                 self._cache[(cid, value)] = self._compute(cid, value)
             return self._cache[(cid, value)]
 
+    def toward(self, cells: str, toward: str) -> dict[str, Any]:
+        """The explorer's document for ``cells`` steered toward ``toward`` (cached)."""
+        from scconcepts.app._steering_toward import toward_document
+
+        with self._lock:
+            if ("toward", cells, toward) not in self._cache:
+                self._cache[("toward", cells, toward)] = toward_document(self, cells, toward)
+            return self._cache[("toward", cells, toward)]
+
     def _compute(self, cid: int, value: str) -> dict[str, Any]:
         from scconcepts import tl
         from scconcepts.tl._steer import top_genes
 
-        adata, encoder, sae = self._load()
+        adata, encoder, sae = self.load()
         note = ""
         expression = encoder.decodes_to is not None
         if not expression:
@@ -104,7 +113,10 @@ class Steerer:
 
 
 def steering_router(data: ConceptResults) -> APIRouter:
-    """Routes of the "what if" panel: ``GET /api/concepts/{cid}/steer?value=off|x2``."""
+    """Routes of the "what if" panel.
+
+    ``GET /api/concepts/{cid}/steer?value=off|x2`` and ``GET /api/steer/toward?cells=SOURCE&toward=TARGET``.
+    """
     router = APIRouter()
     steerer = Steerer(data)
 
@@ -114,6 +126,13 @@ def steering_router(data: ConceptResults) -> APIRouter:
             raise HTTPException(404, f"no concept {cid}; ids run from 0 to {data.n_concepts - 1}")
         try:
             return steerer.steer(cid, value)
+        except InputError as error:
+            raise HTTPException(409, str(error)) from error
+
+    @router.get("/api/steer/toward")
+    def get_toward(cells: str = Query(..., max_length=500), toward: str = Query(..., max_length=500)) -> dict[str, Any]:
+        try:
+            return steerer.toward(cells, toward)
         except InputError as error:
             raise HTTPException(409, str(error)) from error
 

@@ -1,4 +1,8 @@
-"""``scconcepts steer DIR --concept C``: what changes in the genes if a concept is switched off or turned up."""
+"""``scconcepts steer DIR --concept C``: what changes in the genes if a concept is switched off or turned up.
+
+``scconcepts steer DIR --cells SOURCE --toward TARGET``: move the source cells toward the target state through
+the concepts that separate the two, against controls of the same size (:mod:`scconcepts.steering`).
+"""
 
 from __future__ import annotations
 
@@ -22,13 +26,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "steer", help="switch a concept off (or turn it up) in chosen cells and decode the change to genes"
     )
     parser.add_argument("folder", metavar="DIR", help="results folder written by `scconcepts run`")
-    parser.add_argument("--concept", required=True, help="concept id (or its exact automatic label)")
+    parser.add_argument("--concept", help="concept id (or its exact automatic label)")
+    parser.add_argument("--value", help="off (default), a multiple of the activation (x2, 0.5x) or an activation >= 0")
     parser.add_argument(
-        "--value", default="off", help="off (default), a multiple of the activation (x2, 0.5x) or an activation >= 0"
+        "--cells",
+        metavar="TYPE|QUERY",
+        help="a cell type, types joined by commas (with --toward), or a query on obs (default: cells where the "
+        "concept is active)",
     )
     parser.add_argument(
-        "--cells", metavar="TYPE|QUERY", help="a cell type, or a query on obs (default: cells where it is active)"
+        "--toward",
+        metavar="TYPE|QUERY",
+        help="steer the --cells toward this state (a cell type or a query on obs) through the concepts separating them",
     )
+    parser.add_argument(
+        "--concepts", default="auto", help="with --toward: auto (default: |Cohen's d| >= 0.5) or ids, comma-separated"
+    )
+    parser.add_argument(
+        "--strength", type=float, default=1.0, help="with --toward: share of the way to the target's codes (default 1)"
+    )
+    parser.add_argument(
+        "--match",
+        choices=("mean", "quantile"),
+        default="mean",
+        help="with --toward: the target's mean code or quantile",
+    )
+    parser.add_argument(
+        "--reproducible-only", action="store_true", help="with --toward --concepts auto: reproducible concepts only"
+    )
+    parser.add_argument("--n-draws", type=positive, default=10, help="with --toward: draws of random controls (10)")
     parser.add_argument("--labels-key", help="obs column of cell types (default: the one of the run)")
     parser.add_argument("--n-null", type=positive, default=20, help="random directions of the same norm (default: 20)")
     parser.add_argument("--no-enrichment", action="store_true", help="skip gene-set enrichment of the change")
@@ -64,6 +90,7 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", device: str = "cp
     from scconcepts import tl
     from scconcepts._device import resolve_device
     from scconcepts.report import refresh_report
+    from scconcepts.steering._table import toward_rows
     from scconcepts.tl._steer_table import merge_steering, steering_rows
 
     device = str(resolve_device(device))  # a GPU asked for but absent is refused before anything is read
@@ -73,12 +100,14 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", device: str = "cp
         adata = read_results(folder)
         with step("loading the model and the SAE"):
             encoder, sae = load_run_models(folder, device=device)
-        with step("steering the concept"):
+        toward = options.get("toward") is not None
+        with step("steering toward the state" if toward else "steering the concept"):
             result = tl.steer(adata, key=key, encoder=encoder, sae=sae, **options)
         with step("writing the results"):
             path = folder / STEERING_CSV
             old = pd.read_csv(path) if path.is_file() and path.stat().st_size else None
-            merge_steering(old, steering_rows(result)).to_csv(staging / STEERING_CSV, index=False)
+            rows = toward_rows(result) if toward else steering_rows(result)
+            merge_steering(old, rows).to_csv(staging / STEERING_CSV, index=False)
             adata.write_h5ad(staging / RESULTS_H5AD)
         with step("rewriting the report"):
             refresh_report(folder, staging)
@@ -87,12 +116,44 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", device: str = "cp
 
 def steer_command(args: argparse.Namespace) -> int:
     """Run ``scconcepts steer``."""
+    from scconcepts._errors import InputError
+
     device = device_of(args)  # a GPU asked for but absent is refused before the folder is read
+    if args.toward is not None:
+        if args.concept is not None or args.value is not None:
+            raise InputError("--toward steers toward a state; leave out --concept and --value")
+        if args.cells is None:
+            raise InputError("--toward needs --cells, the source state (a cell type or a query on obs)")
+        result = steer_folder(
+            args.folder,
+            device=device,
+            cells=args.cells,
+            toward=args.toward,
+            concepts=args.concepts,
+            strength=args.strength,
+            match=args.match,
+            reproducible_only=args.reproducible_only,
+            labels_key=args.labels_key,
+            n_null=args.n_null,
+            n_draws=args.n_draws,
+            expression=not args.embedding_only,
+            seed=args.seed,
+        )
+        logger.info(
+            "steering of %s toward %s through %d concepts written to %s",
+            result["cells"],
+            result["toward"],
+            result["n_concepts"],
+            Path(args.folder) / STEERING_CSV,
+        )
+        return 0
+    if args.concept is None:
+        raise InputError("name a concept to steer (--concept), or a state to steer the cells toward (--toward)")
     result = steer_folder(
         args.folder,
         device=device,
         concept=args.concept,
-        value=args.value,
+        value=args.value if args.value is not None else "off",
         cells=args.cells,
         labels_key=args.labels_key,
         n_null=args.n_null,

@@ -11,6 +11,7 @@ import anndata as ad
 import pandas as pd
 
 from scconcepts._keys import steering_key
+from scconcepts.report._steering_toward import controls_table, toward_run
 from scconcepts.report._svg import bars_svg
 from scconcepts.results import RESULTS_H5AD
 
@@ -81,12 +82,17 @@ def steering_section(folder: str | Path, *, key: str = "concepts") -> str:
     except (OSError, ValueError) as error:
         logger.warning("%s cannot be read (%s); the report leaves steering out", path, error)
         return '<h2 id="steering">What if: steering</h2><p class="muted">steering.csv cannot be read</p>'
-    runs = [_run(rows) for _, rows in table.groupby(["concept", "value", "cells"], sort=False)]
+    toward = table["toward"].notna() if "toward" in table else pd.Series(False, index=table.index)
+    runs = [_run(rows) for _, rows in table[~toward].groupby(["concept", "value", "cells"], sort=False)]
+    runs += [toward_run(rows) for _, rows in table[toward].groupby(["value", "cells"], sort=False)]
     latest = _latest(folder, key)
-    landing = _landing(latest) if latest else ""
+    landing = _landing(latest) if latest and "concept" in latest else ""
+    if latest and isinstance(latest.get("toward"), dict):
+        landing = controls_table(latest["toward"]) + landing
     return (
         f'<h2 id="steering">What if: steering</h2><p class="muted">Each concept switched off or turned up in the '
-        "chosen cells, the embedding rebuilt with the SAE's error term and decoded to expression by the model; "
-        "log2 fold change steered vs original, paired across cells.</p>"
+        "chosen cells (or the concepts separating a target state set to the target's codes), the embedding rebuilt "
+        "with the SAE's error term and decoded to expression by the model; log2 fold change steered vs original, "
+        "paired across cells.</p>"
         f"{landing}{''.join(runs)}"
     )

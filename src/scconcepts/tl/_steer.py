@@ -131,9 +131,15 @@ def _enrichment(genes: pd.DataFrame, adata: AnnData, concept: int, sources: Any)
 def steer(
     adata: AnnData,
     *,
-    concept: int | str,
+    concept: int | str | None = None,
     value: float | str | Sequence[float] | np.ndarray = 0.0,
     cells: str | Sequence[int] | np.ndarray | None = None,
+    toward: str | None = None,
+    concepts: str | Sequence[int | str] = "auto",
+    strength: float = 1.0,
+    match: str = "mean",
+    reproducible_only: bool = False,
+    n_draws: int = 10,
     key: str = DEFAULT_KEY,
     encoder: Encoder,
     sae: TopKSAE,
@@ -148,7 +154,9 @@ def steer(
 ) -> dict[str, Any]:
     """Steer a concept in chosen cells and decode what changes, in genes and on the map.
 
-    Writes ``uns["<key>_steering"]`` (the result returned) and logs the top genes.
+    Writes ``uns["<key>_steering"]`` (the result returned) and logs the top genes. With ``toward``, the
+    ``cells`` are moved toward that state through the concepts separating it from them instead
+    (:func:`scconcepts.steering.steer_toward`); that result is kept under ``uns["<key>_steering"]["toward"]``.
 
     Parameters
     ----------
@@ -156,13 +164,29 @@ def steer(
         Cells with the run's embedding (``obsm[uns[key]["params"]["use_rep"]]``), counts (for the
         library size scVI's decoder uses) and, for the landing, ``obs[labels_key]`` and ``obsm["X_umap"]``.
     concept
-        Concept id, or the exact automatic label of one concept.
+        Concept id, or the exact automatic label of one concept (not with ``toward``).
     value
         ``0.0`` or ``"off"`` (switch off), a multiple of each cell's activation (``"x2"``, ``"0.5x"``), an
         activation (a number >= 0) or one activation per chosen cell.
     cells
         A cell type of ``obs[labels_key]``, a pandas query on ``obs``, a boolean mask or row numbers;
         default the cells where the concept is active (every cell when ``value`` is a positive number).
+        With ``toward``: the source state, a cell type, types joined by commas, or a query on ``obs``.
+    toward
+        The target state (as ``cells``): steer the ``cells`` toward it through the concepts that separate the
+        two, with controls of the same per-cell norm (see :mod:`scconcepts.steering`).
+    concepts
+        With ``toward``: ``"auto"`` (concepts with ``|Cohen's d| >= 0.5`` between target and source), or ids /
+        labels (a list or a comma-separated string).
+    strength
+        With ``toward``: share of the way to the target's codes (1: set to them; above 1 overshoots).
+    match
+        With ``toward``: ``"mean"`` (the target's mean activation) or ``"quantile"`` (the target's quantile at
+        the cell's rank among the source cells).
+    reproducible_only
+        With ``toward`` and ``concepts="auto"``: choose among reproducible concepts only.
+    n_draws
+        With ``toward``: draws of the random controls.
     key
         Stem of the concept keys.
     encoder
@@ -203,6 +227,28 @@ def steer(
     if embedding.shape[1] != sae.d_in:
         raise InputError(f"the embedding has {embedding.shape[1]} dimensions but the SAE reads {sae.d_in}")
     table = adata.uns[params_key(key)].get("table")
+    if toward is not None:
+        options = {
+            "concept": concept,
+            "cells": cells,
+            "toward": toward,
+            "concepts": concepts,
+            "strength": strength,
+            "match": match,
+            "reproducible_only": reproducible_only,
+            "expression": expression,
+            "encoder": encoder,
+            "sae": sae,
+            "labels_key": labels_key,
+            "n_null": n_null,
+            "n_draws": n_draws,
+            "n_neighbors": n_neighbors,
+            "seed": seed,
+            "key": key,
+        }
+        return _toward(adata, embedding, params, table, options)
+    if concept is None:
+        raise InputError("name a concept to steer (--concept), or a state to steer the cells toward (--toward)")
     cid = resolve_concept(concept, table if isinstance(table, pd.DataFrame) else None, sae.n_latents)
     parsed = parse_value(value)
     if expression and encoder.decodes_to is None:
@@ -255,8 +301,48 @@ def steer(
     result.update(landing=landing.shares, landed=landing.landed)
     if landing.umap_original is not None:
         result.update(umap_original=landing.umap_original, umap_steered=landing.umap_steered)
+    earlier = adata.uns.get(steering_key(key))
+    if isinstance(earlier, dict) and "toward" in earlier:  # the latest steering toward a state is kept beside
+        result["toward"] = earlier["toward"]
     adata.uns[steering_key(key)] = result
     _log(result)
+    return result
+
+
+def _toward(
+    adata: AnnData, embedding: np.ndarray, params: dict[str, Any], table: Any, options: dict[str, Any]
+) -> dict[str, Any]:
+    """``steer(..., toward=...)``: the entry point of :func:`scconcepts.steering.steer_toward`."""
+    from scconcepts.steering import steer_toward
+
+    if options["concept"] is not None:
+        raise InputError("steer either one concept (--concept) or toward a state (--toward), not both")
+    if not isinstance(options["cells"], str):
+        raise InputError("--cells must name the source state (a cell type or a query on obs) to steer --toward")
+    if options["expression"] and options["encoder"].decodes_to is None:
+        options["encoder"].decode_expression(embedding[:1], adata[:1])  # the model's "no decoder" InputError
+    result = steer_toward(
+        adata,
+        embedding,
+        cells=options["cells"],
+        toward=str(options["toward"]),
+        encoder=options["encoder"],
+        sae=options["sae"],
+        table=table if isinstance(table, pd.DataFrame) else None,
+        labels_key=options["labels_key"] or labels_key_of(params),
+        concepts=options["concepts"],
+        strength=float(options["strength"]),
+        match=options["match"],
+        reproducible_only=options["reproducible_only"],
+        expression=options["expression"],
+        n_null=options["n_null"],
+        n_draws=options["n_draws"],
+        n_neighbors=options["n_neighbors"],
+        seed=options["seed"],
+    )
+    key = steering_key(options["key"])
+    latest = adata.uns.get(key)
+    adata.uns[key] = {**(dict(latest) if isinstance(latest, dict) else {}), "toward": result}
     return result
 
 

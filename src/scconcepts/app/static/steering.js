@@ -51,6 +51,48 @@ function render(body, doc) {
       el('div', {}, movesMap(doc), el('p', { class: 'muted' }, 'orange: the cells now; purple: where steering moves them'), landingTable(doc.landing))));
 }
 
+const CONTROL_NAMES = {
+  steered: 'steered (chosen concepts)', sign_flipped: 'same concepts, sign flipped', random_concepts: 'random concepts',
+  random_directions: 'random directions', centroid: 'centroid shift (no concepts)',
+};
+
+function renderToward(body, doc) {
+  const hasDe = doc.controls.length && doc.controls[0].de_right_way !== undefined;
+  const rows = doc.controls.map((r) => el('tr', {}, el('td', {}, CONTROL_NAMES[r.control] || r.control),
+    el('td', {}, pct(r.landing_knn)), el('td', {}, pct(r.landing_classifier)),
+    hasDe ? el('td', {}, fmt(r.de_right_way, 1)) : ''));
+  const concepts = doc.concepts.map((c) => `${c.concept} (d ${fmt(c.effect, 2)})`).join(', ');
+  const markers = Object.entries(doc.markers).map(([g, v]) => `${g} ${fmt(v, 2)}`).join(', ');
+  clear(body).append(
+    el('p', { class: 'muted', id: 'toward-summary' },
+      `${doc.n_cells} cells of ${doc.cells} toward ${doc.toward} through ${doc.n_concepts} of ${doc.n_dictionary} concepts: ${concepts}`),
+    doc.note ? el('p', { class: 'muted' }, doc.note) : '',
+    el('table', { id: 'toward-controls' },
+      el('tr', {}, el('th', {}, 'move (same size)'), el('th', {}, 'land among target'), el('th', {}, 'classified target'),
+        hasDe ? el('th', {}, 'top-20 DE genes right way') : ''), rows),
+    markers ? el('p', { class: 'muted' }, `markers (log2 FC): ${markers}`) : '',
+    doc.genes.length ? el('ol', { class: 'steer-genes' }, doc.genes.map((g) => el('li', {}, geneLink(g.gene),
+      ` ${fmt(g.lfc, 2)} (target vs source ${fmt(g.de_lfc, 2)})`))) : '');
+}
+
+function towardForm() {
+  const body = el('div', { id: 'toward-body' });
+  const source = el('input', { type: 'text', id: 'toward-cells', placeholder: 'cells: a type or a query' });
+  const target = el('input', { type: 'text', id: 'toward-target', placeholder: 'toward: a type or a query' });
+  const go = async () => {
+    clear(body).append(el('p', { class: 'muted' }, 'steering…'));
+    try {
+      const query = `cells=${encodeURIComponent(source.value)}&toward=${encodeURIComponent(target.value)}`;
+      renderToward(body, await getJSON(`/api/steer/toward?${query}`));
+    } catch (error) {
+      clear(body).append(el('p', { class: 'muted', id: 'toward-error' }, String(error.message || error)));
+    }
+    document.body.dataset.toward = `${source.value}->${target.value}`;
+  };
+  return el('div', { class: 'steer-toward' }, el('h4', {}, 'Steer cells toward another state'), source, ' ', target, ' ',
+    el('button', { type: 'button', id: 'toward-go', onclick: go }, 'steer toward'), body);
+}
+
 export function steeringPanel(id) {
   const body = el('div', { id: 'steer-body' }, el('p', { class: 'muted' }, 'What changes if this concept is switched off, or doubled, in the cells where it is active?'));
   const run = async (value) => {
@@ -67,5 +109,5 @@ export function steeringPanel(id) {
     el('button', { type: 'button', id: 'steer-off', onclick: () => run('off') }, 'switch off'),
     ' ',
     el('button', { type: 'button', id: 'steer-x2', onclick: () => run('x2') }, '× 2'));
-  return section('What if', buttons, body);
+  return section('What if', buttons, body, towardForm());
 }
