@@ -140,8 +140,12 @@ def write_saelens(sae: TopKSAE, path: Path, *, hook: str | None = None, model: s
         "apply_b_dec_to_input": True,
         "normalize_activations": "none",
         "reshape_activations": "none",
-        "metadata": {"sae_lens_version": LAYOUT_VERSION, "hook_name": hook, "model_name": model,
-                     "written_by": "scconcepts export"},  # fmt: skip
+        "metadata": {
+            "sae_lens_version": LAYOUT_VERSION,
+            "hook_name": hook,
+            "model_name": model,
+            "written_by": "scconcepts export",
+        },
     }
     if architecture == "topk":
         cfg.update(k=sae.k, rescale_acts_by_decoder_norm=False)
