@@ -77,7 +77,7 @@ def runs(inputs):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("library", ["saelens", "sparsify"])
-def test_run_with_a_library_checkpoint_reaches_attribution_enrichment_and_explorer(inputs, runs, library):
+def test_run_with_a_library_checkpoint_reaches_attribution_enrichment_and_explorer(inputs, runs, library, capsys):
     out = runs[library]
     for name in ("attribution.csv", "enrichment.csv", "concepts.csv", "report.html", "metrics.json", "sae"):
         assert (out / name).exists(), name
@@ -93,6 +93,8 @@ def test_run_with_a_library_checkpoint_reaches_attribution_enrichment_and_explor
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_concepts"] == N_LATENTS and metrics["embedding_dim"] == DIM and metrics["l0"] <= K
     assert "skipped" not in metrics["enrichment"]
+    assert main(["info", str(out)]) == 0
+    assert f"sae: {inputs / library} ({library} topk)" in capsys.readouterr().out
     saved = read_checkpoint(out)  # the run keeps the SAE in our format, naming its layer
     assert saved.format == "scconcepts" and saved.hook == "embedding"
     client = TestClient(create_app(out))

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scconcepts._errors import InputError
-from scconcepts.sae._hooks import check_hook
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -40,6 +39,7 @@ def read_brought(args: argparse.Namespace) -> Checkpoint | None:
     if args.sae is None:
         return None
     from scconcepts.sae import read_checkpoint
+    from scconcepts.sae._hooks import check_hook
 
     checkpoint = read_checkpoint(args.sae)
     scvi_latent = args.model == "scvi" and args.checkpoint is None and args.layer in (None, "latent")
@@ -58,6 +58,8 @@ def read_brought(args: argparse.Namespace) -> Checkpoint | None:
 
 def check_brought(checkpoint: Checkpoint, encoder: Encoder, adata: AnnData, *, source: str) -> None:
     """Refuse (one line) an SAE whose dimension or hook does not fit the embedding the encoder gave."""
+    from scconcepts.sae._hooks import check_hook
+
     dim = adata.obsm[encoder.obsm_key].shape[1]
     if dim != checkpoint.sae.d_in:
         raise InputError(

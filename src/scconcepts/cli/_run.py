@@ -248,6 +248,8 @@ def run_pipeline(args: argparse.Namespace) -> int:
     }
     out = check_path(args.out, "--out")
     brought = read_brought(args)  # --sae: read and checked before the cells
+    if brought is not None:
+        info["sae"] = f"{args.sae} ({brought.format} {brought.architecture})"
     cluster = dask_client(scheduler=args.scheduler, workers=args.workers)
     with new_results_folder(out, overwrite=args.overwrite, info=info) as tmp, cluster as client:
         with step("reading the cells"):
