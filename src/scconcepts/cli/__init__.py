@@ -14,10 +14,22 @@ from scconcepts.cli._failure import forget_steps, report_failure
 from scconcepts.cli._signals import Interrupted, stop_on_signals
 
 #: Subcommand modules under ``scconcepts.cli``; each defines ``register(subparsers)``.
-SUBCOMMANDS = ["_run", "_embed", "_info", "_serve", "_attribute", "_report", "_enrich", "_evaluate", "_steer", "_apply"]
+SUBCOMMANDS = [
+    "_run",
+    "_embed",
+    "_info",
+    "_serve",
+    "_attribute",
+    "_report",
+    "_enrich",
+    "_evaluate",
+    "_steer",
+    "_apply",
+    "_export",
+]
 
 #: Subcommands that never load a model: they skip :func:`quiet_libraries` (which imports scvi-tools) to start fast.
-LIGHT_COMMANDS = frozenset({"info", "serve", "report"})
+LIGHT_COMMANDS = frozenset({"info", "serve", "report", "export"})
 #: commands that write nothing, so an interruption has nothing to clean up
 READ_ONLY_COMMANDS = frozenset({"info", "serve"})
 

@@ -29,7 +29,7 @@ def run_info(args: argparse.Namespace) -> int:
     manifest = read_manifest(folder)
     metrics = read_metrics(folder)
     lines = [f"scconcepts results in {folder.resolve()}", f"  written: {manifest.get('written', '?')}"]
-    for field in ("dataset", "input", "model"):
+    for field in ("dataset", "input", "model", "sae"):
         if manifest.get(field):
             lines.append(f"  {field}: {manifest[field]}")
     if metrics:

@@ -19,6 +19,7 @@ from scconcepts._regime import (
     REGIMES,
 )
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
+from scconcepts.cli._bring_sae import add_sae_argument, read_brought, use_brought
 from scconcepts.cli._common import (
     add_backed_argument,
     add_cluster_arguments,
@@ -104,6 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --seeds > 1: keep the first seed's concepts and flag those that do not recur, instead of "
         "dropping them",
     )
+    add_sae_argument(parser)
     parser.add_argument(
         "--labels-key", default=None, help="obs column of cell types (default: cell_type, when the cells have it)"
     )
@@ -253,6 +255,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "layer": args.layer,
     }
     out = check_path(args.out, "--out")
+    brought = read_brought(args)  # --sae: read and checked before the cells
+    if brought is not None:
+        info["sae"] = f"{args.sae} ({brought.format} {brought.architecture})"
     cluster = dask_client(scheduler=args.scheduler, workers=args.workers)
     with new_results_folder(out, overwrite=args.overwrite, info=info) as tmp, cluster as client:
         with step("reading the cells"):
@@ -264,30 +269,36 @@ def run_pipeline(args: argparse.Namespace) -> int:
             encoder = tl.embed(adata, client=client, **model_options(args))
             use_rep = encoder.obsm_key
             encoder.save(tmp / MODEL_DIR)
-        with step("training the SAE"):
-            result = tl.train_sae(
-                adata,
-                use_rep=use_rep,
-                regime=args.regime,
-                k=args.k,
-                expansion=args.expansion,
-                seed=args.seed,
-                key_added=key,
-                labels_key=labels_key,
-                epochs=args.epochs,
-                n_seeds=args.seeds,
-                atom_k=args.atom_k,
-                atom_init=args.atom_init,
-                unreproducible="flag" if args.keep_unreproducible else "drop",
-                device=device_of(args),
-                client=client,
-            )
-            save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
+        if brought is not None:
+            with step("encoding the cells with the SAE brought along"):
+                sae = use_brought(brought, adata, encoder, tmp / SAE_DIR, args=args, key=key, labels_key=labels_key)
+        else:
+            with step("training the SAE"):
+                result = tl.train_sae(
+                    adata,
+                    use_rep=use_rep,
+                    regime=args.regime,
+                    k=args.k,
+                    expansion=args.expansion,
+                    seed=args.seed,
+                    key_added=key,
+                    labels_key=labels_key,
+                    epochs=args.epochs,
+                    n_seeds=args.seeds,
+                    atom_k=args.atom_k,
+                    atom_init=args.atom_init,
+                    unreproducible="flag" if args.keep_unreproducible else "drop",
+                    device=device_of(args),
+                    client=client,
+                )
+                sae = result.sae
+                save_sae(sae, tmp / SAE_DIR, config=result.config,
+                         extra={"use_rep": use_rep, "model": encoder.name, "layer": encoder.layer})  # fmt: skip
         with step("computing the UMAP"):
             compute_umap(adata, use_rep, seed=args.seed)
         if not args.no_attribution:
             with step("attributing the concepts to genes"):
-                add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key, client=client)
+                add_attribution(adata, tmp, encoder=encoder, sae=sae, key=key, client=client)
 
         metrics = summary_metrics(adata, key)
         metrics["layer"] = encoder.layer
