@@ -109,13 +109,13 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
             enrich(adata, key=key, **options)
         with step("labelling the concepts"):
             label_concepts(adata, key=key)
+            table = enrichment_table(adata, key=key)
+            summary = enrichment_summary(adata, key=key, alpha=options.get("alpha", 0.05))
         if (folder / MODEL_DIR).is_dir() and (folder / SAE_DIR).is_dir():  # new labels: test their terms again
             with step("testing each label on its term's other genes"):
                 encoder, sae = load_run_models(folder)
                 term_members(adata, encoder=encoder, sae=sae, key=key, go_db=options.get("go_db"))
                 metrics["term_members"] = dict(adata.uns[params_key(key)]["term_members"])
-            table = enrichment_table(adata, key=key)
-            summary = enrichment_summary(adata, key=key, alpha=options.get("alpha", 0.05))
         with step("writing the results"):
             metrics["enrichment"] = enrichment_metrics(summary)
             adata.write_h5ad(staging / RESULTS_H5AD)
