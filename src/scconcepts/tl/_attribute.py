@@ -35,9 +35,11 @@ from scconcepts.attribution import (
     run_attribution,
     select_cells,
 )
+from scconcepts.attribution._workers import attribute_on_workers
 from scconcepts.ds._lazy import is_lazy
 from scconcepts.models._base import Encoder
 from scconcepts.tl._de import log_normalised, wilcoxon_scores
+from scconcepts.tl._lazy import SAMPLE_CELLS, _subset
 
 logger = logging.getLogger(__name__)
 
@@ -236,11 +238,9 @@ def attribute(
     _check_options(adata, key, method, n_cells, cells, genes, engine)
     if device is not None:
         _move(encoder, sae, resolve_device(device))
-    if is_lazy(adata):  # matrix on disk: read the perturbed cells and a sample only (scconcepts.tl._lazy)
-        from scconcepts.tl._lazy import attribute_lazy
-
+    if is_lazy(adata):  # matrix on disk: read the perturbed cells and a sample only (see _attribute_lazy)
         target = adata.copy() if copy else adata
-        attribute_lazy(target, encoder=encoder, sae=sae, key=key, method=method, n_cells=n_cells, cells=cells,
+        _attribute_lazy(target, encoder=encoder, sae=sae, key=key, method=method, n_cells=n_cells, cells=cells,
             genes=genes, engine=engine, concepts=concepts, n_confirm=n_confirm, confirm_share=confirm_share,
             quantile=quantile, batch_size=batch_size, seed=seed, client=client, layer=layer)  # fmt: skip
         return target if copy else None
@@ -278,8 +278,6 @@ def attribute(
             encoder, components, x, context, ids_run, chosen_engine, neighbours=neighbours, **options
         )
     else:
-        from scconcepts.distributed._attribute import attribute_on_workers
-
         result = attribute_on_workers(
             encoder, components, x, context, ids_run, chosen_engine, client=client, neighbours=neighbours, **options
         )
@@ -441,3 +439,33 @@ def attribution_table(adata: AnnData, *, key: str = "concepts") -> pd.DataFrame:
             "raw": np.asarray(raw)[gene, concept] if raw is not None else np.nan,
         }
     )
+
+
+def _attribute_lazy(adata: AnnData, *, key: str, n_cells: int = 50, cells: str = "top",
+                   concepts: Any = None, seed: int = 0, **options: Any) -> None:  # fmt: skip
+    """:func:`scconcepts.tl.attribute` on a lazily read AnnData, reading only the cells it needs.
+
+    The perturbed cells are chosen from the activations (in memory) exactly as in memory; they and a
+    uniform sample of :data:`SAMPLE_CELLS` cells are read from disk. The non-activating baseline of each
+    concept and the DE baseline come from those cells instead of all cells (logged).
+    """
+    if activations_key(key) not in adata.obsm:
+        raise InputError(f"obsm[{activations_key(key)!r}] is missing: train the SAE first (tl.train_sae)")
+    activations = sp.csr_matrix(adata.obsm[activations_key(key)])
+    ids = np.arange(activations.shape[1]) if concepts is None else np.unique(np.asarray(list(concepts)))
+    chosen = select_cells(activations, ids, n_cells=int(n_cells), how=cells, seed=seed)
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(adata.n_obs, size=min(SAMPLE_CELLS, adata.n_obs), replace=False)
+    rows = np.unique(np.concatenate([sample, *chosen]).astype(np.int64))
+    logger.info(
+        "attribution on cells read lazily: the %d perturbed cells and a sample of %d cells (%d read from disk); "
+        "baselines and DE are taken from them, not from all %d cells",
+        int(np.unique(np.concatenate(chosen)).size) if chosen else 0, sample.size, rows.size, adata.n_obs,
+    )  # fmt: skip
+    sub = _subset(adata, rows)
+    attribute(sub, key=key, n_cells=n_cells, cells=cells, concepts=concepts, seed=seed, **options)
+    for name, value in sub.varm.items():
+        adata.varm[name] = value
+    for name, value in sub.uns.items():
+        adata.uns[name] = value
+    adata.uns[f"{key}_attribution"]["params"]["cells_read"] = int(rows.size)
