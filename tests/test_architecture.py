@@ -5,15 +5,16 @@ module ``a`` executes ``b``: ``import scconcepts.x.y`` and ``from scconcepts.x.y
 ``scconcepts.x.y``, to every package above it that is not already above ``a`` (importing a submodule runs its
 packages' ``__init__``), and to ``scconcepts.x.y.z`` when ``z`` is a module.
 
-Which imports count:
+Every import counts: at module level, inside functions and under ``if TYPE_CHECKING:``. Only the module-level ones
+can leave a module half-initialised in Python, but an import moved into a function or behind ``TYPE_CHECKING`` hides a
+loop without removing it: the two modules still need each other, and neither can be read, tested or moved alone.
+So a loop is broken by moving the shared piece to the module it belongs to, which this test sees.
 
-- the loop test counts the imports that run when the module is imported: those at module level, including the ones
-  under a module-level ``if`` or ``try``, but not those under ``if TYPE_CHECKING:``. Only these can leave a module
-  half-initialised when another asks for one of its names, so only these make real loops. An import inside a
-  function runs when the function is called, after every module has loaded;
-- the layer test counts every import, in functions too, so that a loop cannot come back hidden in a function: a
-  package may import only the packages below it in :data:`LAYERS` (and the shared top-level modules), with the
-  exceptions listed in :data:`LAYER_EXCEPTIONS`.
+- the loop test fails naming each loop (edges in :data:`KNOWN_LOOP_EDGES` aside, each with its reason);
+- the layer test fails on an import of a package from a higher layer in :data:`LAYERS` (a package may import its own
+  layer, those below and the shared top-level ``scconcepts._*`` modules), :data:`LAYER_EXCEPTIONS` aside;
+- the last test imports each module in a fresh interpreter, so a module that works only after another was imported
+  fails.
 """
 
 from __future__ import annotations
@@ -34,22 +35,31 @@ PACKAGE = "scconcepts"
 #: Layers, lowest first; a package may import from its own layer and the layers below it. ``_``-modules at the top
 #: level (``scconcepts._errors``, ...) are below every layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("stats",),
+    ("stats", "distributed"),
     ("ds", "results"),
     ("models",),
     ("sae",),
-    ("distributed",),
     ("attribution",),
     ("genesets",),
     ("evaluation", "steering"),
     ("tl",),
-    ("pl", "report"),
+    ("pl",),
     ("app",),
+    ("report",),
     ("cli",),
 )
 
 #: ``(importer, imported)`` packages allowed against the layer order, each with the reason.
-LAYER_EXCEPTIONS: dict[tuple[str, str], str] = {}
+LAYER_EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("evaluation", "tl"): "evaluation._grounding runs tl.attribute and tl.enrich; to move into tl (issue 25)",
+}
+
+#: Import edges left out of the loop test, each with the reason: delete an entry once its loop is gone.
+KNOWN_LOOP_EDGES: dict[tuple[str, str], str] = {
+    ("scconcepts.evaluation._grounding", "scconcepts.tl"): (
+        "grounding's orchestration (tl.attribute, tl.enrich on each baseline) belongs in tl; to move (issue 25)"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -203,19 +213,23 @@ def test_finds_a_planted_cycle():
     assert find_cycles({"a": frozenset({"b"}), "b": frozenset()}) == []
 
 
-def test_reads_imports_in_functions_and_type_checking():
+def test_reads_relative_imports_and_those_in_functions_and_type_checking():
     source = (
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from scconcepts.tl import x\n"
         "from . import _b\ndef f():\n    import scconcepts.pl\n"
     )
-    found = _imports(ast.parse(source), "scconcepts.app._a", is_package=False, runs=True)
-    assert Import("scconcepts.app", ("_b",), True) in found
-    assert Import("scconcepts.pl", (), False) in found
-    assert not any(i.target == "scconcepts.tl" for i in found)
+    found = _imports(ast.parse(source), "scconcepts.app._a", is_package=False)
+    assert set(found) == {
+        Import("typing", ("TYPE_CHECKING",)),
+        Import("scconcepts.tl", ("x",)),
+        Import("scconcepts.app", ("_b",)),
+        Import("scconcepts.pl", ()),
+    }
 
 
 def test_no_import_loops():
-    cycles = find_cycles(import_graph())
+    graph = {m: frozenset(t for t in ts if (m, t) not in KNOWN_LOOP_EDGES) for m, ts in import_graph().items()}
+    cycles = find_cycles(graph)
     assert not cycles, "import loops:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
