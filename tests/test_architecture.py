@@ -13,8 +13,8 @@ So a loop is broken by moving the shared piece to the module it belongs to, whic
 - the loop test fails naming each loop (edges in :data:`KNOWN_LOOP_EDGES` aside, each with its reason);
 - the layer test fails on an import of a package from a higher layer in :data:`LAYERS` (a package may import its own
   layer, those below and the shared top-level ``scconcepts._*`` modules), :data:`LAYER_EXCEPTIONS` aside;
-- the last test imports each module in a fresh interpreter, so a module that works only after another was imported
-  fails.
+- the last test imports each module with none of the package imported before it (one interpreter, the package
+  dropped from ``sys.modules`` before each), so a module that works only after another was imported fails.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "scconcepts"
@@ -238,13 +236,56 @@ def test_layers_import_downwards():
     assert not violations, "imports against the layer order (ARCHITECTURE.md):\n" + "\n".join(violations)
 
 
-@pytest.mark.slow
+#: Run in one fresh interpreter with ``package module...``: before each module, every module of ``package`` is dropped
+#: from ``sys.modules``, so the module is imported with none of the package imported before it. Third-party packages
+#: (torch, anndata, ...) stay cached: the test is about the order in which our own modules import each other, and a
+#: fresh interpreter per module (torch imported 180 times) takes half an hour.
+_IMPORT_ALONE = """
+import contextlib, importlib, io, sys
+package, names = sys.argv[1], sys.argv[2:]
+failed = []
+for name in names:
+    for cached in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[cached]
+    sys.argv = [package, "--help"]  # a __main__ module runs the command line: let it print its help and exit 0
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            importlib.import_module(name)
+    except SystemExit as err:
+        if not name.endswith(".__main__") or err.code:
+            failed.append(f"{name}: SystemExit({err.code})")
+    except BaseException as err:
+        failed.append(f"{name}: {type(err).__name__}: {err}".splitlines()[0])
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
+
+
+def modules_failing_alone(src: Path, package: str, names: list[str]) -> list[str]:
+    """``module: error`` for each of ``names`` that fails to import with none of ``package`` imported before it."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))}
+    run = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ALONE, package, *names], capture_output=True, text=True, env=env
+    )
+    if run.returncode and not run.stdout.strip():
+        raise AssertionError(f"the import check itself failed:\n{run.stderr[-2000:]}")
+    return run.stdout.split("\n")[:-1] if run.returncode else []
+
+
+def test_import_alone_catches_a_module_that_needs_another_imported_first(tmp_path):
+    (tmp_path / "planted").mkdir()
+    (tmp_path / "planted" / "__init__.py").write_text("")
+    (tmp_path / "planted" / "a.py").write_text("X = 1\n")
+    (tmp_path / "planted" / "b.py").write_text("import planted\n\nY = planted.a.X\n")  # works only after planted.a
+    names = ["planted", "planted.a", "planted.b"]
+    assert modules_failing_alone(tmp_path, "planted", names) == [
+        "planted.b: AttributeError: module 'planted' has no attribute 'a'"
+    ]
+    (tmp_path / "planted" / "b.py").write_text("import planted.a\n\nY = planted.a.X\n")
+    assert modules_failing_alone(tmp_path, "planted", names) == []
+
+
 def test_every_module_imports_alone():
-    """Each module in a fresh interpreter: one that works only after another was imported fails here."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
-    failed = []
-    for name in sorted(modules()):
-        run = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, env=env)
-        if run.returncode:
-            failed.append(f"{name}: {(run.stderr.strip().splitlines() or ['?'])[-1]}")
+    """Each module with none of the package imported before it: one that works only after another was imported fails."""
+    failed = modules_failing_alone(SRC, PACKAGE, sorted(modules()))
     assert not failed, "modules that fail to import on their own:\n" + "\n".join(failed)
