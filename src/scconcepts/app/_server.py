@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 
 from scconcepts.app._annotations import AnnotationsError, AnnotationStore
 from scconcepts.app._data import ConceptResults
-from scconcepts.app._routes import annotations_router, pages_router
+from scconcepts.app._routes import add_annotation_routes, add_page_routes
 from scconcepts.app._security import LOOPBACK_HOSTS, Guard, new_token
 from scconcepts.app._steering import steering_router
 
@@ -82,8 +82,8 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
         logger.error("%s", error)
         return JSONResponse({"detail": str(error)}, status_code=409)
 
-    api.include_router(pages_router(data))
-    api.include_router(annotations_router(data, store))
+    add_page_routes(api.router, data)
+    add_annotation_routes(api.router, data, store)
     api.include_router(steering_router(data))
     return Guard(api, allowed_hosts=allowed_hosts, token=token)
 
