@@ -3,6 +3,7 @@
 from scconcepts.genesets._bundled import BUNDLED, bundled_libraries, bundled_library
 from scconcepts.genesets._collapse import collapse, jaccard
 from scconcepts.genesets._compare import compare_rankings
+from scconcepts.genesets._concepts import enrich_concepts
 from scconcepts.genesets._dag import kept_ancestors, term_depths
 from scconcepts.genesets._elim import elim, set_rows
 from scconcepts.genesets._gmt import read_gmt, split_term
@@ -38,6 +39,7 @@ __all__ = [
     "coverage_line",
     "describe_terms",
     "elim",
+    "enrich_concepts",
     "enrich_scores",
     "ensembl_to_symbol",
     "go_bp",
