@@ -75,7 +75,7 @@ def main() -> None:
     """Build the synthetic folder, serve it, and time the browser."""
     from playwright.sync_api import sync_playwright
 
-    from scconcepts.app._synthetic import make_synthetic_results
+    from benchmarks._synthetic import make_synthetic_results
 
     with tempfile.TemporaryDirectory(prefix="bench-explorer-") as tmp:
         start = time.perf_counter()

@@ -181,7 +181,7 @@ def run_stages(h5ad: Path, checkpoint: Path, out: Path, workers: int, seeds: int
 def _encode(sae, embedding, client, encode_csr):
     if client is None:
         return encode_csr(sae, embedding)
-    from scconcepts.distributed._embed import encode_on_workers
+    from scconcepts.sae._workers import encode_on_workers
 
     return encode_on_workers(sae, embedding, client=client)
 

@@ -70,7 +70,7 @@ def slowest_imports(code: str, n: int = 6) -> list[tuple[float, str]]:
 
 def main() -> None:
     """Log the figures."""
-    from scconcepts.app._synthetic import make_synthetic_results
+    from benchmarks._synthetic import make_synthetic_results
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_synthetic_results(Path(tmp) / "results", with_sae=False)

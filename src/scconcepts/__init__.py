@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from scconcepts._reproducible import deterministic_cublas
 from scconcepts._threads import passive_waiting
-
-__version__ = "0.1.0"
+from scconcepts._version import __version__
 
 # before torch starts: OpenMP threads sleep instead of spinning on a busy CPU, cuBLAS products are deterministic
 passive_waiting()

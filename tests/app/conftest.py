@@ -1,8 +1,7 @@
 from pathlib import Path
 
 import pytest
-
-from scconcepts.app._synthetic import make_synthetic_results
+from benchmarks._synthetic import make_synthetic_results
 
 XSS_LABEL = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> T cell activation'
 

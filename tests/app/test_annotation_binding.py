@@ -4,10 +4,10 @@ import json
 import shutil
 
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 from fastapi.testclient import TestClient
 
 from scconcepts.app import ANNOTATIONS_JSON, Annotation, AnnotationsError, AnnotationStore, create_app
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.report import write_report
 from scconcepts.results import dictionary_id, read_manifest
 

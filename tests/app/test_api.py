@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scconcepts.app import ANNOTATIONS_JSON, Annotation, AnnotationStore, create_app
-from scconcepts.app._server import STATIC_FILES
+from scconcepts.app._routes import STATIC_FILES
 
 from .conftest import XSS_LABEL
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 
 from scconcepts.app import start_server
-from scconcepts.app._synthetic import make_synthetic_results
 
 from ._browser import canvas_pixels, coloured_mask, drawn_mask, launch
 from .conftest import XSS_LABEL

@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 
 from scconcepts.app import start_server
-from scconcepts.app._synthetic import make_synthetic_results
 
 from ._browser import canvas_pixels, coloured_mask, launch
 

@@ -1,8 +1,8 @@
 """The report in headless Chromium: the page is short (cards closed) and a catalogue link opens its card."""
 
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.report import write_report
 
 from ._browser import launch

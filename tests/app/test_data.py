@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 
 from scconcepts._errors import InputError
 from scconcepts.app import ConceptResults, _pages
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.results import new_results_folder
 
 

@@ -10,11 +10,11 @@ import re
 from urllib.parse import quote
 
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from scconcepts.app import ANNOTATIONS_JSON, Annotation, create_app
-from scconcepts.app._synthetic import make_synthetic_results
 
 hypothesis = pytest.importorskip("hypothesis")
 st = pytest.importorskip("hypothesis.strategies")

@@ -8,12 +8,12 @@ import urllib.request
 from urllib.parse import quote
 
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 from fastapi.testclient import TestClient
 
 from scconcepts.app import ANNOTATIONS_JSON, create_app, start_server
 from scconcepts.app._security import same_origin
 from scconcepts.app._server import host_names
-from scconcepts.app._synthetic import make_synthetic_results
 
 # 4 of the 10 pbmc68k cell types hold a '/'
 SLASHED_TYPES = [

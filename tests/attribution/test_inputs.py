@@ -8,7 +8,7 @@ from torch import nn
 from scconcepts import tl
 from scconcepts._errors import InputError
 from scconcepts.models import TorchEncoder
-from scconcepts.tl._attribute import attribution_table
+from scconcepts.tl._attribution_table import attribution_table
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scconcepts import tl
-from scconcepts.tl._attribute import attribution_table
+from scconcepts.tl._attribution_table import attribution_table
 
 from .conftest import DECOY, DRIVERS
 

@@ -124,7 +124,7 @@ def test_unknown_labels_key_is_refused_with_the_columns_that_exist(tmp_path, cap
 
 
 def test_unknown_labels_key_in_evaluate(tmp_path, capsys):
-    from scconcepts.app._synthetic import make_synthetic_results
+    from benchmarks._synthetic import make_synthetic_results
 
     folder = make_synthetic_results(tmp_path / "results", n_cells=100, n_genes=50, n_concepts=8, n_dims=4, k=2)
     assert main(["evaluate", str(folder), "--labels-key", "nope", "--no-sweep", "--no-grounding"]) == 2

@@ -5,8 +5,8 @@ import os
 from pathlib import Path
 
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.cli import main
 
 FOLDER_COMMANDS = {

@@ -8,7 +8,7 @@ from anndata import AnnData
 
 from scconcepts import tl
 from scconcepts._errors import InputError
-from scconcepts.distributed._attribute import _split, merge_results
+from scconcepts.attribution._workers import _split, merge_results
 from scconcepts.models import TorchEncoder
 
 VARM = ("concepts_attribution", "concepts_attribution_raw", "concepts_attribution_pval",
@@ -36,7 +36,7 @@ def fitted():
     [("baseline", "auto"), ("mask", "exact"), ("counterfactual", "shortcut"), ("mean", "fast")],
 )
 def test_two_workers_give_the_single_process_attribution(fitted, cluster_client, method, engine, monkeypatch):
-    monkeypatch.setattr("scconcepts.distributed._attribute.DEFAULT_CELLS_PER_CHUNK", 9)  # many chunks
+    monkeypatch.setattr("scconcepts.attribution._workers.DEFAULT_CELLS_PER_CHUNK", 9)  # many chunks
     adata, encoder, sae = fitted
     here, there = adata.copy(), adata.copy()
     tl.attribute(here, encoder=encoder, sae=sae, method=method, engine=engine, n_cells=30)

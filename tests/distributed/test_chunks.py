@@ -6,10 +6,11 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts.distributed import cell_chunks, dask_client, map_chunks
-from scconcepts.distributed._embed import embed_on_workers, encode_on_workers
 from scconcepts.models import TorchEncoder
+from scconcepts.models._chunked import embed_on_workers
 from scconcepts.sae import TopKSAE
 from scconcepts.sae._encode import encode_csr
+from scconcepts.sae._workers import encode_on_workers
 
 
 def _square(part, offset):

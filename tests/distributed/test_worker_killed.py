@@ -82,7 +82,7 @@ def _cells():
 
 @pytest.mark.slow
 def test_attribution_survives_a_worker_killed_mid_chunk(cluster, tmp_path, monkeypatch):
-    monkeypatch.setattr("scconcepts.distributed._attribute.DEFAULT_CELLS_PER_CHUNK", 8)  # many chunks
+    monkeypatch.setattr("scconcepts.attribution._workers.DEFAULT_CELLS_PER_CHUNK", 8)  # many chunks
     adata, module = _cells()
     encoder = TorchEncoder(module, list(adata.var_names))
     tl.embed(adata, model=encoder)

@@ -13,7 +13,7 @@ from scconcepts._errors import InputError
 from scconcepts.cli import main
 from scconcepts.models import load_encoder
 from scconcepts.models._registry import build_encoder
-from scconcepts.models._scvi import build_scvi
+from scconcepts.models._scvi_train import build_scvi
 
 from ._checkpoints import make_tiny_geneformer, make_tiny_scgpt
 

@@ -5,7 +5,7 @@ import torch
 import scconcepts
 from scconcepts._errors import InputError
 from scconcepts.models import TorchEncoder, load_encoder
-from scconcepts.models._scvi import build_scvi
+from scconcepts.models._scvi_train import build_scvi
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from PIL import Image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from benchmarks._synthetic import make_synthetic_results
 
 import scconcepts as scc
 from scconcepts._errors import InputError
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.results import RESULTS_H5AD
 
 

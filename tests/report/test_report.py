@@ -5,10 +5,10 @@ import re
 
 import numpy as np
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 from PIL import Image
 
 from scconcepts.app import Annotation, AnnotationStore
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.cli import main
 from scconcepts.report import REPORT_HTML, write_report
 from scconcepts.report._raster import MapRaster

@@ -5,9 +5,9 @@ import io
 import re
 
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 from PIL import Image
 
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.report import write_report
 
 

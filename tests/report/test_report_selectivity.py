@@ -4,8 +4,8 @@ import json
 import re
 
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.report import write_report
 
 SAE_ROW = {"method": "sae", "n_components": 40, "n_seeds": 3, "r2": 0.95, "purity": 0.6, "pure_share": 0.4,

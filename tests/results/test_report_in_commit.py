@@ -1,6 +1,7 @@
 """The report is rewritten inside the commit that changes the results it shows."""
 
-from scconcepts.app._synthetic import make_synthetic_results
+from benchmarks._synthetic import make_synthetic_results
+
 from scconcepts.report import REPORT_HTML, refresh_report, write_report
 from scconcepts.results import RESULTS_H5AD, read_results, update_results_folder
 

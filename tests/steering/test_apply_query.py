@@ -5,7 +5,7 @@ import pytest
 
 import scconcepts as scc
 from scconcepts._errors import InputError
-from scconcepts.models._scvi import build_scvi
+from scconcepts.models._scvi_train import build_scvi
 
 pytestmark = pytest.mark.slow
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from benchmarks._synthetic import make_synthetic_results
 from fastapi.testclient import TestClient
 
 from scconcepts.app import create_app, start_server
-from scconcepts.app._synthetic import make_synthetic_results
 
 pytestmark = pytest.mark.slow
 

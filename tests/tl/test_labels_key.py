@@ -3,13 +3,13 @@
 import anndata as ad
 import numpy as np
 import pandas as pd
+from benchmarks._synthetic import make_synthetic_results
 from fastapi.testclient import TestClient
 from scipy import sparse
 
 from scconcepts._keys import labels_key_of
 from scconcepts.app import create_app
 from scconcepts.app._data import ConceptResults
-from scconcepts.app._synthetic import make_synthetic_results
 from scconcepts.report import write_report
 from scconcepts.tl import label_concepts
 

@@ -15,7 +15,8 @@ import scipy.sparse as sp
 from scconcepts import _keys
 from scconcepts._errors import InputError
 from scconcepts.app._decoder import read_decoder
-from scconcepts.genesets._terms import DEPLETED, ENRICHED, concept_terms, term_coverage, term_signs
+from scconcepts.app._expression import Block, gene_column, read_expression
+from scconcepts.app._terms import all_terms, concept_rows, coverage, read_enrichment
 from scconcepts.results import open_results_h5ad, read_manifest, reading
 from scconcepts.stats import TypeShares, type_shares
 
@@ -122,7 +123,7 @@ class ConceptResults:
         self.attribution_padj = self._varm(adata, _keys.attribution_padj_key(key))
         self.de = self._varm(adata, _keys.de_key(key))
         enr = adata.uns.get(_keys.enrichment_key(key))
-        self.enrichment = self._enrichment(enr) if isinstance(enr, pd.DataFrame) and len(enr) else None
+        self.enrichment = read_enrichment(enr) if isinstance(enr, pd.DataFrame) and len(enr) else None
         self.decoder = read_decoder(self.folder, self.n_concepts)
         logger.info("explorer data: %d cells, %d concepts from %s", self.n_cells, self.n_concepts, self.folder)
 
@@ -156,21 +157,6 @@ class ConceptResults:
             return None
         arr = np.asarray(adata.varm[name], dtype=np.float32)
         return arr if arr.shape == (len(self.genes), self.n_concepts) else None
-
-    @staticmethod
-    def _enrichment(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.copy()
-        frame["concept"] = frame["concept"].astype(int)
-        for col in ("source", "term", "term_id", "method"):
-            if col not in frame:
-                frame[col] = ""
-        for col in ("score", "pval", "padj"):
-            if col not in frame:
-                frame[col] = np.nan
-        frame["elim"] = frame["elim"].astype(bool) if "elim" in frame else True
-        if "ranking" not in frame:
-            frame["ranking"] = "attribution"
-        return frame.sort_values(["concept", "padj"], kind="stable")
 
     # ---------------------------------------------------------------- identifiers
     def has_concept(self, cid: int) -> bool:
@@ -321,36 +307,12 @@ class ConceptResults:
         Counts are scaled to 10,000 per cell and ``log1p``-transformed (values that are not counts are
         shown as stored). The expression matrix is read from disk on the first call.
         """
-        gene = self.gene_index[name]
-        cells = np.concatenate([start + block.indices[block.indptr[gene] : block.indptr[gene + 1]]
-                                for start, block in self._expression])  # fmt: skip
-        values = np.concatenate([block.data[block.indptr[gene] : block.indptr[gene + 1]]
-                                 for _, block in self._expression])  # fmt: skip
-        order = np.argsort(values, kind="stable")
-        return cells[order].astype(np.uint32), values[order].astype(np.float32)
+        return gene_column(self._expression, self.gene_index[name])
 
     @cached_property
-    def _expression(self) -> list[tuple[int, sp.csc_matrix]]:
-        """The log-normalised expression as column-major blocks of :data:`EXPRESSION_CHUNK` cells.
-
-        The matrix is read from disk chunk by chunk (normalisation is per cell), so no dense or second
-        full-size copy is made; the blocks are what stays in memory.
-        """
-        from scconcepts.tl._de import log_normalised
-
-        adata = open_results_h5ad(self.folder, backed="r")
-        blocks = []
-        try:
-            if adata.X is None:
-                return [(0, sp.csc_matrix((self.n_cells, len(self.genes)), dtype=np.float32))]
-            for start in range(0, self.n_cells, EXPRESSION_CHUNK):
-                chunk = adata.X[start : start + EXPRESSION_CHUNK]
-                block = log_normalised(ad.AnnData(X=sp.csr_matrix(chunk, dtype=np.float32))).tocsc()
-                block.eliminate_zeros()
-                blocks.append((start, block))
-        finally:
-            adata.file.close()
-        return blocks or [(0, sp.csc_matrix((0, len(self.genes)), dtype=np.float32))]
+    def _expression(self) -> list[Block]:
+        """The log-normalised expression in blocks of :data:`EXPRESSION_CHUNK` cells (:func:`read_expression`)."""
+        return read_expression(self.folder, self.n_cells, len(self.genes), EXPRESSION_CHUNK)
 
     @cached_property
     def terms(self) -> pd.DataFrame:
@@ -358,22 +320,12 @@ class ConceptResults:
 
         :func:`~scconcepts.genesets.concept_terms`: enriched in the attribution ranking, significant, kept by elim.
         """
-        if self.enrichment is None:
-            return concept_terms(pd.DataFrame(columns=["concept", "ranking", "padj", "score", "elim"]))
-        return concept_terms(self.enrichment)
+        return all_terms(self.enrichment)
 
     @cached_property
     def term_coverage(self) -> dict[str, Any] | None:
         """How many enriched concepts have a term (the figure of the log, ``info`` and ``metrics.json``)."""
-        if self.enrichment is None:
-            return None
-        concepts = self.enrichment_params.get("concepts")
-        if concepts is None:
-            concepts = int(self.enrichment_params.get("n_concepts", 0)) or int(self.enrichment["concept"].nunique())
-        else:
-            concepts = [int(c) for c in np.asarray(concepts).ravel()]
-        sources = [str(s) for s in self.enrichment_params.get("sources", [])]
-        return term_coverage(self.enrichment, concepts, sources=sources)
+        return None if self.enrichment is None else coverage(self.enrichment, self.enrichment_params)
 
     @cached_property
     def catalogue_terms(self) -> list[list[str]]:
@@ -392,15 +344,7 @@ class ConceptResults:
         """
         if self.enrichment is None:
             return None
-        rows = self.enrichment[self.enrichment["concept"] == cid].head(limit)
-        rows = rows.assign(sign=np.where(term_signs(rows) > 0, ENRICHED, DEPLETED))
-        terms = self.terms[self.terms["concept"] == cid]
-        first = [r.split("+")[0] for r in terms["ranking"]]
-        term_rows = set(zip(terms["source"], terms["term_id"], first, strict=True))
-        keys = zip(rows["source"], rows["term_id"], rows["ranking"], strict=True)
-        rows = rows.assign(is_term=[key in term_rows for key in keys])
-        cols = ["source", "term", "term_id", "ranking", "sign", "score", "pval", "padj", "method", "elim", "is_term"]
-        return _records(rows[cols])
+        return _records(concept_rows(self.enrichment, self.terms, cid, limit))
 
     # ---------------------------------------------------------------- neighbours
     def cosine_neighbours(self, cid: int, n: int = 10) -> list[dict[str, Any]] | None:

@@ -10,40 +10,21 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
-from scconcepts.app import _pages
-from scconcepts.app._agreement import agreement
-from scconcepts.app._annotations import Annotation, AnnotationsError, AnnotationStore
+from scconcepts.app._annotations import AnnotationsError, AnnotationStore
 from scconcepts.app._data import ConceptResults
+from scconcepts.app._routes import add_annotation_routes, add_page_routes
 from scconcepts.app._security import LOOPBACK_HOSTS, Guard, new_token
 from scconcepts.app._steering import steering_router
 
 logger = logging.getLogger(__name__)
 
-#: The only files the server sends from disk: URL name -> (file in the package's static folder, media type).
-STATIC_FILES: dict[str, tuple[str, str]] = {
-    "index.html": ("index.html", "text/html; charset=utf-8"),
-    "style.css": ("style.css", "text/css; charset=utf-8"),
-    "app.js": ("app.js", "text/javascript; charset=utf-8"),
-    "api.js": ("api.js", "text/javascript; charset=utf-8"),
-    "dom.js": ("dom.js", "text/javascript; charset=utf-8"),
-    "charts.js": ("charts.js", "text/javascript; charset=utf-8"),
-    "scatter.js": ("scatter.js", "text/javascript; charset=utf-8"),
-    "pages.js": ("pages.js", "text/javascript; charset=utf-8"),
-    "catalogue.js": ("catalogue.js", "text/javascript; charset=utf-8"),
-    "annotate.js": ("annotate.js", "text/javascript; charset=utf-8"),
-    "steering.js": ("steering.js", "text/javascript; charset=utf-8"),
-}
-BINARY = "application/octet-stream"
 #: Host values that mean "every interface".
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 
@@ -63,22 +44,6 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
         for item in error.errors()
     ]
     return AsciiJSONResponse({"detail": detail}, status_code=422)
-
-
-def _concept_key(key: str) -> int | None:
-    """A concept id from an ``annotations.json`` key, ``None`` for keys that name no concept (hand edits)."""
-    return int(key) if key.isascii() and key.isdigit() else None
-
-
-@lru_cache(maxsize=len(STATIC_FILES))
-def _static(name: str) -> bytes:
-    return resources.files("scconcepts.app").joinpath("static", STATIC_FILES[name][0]).read_bytes()
-
-
-def pack_values(cells: np.ndarray, values: np.ndarray) -> bytes:
-    """Binary activations: ``uint32 n``, ``n`` uint32 cell indices, ``n`` float32 values (little endian)."""
-    head = np.array([cells.size], dtype="<u4").tobytes()
-    return head + cells.astype("<u4").tobytes() + values.astype("<f4").tobytes()
 
 
 def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, token: str | None = None) -> Guard:
@@ -117,117 +82,8 @@ def create_app(folder: str | Path, *, allowed_hosts: list[str] | None = None, to
         logger.error("%s", error)
         return JSONResponse({"detail": str(error)}, status_code=409)
 
-    def concept_id(cid: int) -> int:
-        if not data.has_concept(cid):
-            raise HTTPException(404, f"no concept {cid}; ids run from 0 to {data.n_concepts - 1}")
-        return cid
-
-    def neuron_id(dim: int) -> int:
-        if not data.has_neuron(dim):
-            raise HTTPException(404, f"no embedding dimension {dim}")
-        return dim
-
-    def automatic() -> dict[int, str]:
-        return {cid: data.label(cid) for cid in range(data.n_concepts)}
-
-    @lru_cache(maxsize=8)
-    def neuron_bytes(dim: int) -> bytes:
-        return pack_values(*data.on_map(*data.neuron_values(dim)))
-
-    @api.get("/", include_in_schema=False)
-    def index() -> Response:
-        return Response(_static("index.html"), media_type=STATIC_FILES["index.html"][1])
-
-    @api.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Response:
-        return Response(status_code=204)
-
-    @api.get("/static/{name}", include_in_schema=False)
-    def static(name: str) -> Response:
-        if name not in STATIC_FILES:
-            raise HTTPException(404, "not found")
-        return Response(_static(name), media_type=STATIC_FILES[name][1], headers={"cache-control": "no-cache"})
-
-    @api.get("/api/info")
-    def get_info() -> dict[str, Any]:
-        return _pages.info(data)
-
-    @api.get("/api/umap")
-    def get_umap() -> Response:
-        return Response(data.map_points.astype("<f4").tobytes(), media_type=BINARY)
-
-    @api.get("/api/concepts")
-    def get_catalogue() -> list[dict[str, Any]]:
-        return _pages.catalogue(data)
-
-    @api.get("/api/concepts/{cid}")
-    def get_concept(cid: int) -> dict[str, Any]:
-        return _pages.concept(data, concept_id(cid))
-
-    @api.get("/api/concepts/{cid}/activations")
-    def get_concept_values(cid: int) -> Response:
-        return Response(pack_values(*data.on_map(*data.concept_values(concept_id(cid)))), media_type=BINARY)
-
-    @api.get("/api/neurons/{dim}")
-    def get_neuron(dim: int) -> dict[str, Any]:
-        return _pages.neuron(data, neuron_id(dim))
-
-    @api.get("/api/neurons/{dim}/activations")
-    def get_neuron_values(dim: int) -> Response:
-        return Response(neuron_bytes(neuron_id(dim)), media_type=BINARY)
-
-    @api.get("/api/genes")
-    def get_genes(q: str = Query("", max_length=100)) -> list[str]:
-        return _pages.search_genes(data, q)
-
-    # declared before the gene page, whose {name:path} would take ".../expression" too
-    @api.get("/api/genes/{name:path}/expression")
-    def get_gene_values(name: str) -> Response:
-        if name not in data.gene_index:
-            raise HTTPException(404, "no such gene")
-        return Response(pack_values(*data.on_map(*data.gene_values(name))), media_type=BINARY)
-
-    @api.get("/api/genes/{name:path}")
-    def get_gene(name: str) -> dict[str, Any]:
-        if name not in data.gene_index:
-            raise HTTPException(404, "no such gene")
-        return _pages.gene(data, name)
-
-    @api.get("/api/cell-types")
-    def get_cell_types() -> list[dict[str, Any]] | None:
-        return _pages.cell_types(data)
-
-    @api.get("/api/cell-types/{name:path}")
-    def get_cell_type(name: str) -> dict[str, Any]:
-        if data.cell_types is None or name not in set(data.cell_types.categories):
-            raise HTTPException(404, "no such cell type")
-        return _pages.cell_type(data, name)
-
-    @api.get("/api/annotations")
-    def get_annotations() -> dict[str, dict[str, Any]]:
-        return store.all()
-
-    @api.put("/api/annotations/{cid}")
-    def put_annotation(cid: int, annotation: Annotation) -> dict[str, Any]:
-        return store.save(concept_id(cid), annotation)
-
-    @api.delete("/api/annotations/{cid}")
-    def delete_annotation(cid: int) -> dict[str, bool]:
-        return {"deleted": store.delete(concept_id(cid))}
-
-    @api.get("/api/annotations.csv")
-    def get_annotations_csv() -> Response:
-        return Response(
-            store.to_csv(automatic()).encode("utf-8", "replace"),
-            media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": 'attachment; filename="annotations.csv"'},
-        )
-
-    @api.get("/api/agreement")
-    def get_agreement() -> dict[str, Any]:
-        concepts = {key: rec for key, rec in store.all().items() if _concept_key(key) is not None}
-        return agreement(concepts, automatic())
-
+    add_page_routes(api.router, data)
+    add_annotation_routes(api.router, data, store)
     api.include_router(steering_router(data))
     return Guard(api, allowed_hosts=allowed_hosts, token=token)
 

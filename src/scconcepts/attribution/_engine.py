@@ -1,9 +1,9 @@
 """Run perturbation attribution for many concepts at once: one perturbed forward serves every concept.
 
-A *group* is one cell together with the values its genes take when perturbed (for ``counterfactual``,
-the values of one neighbour) and the concepts it was chosen for. Every gene of a group that the
-strategy changes becomes one *row*: the cell with that gene replaced. Each row's forward pass gives
-the change of every concept; the changes are added to the scores of the concepts the group serves.
+Each perturbed row (a chosen cell with one gene replaced, :mod:`scconcepts.attribution._plan`) gives the change of
+every concept; the changes are added to the scores of the concepts the row's cell serves. This module checks the
+request, picks the engine, runs the rows (exactly, screened, or screened then confirmed) and turns the sums into
+scores (:func:`result_from_sums`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import scipy.sparse as sp
 import torch
 
 from scconcepts._errors import InputError
-from scconcepts._progress import progress
-from scconcepts.attribution._forward import Components, ExactRunner, ShortcutRunner, make_runner
+from scconcepts.attribution._forward import Components, make_runner
+from scconcepts.attribution._plan import Accumulator, Plan, build_groups
 from scconcepts.attribution._specific import specific_scores
 from scconcepts.attribution._strategies import GeneStatistics, Strategy
 from scconcepts.models._base import Encoder
@@ -28,10 +28,6 @@ logger = logging.getLogger(__name__)
 ENGINES = ("auto", "exact", "shortcut", "fast", "screen+confirm")
 #: Which genes of a cell are perturbed.
 GENE_SETS = ("expressed", "all")
-_GROUPS_PER_CHUNK = 128
-#: The screen runs the components at these multiples of each row's estimated embedding step.
-_SCREEN_FACTORS = (0.5, 1.0, 1.5)
-_JACOBIAN_FLOATS = 1 << 24  # cells x embedding dim x genes held at once by the screen (64 MiB of float32)
 
 
 @dataclass
@@ -106,53 +102,6 @@ class AttributionResult:
     squares: np.ndarray | None = None
 
 
-@dataclass
-class _Groups:
-    cell: np.ndarray  # local row of the cell in the dense block of used cells
-    source: np.ndarray  # local row of the neighbour giving the values, or -1
-    member: np.ndarray  # groups x concepts bool
-
-
-def _build_groups(chosen: list[np.ndarray], neighbours: list[np.ndarray] | None) -> tuple[_Groups, np.ndarray]:
-    keys: dict[tuple[int, int], int] = {}
-    pairs: list[tuple[int, int]] = []
-    for j, cells in enumerate(chosen):
-        sources = neighbours[j] if neighbours is not None else np.full(cells.size, -1)
-        for cell, source in zip(cells.tolist(), sources.tolist(), strict=True):
-            if neighbours is not None and source < 0:
-                continue  # the concept is active in every cell: no counterfactual exists
-            group = keys.setdefault((cell, source), len(keys))
-            pairs.append((group, j))
-    member = np.zeros((len(keys), len(chosen)), dtype=bool)
-    for group, j in pairs:
-        member[group, j] = True
-    key_array = np.array(list(keys), dtype=np.int64).reshape(-1, 2)
-    used = np.unique(np.concatenate([key_array[:, 0], key_array[key_array[:, 1] >= 0, 1]]))
-    local = {int(c): i for i, c in enumerate(used)}
-    cell = np.array([local[int(c)] for c in key_array[:, 0]], dtype=np.int64)
-    source = np.array([local[int(s)] if s >= 0 else -1 for s in key_array[:, 1]], dtype=np.int64)
-    return _Groups(cell=cell, source=source, member=member), used
-
-
-class _Accumulator:
-    """Sums of signed changes and of their squares, acting counts and perturbation counts (genes x concepts).
-
-    All are plain sums over cells, so accumulators of different cells merge by addition.
-    """
-
-    def __init__(self, n_genes: int, n_concepts: int) -> None:
-        self.total = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
-        self.squares = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
-        self.acting = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
-        self.count = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
-
-    def add(self, gene: torch.Tensor, signed: torch.Tensor, acts: torch.Tensor, weight: torch.Tensor) -> None:
-        self.total.index_add_(0, gene, (signed * weight).double())
-        self.squares.index_add_(0, gene, (signed.square() * weight).double())
-        self.acting.index_add_(0, gene, (acts & (weight > 0)).double())
-        self.count.index_add_(0, gene, weight.double())
-
-
 def run_attribution(
     encoder: Encoder,
     components: Components,
@@ -223,22 +172,10 @@ def run_attribution(
         Show progress bars.
 
     """
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if genes not in GENE_SETS:
-        raise InputError(f"genes must be one of {', '.join(GENE_SETS)}, not {genes!r}")
-    if not 0 <= confirm_share <= 1:
-        raise InputError(f"confirm_share must be between 0 and 1, not {confirm_share}")
-    if strategy.needs_neighbour and neighbours is None:
-        raise InputError(f"method {strategy.name!r} needs counterfactual neighbours")
-    has_shortcut = encoder.linear_first_layer() is not None
-    if engine == "shortcut" and not has_shortcut:
-        raise InputError(
-            f"the {encoder.name} encoder has no linear first layer, so engine='shortcut' cannot run; use 'exact'"
-        )
+    _check(encoder, strategy, neighbours, engine, genes, confirm_share)
     runner = make_runner(encoder, components, shortcut=engine != "exact")
     resolved = {"auto": runner.name}.get(engine, engine)
-    groups, used = _build_groups(chosen, neighbours)
+    groups, used = build_groups(chosen, neighbours)
     n_genes, n_concepts = x.shape[1], len(chosen)
     device = encoder.device
     dense = torch.as_tensor(x[used].toarray(), dtype=torch.float32, device=device)
@@ -257,23 +194,12 @@ def run_attribution(
             "the stored activations; their scores are 0",
             int(((n_cells > 0) & (mean_activation <= 0)).sum()),
         )
-    plan = _Plan(runner, dense, base, groups, strategy, stats, concept_index, genes, batch_size, min_change, progress)
-    scale = n_cells * mean_activation
+    plan = Plan(runner, dense, base, groups, strategy, stats, concept_index, genes, batch_size, min_change, progress)
     confirmed, n_gradients, n_screened = None, 0, 0
     if resolved in {"fast", "screen+confirm"}:
-        total, n_gradients = plan.screen(n_genes, n_concepts, scale)
-        n_screened = n_exact = int(plan.values.size)
-        n_forwards, measured = 0, torch.zeros(n_genes, n_concepts, dtype=torch.float64)
-        if resolved == "screen+confirm":
-            estimate = _scores(total.total.numpy(), n_cells, mean_activation)
-            pairs = _top_genes(estimate, total.count.numpy() > 0, n_confirm) if n_confirm > 0 else None
-            correction, n_forwards, n_exact, measured = plan.exact(
-                n_genes, n_concepts, rows=_top_rows(plan.values, confirm_share), pairs=pairs
-            )
-            total.total += correction.total
-            total.squares += correction.squares
-            total.acting += correction.acting
-        confirmed = (measured / total.count.clamp_min(1)).numpy().astype(np.float32)
+        confirm = (n_confirm, confirm_share) if resolved == "screen+confirm" else None
+        total, confirmed, n_forwards, n_gradients, n_exact = _screened(plan, n_genes, n_cells, mean_activation, confirm)
+        n_screened = int(plan.values.size)
     else:
         total, n_forwards, n_exact, _ = plan.exact(n_genes, n_concepts)
     logger.info(
@@ -286,6 +212,61 @@ def run_attribution(
         mean_activation, confirmed=confirmed, engine=resolved, n_forwards=n_forwards, n_gradients=n_gradients,
         n_forwards_exact=n_exact, n_screened=n_screened,
     )  # fmt: skip
+
+
+def _check(
+    encoder: Encoder,
+    strategy: Strategy,
+    neighbours: list[np.ndarray] | None,
+    engine: str,
+    genes: str,
+    confirm_share: float,
+) -> None:
+    """Raise :class:`InputError` on settings :func:`run_attribution` cannot run with."""
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if genes not in GENE_SETS:
+        raise InputError(f"genes must be one of {', '.join(GENE_SETS)}, not {genes!r}")
+    if not 0 <= confirm_share <= 1:
+        raise InputError(f"confirm_share must be between 0 and 1, not {confirm_share}")
+    if strategy.needs_neighbour and neighbours is None:
+        raise InputError(f"method {strategy.name!r} needs counterfactual neighbours")
+    if engine == "shortcut" and encoder.linear_first_layer() is None:
+        raise InputError(
+            f"the {encoder.name} encoder has no linear first layer, so engine='shortcut' cannot run; use 'exact'"
+        )
+
+
+def _screened(
+    plan: Plan,
+    n_genes: int,
+    n_cells: np.ndarray,
+    mean_activation: np.ndarray,
+    confirm: tuple[int, float] | None,
+) -> tuple[Accumulator, np.ndarray, int, int, int]:
+    """The ``fast`` engine, and with ``confirm=(n_confirm, confirm_share)`` the ``screen+confirm`` engine.
+
+    Every row is estimated by the screen; confirming runs exactly the rows of largest value (``confirm_share``) and
+    every row of each concept's ``n_confirm`` genes of largest estimated score, whose exact changes replace their
+    estimates. Returns the sums, the share of each gene x concept's cells measured exactly, the exact forwards run,
+    the gradients taken and the exact engine's forwards.
+    """
+    n_concepts = len(n_cells)
+    total, n_gradients = plan.screen(n_genes, n_concepts, n_cells * mean_activation)
+    n_exact = int(plan.values.size)
+    n_forwards, measured = 0, torch.zeros(n_genes, n_concepts, dtype=torch.float64)
+    if confirm is not None:
+        n_confirm, confirm_share = confirm
+        estimate = _scores(total.total.numpy(), n_cells, mean_activation)
+        pairs = _top_genes(estimate, total.count.numpy() > 0, n_confirm) if n_confirm > 0 else None
+        correction, n_forwards, n_exact, measured = plan.exact(
+            n_genes, n_concepts, rows=_top_rows(plan.values, confirm_share), pairs=pairs
+        )
+        total.total += correction.total
+        total.squares += correction.squares
+        total.acting += correction.acting
+    confirmed = (measured / total.count.clamp_min(1)).numpy().astype(np.float32)
+    return total, confirmed, n_forwards, n_gradients, n_exact
 
 
 def result_from_sums(
@@ -354,166 +335,3 @@ def _top_rows(values: np.ndarray, share: float) -> np.ndarray:
     if n > 0:
         keep[np.argpartition(-values, n - 1)[:n]] = True
     return keep
-
-
-class _Plan:
-    """Turns groups into rows and runs them through a runner (exactly, or through the screen)."""
-
-    def __init__(
-        self,
-        runner: ExactRunner | ShortcutRunner,
-        dense: torch.Tensor,
-        base: torch.Tensor,
-        groups: _Groups,
-        strategy: Strategy,
-        stats: GeneStatistics,
-        concept_index: torch.Tensor,
-        genes: str,
-        batch_size: int,
-        min_change: float,
-        progress: bool,
-    ) -> None:
-        self.runner, self.dense, self.base, self.groups = runner, dense, base, groups
-        self.strategy, self.stats, self.concept_index = strategy, stats, concept_index
-        self.genes, self.batch_size, self.min_change, self.progress = genes, batch_size, min_change, progress
-
-    def _chunks(self, desc: str):
-        """Per chunk of groups: the chunk, its cells, their values before and after, and which genes are rows."""
-        starts = range(0, self.groups.cell.size, _GROUPS_PER_CHUNK)
-        for start in progress(starts, desc=desc, disable=not self.progress or len(starts) < 2):
-            chunk = slice(start, start + _GROUPS_PER_CHUNK)
-            cells = self.groups.cell[chunk]
-            original = self.dense[torch.as_tensor(cells)].cpu().numpy()
-            sources = self.groups.source[chunk]
-            neighbour = (
-                self.dense[torch.as_tensor(np.maximum(sources, 0))].cpu().numpy() if (sources >= 0).any() else None
-            )
-            new = self.strategy.replacement(original, neighbour, self.stats)
-            perturb = new != original
-            if self.genes == "expressed":
-                perturb &= original != 0
-            yield chunk, cells, original, new, perturb
-
-    @staticmethod
-    def _direction(original: np.ndarray, new: np.ndarray, group: np.ndarray, gene: np.ndarray) -> torch.Tensor:
-        """Per row, the sign of the gene's move (+1 raised, -1 lowered), as a column to multiply changes by.
-
-        A row's score is ``direction * (perturbed - original activation)``: positive when the concept moves with
-        the gene. Removal lowers a gene the cell expresses above the replacement, so a gene whose removal lowers
-        the concept scores > 0; but a gene the cell holds *below* the replacement (a replacement that raises it)
-        scores > 0 only if raising it lifts the concept. A gene the concept's cells lack, whose lack lifts the
-        concept, scores < 0: more of it lowers the concept.
-        """
-        return torch.as_tensor(np.sign(new[group, gene] - original[group, gene]), dtype=torch.float64)[:, None]
-
-    def screen(self, n_genes: int, n_concepts: int, scale: np.ndarray) -> tuple[_Accumulator, int]:
-        """Estimate every row's change of every concept: first-order in the encoder, exact in the components.
-
-        Per group, the Jacobian of the embedding with respect to each gene's input step (one backward
-        per embedding dimension) gives each row's estimated embedding ``embedding + step * J[:, gene]``;
-        the components function (the SAE) then runs on it exactly, so its discontinuous choice of active
-        concepts is followed rather than linearised. It also runs at half and one and a half times the
-        estimated step: a row's *value* is how much a concept's activation moves over that range (the
-        |estimate| where the SAE responds linearly, much more where the estimate sits near a switch
-        between active concepts and may land on the wrong side), the largest over the concepts its group
-        serves, each divided by the concept's ``n_cells * mean_activation``. Keeps each row's estimates
-        of the concepts its group serves, for the confirmation.
-        Returns the accumulated estimates and the number of gradients (backward passes) taken.
-        """
-        acc = _Accumulator(n_genes, n_concepts)
-        embedding = self.runner.embedding.detach()
-        dim = embedding.shape[1]
-        per_jacobian = max(1, _JACOBIAN_FLOATS // max(1, dim * n_genes))
-        inverse_scale = np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 0.0)
-        flat, n_served, values, n_gradients = [], [], [], 0
-        for chunk, cells, original, new, perturb in self._chunks(f"screening ({self.runner.name})"):
-            member = self.groups.member[chunk]
-            steps = self.runner.gene_steps(torch.as_tensor(original), torch.as_tensor(new)).to(embedding.device)
-            for first in range(0, cells.size, per_jacobian):
-                sub = slice(first, first + per_jacobian)
-                with torch.enable_grad():
-                    jacobian = self.runner.embedding_jacobian(torch.as_tensor(cells[sub])).detach()
-                n_gradients += jacobian.shape[0] * dim
-                group, gene = np.nonzero(perturb[sub])
-                for start in range(0, gene.size, self.batch_size):
-                    rows = slice(start, start + self.batch_size)
-                    g, gene_t = torch.as_tensor(group[rows]), torch.as_tensor(gene[rows])
-                    cell = torch.as_tensor(cells[sub][group[rows]])
-                    move = steps[first + g, gene_t][:, None] * jacobian[g, :, gene_t]
-                    with torch.no_grad():
-                        out = [
-                            self.runner.components(embedding[cell] + factor * move)[:, self.concept_index]
-                            .double()
-                            .cpu()
-                            for factor in _SCREEN_FACTORS
-                        ]
-                    before = self.base[cell]
-                    delta = out[1] - before
-                    served = member[sub][group[rows]]
-                    weight = torch.as_tensor(served, dtype=torch.float64)
-                    direction = self._direction(original[sub], new[sub], group[rows], gene[rows])
-                    acc.add(gene_t, direction * delta, delta.abs() > self.min_change * before.abs(), weight)
-                    estimate = delta.numpy()
-                    flat.append(estimate[served])
-                    n_served.append(served.sum(axis=1))
-                    spread = ((out[0] - out[1]).abs() + (out[2] - out[1]).abs()).numpy()
-                    values.append(np.max(spread * inverse_scale * served, axis=1, initial=0.0))
-        self.flat = np.concatenate(flat) if flat else np.zeros(0)
-        self.values = np.concatenate(values) if values else np.zeros(0)
-        served_per_row = np.concatenate(n_served) if n_served else np.zeros(0, dtype=np.int64)
-        self.offsets = (np.cumsum(served_per_row) - served_per_row).astype(np.int64)
-        return acc, n_gradients
-
-    def _row_estimates(self, row: np.ndarray, served: np.ndarray) -> torch.Tensor:
-        """The screen's estimates of global rows ``row`` (rows x concepts; 0 where the group does not serve)."""
-        position = self.offsets[row][:, None] + np.cumsum(served, axis=1) - 1
-        values = self.flat[np.where(served, position, 0)] if self.flat.size else np.zeros(served.shape)
-        return torch.as_tensor(np.where(served, values, 0.0), dtype=torch.float64)
-
-    def exact(
-        self, n_genes: int, n_concepts: int, rows: np.ndarray | None = None, pairs: np.ndarray | None = None
-    ) -> tuple[_Accumulator, int, int, torch.Tensor]:
-        """Run every row exactly, or (confirming) the chosen ``rows`` and every row of the chosen ``pairs``.
-
-        When confirming, the accumulator holds (exact - estimate) for every concept each row's group serves,
-        to be added to the screen's; the last return value counts, per gene and concept, the cells whose
-        change was measured exactly.
-        """
-        acc = _Accumulator(n_genes, n_concepts)
-        measured = torch.zeros(n_genes, n_concepts, dtype=torch.float64)
-        confirming = rows is not None or pairs is not None
-        n_rows = n_exact = 0
-        for chunk, cells, original, new, perturb in self._chunks(f"perturbing ({self.runner.name})"):
-            member = self.groups.member[chunk]
-            group, gene = np.nonzero(perturb)
-            row_id = n_exact + np.arange(gene.size)
-            n_exact += int(gene.size)
-            if confirming:
-                keep = np.zeros(gene.size, dtype=bool) if rows is None else rows[row_id]
-                if pairs is not None:
-                    keep |= (member[group] & pairs[gene]).any(axis=1)
-                group, gene, row_id = group[keep], gene[keep], row_id[keep]
-            for start in range(0, gene.size, self.batch_size):
-                batch = slice(start, start + self.batch_size)
-                cell = torch.as_tensor(cells[group[batch]])
-                gene_t = torch.as_tensor(gene[batch])
-                value = torch.as_tensor(new[group[batch], gene[batch]])
-                with torch.no_grad():
-                    out = self.runner.perturbed(cell, gene_t, value)[:, self.concept_index].double().cpu()
-                before = self.base[cell]
-                served = member[group[batch]]
-                delta = out - before
-                weight = torch.as_tensor(served, dtype=torch.float64)
-                direction = self._direction(original, new, group[batch], gene[batch])
-                if confirming:  # replace the estimates of these rows, in every concept their group serves
-                    estimate = self._row_estimates(row_id[batch], served)
-                    threshold = self.min_change * before.abs()
-                    acts = (delta.abs() > threshold).double() - (estimate.abs() > threshold).double()
-                    acc.total.index_add_(0, gene_t, direction * (delta - estimate) * weight)
-                    acc.squares.index_add_(0, gene_t, (delta.square() - estimate.square()) * weight)
-                    acc.acting.index_add_(0, gene_t, acts * weight)
-                    measured.index_add_(0, gene_t, weight)
-                else:
-                    acc.add(gene_t, direction * delta, delta.abs() > self.min_change * before.abs(), weight)
-                n_rows += gene_t.numel()
-        return acc, n_rows, n_exact, measured

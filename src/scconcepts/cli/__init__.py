@@ -7,9 +7,9 @@ import logging
 import sys
 from importlib import import_module
 
-from scconcepts import __version__
 from scconcepts._errors import ScconceptsError
 from scconcepts._threads import apply_to_environment, limit_other_pools
+from scconcepts._version import __version__
 from scconcepts.cli._failure import forget_steps, report_failure
 from scconcepts.cli._signals import Interrupted, stop_on_signals
 

@@ -74,7 +74,7 @@ def attribute_folder(folder: str | Path, *, key: str = "concepts", device: str =
     """Attribute every concept of a results folder and update it atomically.
 
     ``results.h5ad`` gains the attribution keys of :func:`scconcepts.tl.attribute` and
-    ``attribution.csv`` the long table of :func:`scconcepts.tl._attribute.attribution_table`; a
+    ``attribution.csv`` the long table of :func:`scconcepts.tl._attribution_table.attribution_table`; a
     report in the folder is rewritten. All of them change in one commit.
 
     Parameters
@@ -95,7 +95,7 @@ def attribute_folder(folder: str | Path, *, key: str = "concepts", device: str =
     """
     from scconcepts import tl
     from scconcepts.report import refresh_report
-    from scconcepts.tl._attribute import attribution_table
+    from scconcepts.tl._attribution_table import attribution_table
 
     folder = Path(folder)
     with update_results_folder(folder) as staging:

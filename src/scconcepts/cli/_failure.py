@@ -78,7 +78,7 @@ def log_dir() -> Path:
 
 def write_failure_log(command: str, argv: list[str], error: BaseException) -> Path | None:
     """Write the command line, the step and the traceback of ``error`` into a new log file; return its path."""
-    from scconcepts import __version__
+    from scconcepts._version import __version__
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = (

@@ -152,7 +152,7 @@ def add_attribution(
 ) -> None:
     """Attribute every concept to genes (default settings) and write ``attribution.csv`` into ``folder``."""
     from scconcepts import tl
-    from scconcepts.tl._attribute import attribution_table
+    from scconcepts.tl._attribution_table import attribution_table
 
     tl.attribute(adata, encoder=encoder, sae=sae, key=key, client=client)
     attribution_table(adata, key=key).to_csv(folder / ATTRIBUTION_CSV, index=False)

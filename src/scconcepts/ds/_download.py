@@ -15,8 +15,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from scconcepts import __version__
 from scconcepts._errors import OfflineError, ScconceptsError
+from scconcepts._version import __version__
 
 logger = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@
 from scconcepts.genesets._bundled import BUNDLED, bundled_libraries, bundled_library
 from scconcepts.genesets._collapse import collapse, jaccard
 from scconcepts.genesets._compare import compare_rankings
+from scconcepts.genesets._concepts import enrich_concepts
 from scconcepts.genesets._dag import kept_ancestors, term_depths
 from scconcepts.genesets._elim import elim, set_rows
-from scconcepts.genesets._fdr import bh, bh_rows
 from scconcepts.genesets._gmt import read_gmt, split_term
 from scconcepts.genesets._go import ensembl_to_symbol, go_bp, go_db_available, go_db_files
 from scconcepts.genesets._gsea import prerank
@@ -17,6 +17,7 @@ from scconcepts.genesets._run import METHODS, EnrichOptions, enrich_scores
 from scconcepts.genesets._sets import DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, GeneSets
 from scconcepts.genesets._terms import concept_terms, coverage_line, describe_terms, term_coverage
 from scconcepts.genesets._ulm import UlmState, ulm, ulm_one
+from scconcepts.stats._multiple_testing import bh, bh_rows
 
 __all__ = [
     "BUNDLED",
@@ -38,6 +39,7 @@ __all__ = [
     "coverage_line",
     "describe_terms",
     "elim",
+    "enrich_concepts",
     "enrich_scores",
     "ensembl_to_symbol",
     "go_bp",

@@ -14,11 +14,11 @@ from scconcepts._progress import progress
 from scconcepts.genesets._collapse import collapse
 from scconcepts.genesets._dag import kept_ancestors, term_depths
 from scconcepts.genesets._elim import elim, set_rows
-from scconcepts.genesets._fdr import bh, bh_rows
 from scconcepts.genesets._gsea import prerank
 from scconcepts.genesets._ora import ora, ora_one
 from scconcepts.genesets._sets import DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, GeneSets
 from scconcepts.genesets._ulm import UlmState, ulm, ulm_one
+from scconcepts.stats._multiple_testing import bh, bh_rows
 from scconcepts.stats._ranks import normal_scores
 
 logger = logging.getLogger(__name__)

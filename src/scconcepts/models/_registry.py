@@ -14,14 +14,14 @@ from scconcepts.models._base import Encoder
 
 #: model name -> "module:function" building an encoder; ``function(adata, checkpoint=None, **options)``.
 _BUILDERS: dict[str, str] = {
-    "scvi": "scconcepts.models._scvi:build_scvi",
+    "scvi": "scconcepts.models._scvi_train:build_scvi",
     "scgpt": "scconcepts.models._scgpt:build_scgpt",
     "geneformer": "scconcepts.models._geneformer:build_geneformer",
     "torch": "scconcepts.models._torch:build_torch",
 }
 #: model name -> "module:function" loading an encoder saved by :meth:`Encoder.save`.
 _LOADERS: dict[str, str] = {
-    "scvi": "scconcepts.models._scvi:load_scvi",
+    "scvi": "scconcepts.models._scvi_train:load_scvi",
     "scgpt": "scconcepts.models._scgpt:load_scgpt",
     "geneformer": "scconcepts.models._geneformer:load_geneformer",
     "torch": "scconcepts.models._torch:load_torch",

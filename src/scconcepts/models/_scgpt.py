@@ -1,4 +1,9 @@
-"""scGPT as an :class:`~scconcepts.models.Encoder`: official checkpoints, official preprocessing, cell embeddings."""
+"""scGPT as an :class:`~scconcepts.models.Encoder`: official checkpoints, official preprocessing, cell embeddings.
+
+Decoding (steering) uses scGPT's MVC head as an expression decoder: the official ``MVCDecoder`` ("inner product")
+predicts gene ``g`` of a cell as ``<W sigmoid(gene2query(e_g)), cell_emb>``, with ``e_g`` the gene's token embedding
+after the encoder's layer norm and ``cell_emb`` the last layer's ``<cls>`` state. The values are binned expression.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from scconcepts.models._tokens import cell_seeds, context_seeds, length_chunks, 
 logger = logging.getLogger(__name__)
 
 POOLINGS = ("cls", "mean")
+DECODES_TO = "binned expression predicted by scGPT's MVC head, for the unit-norm cell embedding"
 
 
 class ScgptEncoder(TokenEncoder):
@@ -140,14 +146,10 @@ class ScgptEncoder(TokenEncoder):
     @property
     def decodes_to(self) -> str | None:  # type: ignore[override]
         """What :meth:`decode_expression` returns; ``None`` without MVC weights or for another layer/pooling."""
-        from scconcepts.models._scgpt_decode import DECODES_TO, why_not
-
         return None if why_not(self) else DECODES_TO
 
     def decode_expression(self, embedding: np.ndarray, adata: AnnData, *, batch_size: int = 1024) -> np.ndarray:
-        """Decode cell embeddings with the checkpoint's MVC head (see :mod:`scconcepts.models._scgpt_decode`)."""
-        from scconcepts.models._scgpt_decode import decode_scgpt
-
+        """Decode cell embeddings with the checkpoint's MVC head (:func:`decode_scgpt`)."""
         return decode_scgpt(self, embedding, batch_size=batch_size)
 
     def save(self, path: str | Path) -> None:
@@ -233,3 +235,45 @@ def load_scgpt(path: str | Path) -> ScgptEncoder:
         seed=int(info["seed"]),
         layer=info.get("layer"),
     )
+
+
+def why_not(encoder: ScgptEncoder) -> str | None:
+    """Why this encoder cannot decode expression, or ``None`` when it can."""
+    if encoder.checkpoint.mvc is None:
+        return (
+            f"the scGPT checkpoint {encoder.checkpoint.path} has no MVC decoder weights (mvc_decoder.gene2query, "
+            "mvc_decoder.W), so steering cannot be decoded to genes; use --embedding-only"
+        )
+    if encoder.pooling != "cls" or encoder.layer != encoder.default_layer:
+        return (
+            "scGPT's MVC head decodes the last layer's <cls> state; this run embeds "
+            f"{encoder.layer} with {encoder.pooling} pooling, so steering cannot be decoded to genes; "
+            "use --embedding-only"
+        )
+    return None
+
+
+@torch.no_grad()
+def gene_queries(encoder: ScgptEncoder) -> torch.Tensor:
+    """``genes x d`` query vectors ``W sigmoid(gene2query(e_g))`` of the encoder's genes."""
+    mvc = encoder.checkpoint.mvc
+    assert mvc is not None
+    device = encoder.device
+    tokens = torch.as_tensor(encoder.gene_tokens, device=device)
+    gene_embs = encoder.model.encoder(tokens)
+    queries = torch.sigmoid(F.linear(gene_embs, mvc["gene2query.weight"].to(device), mvc["gene2query.bias"].to(device)))
+    return F.linear(queries, mvc["W.weight"].to(device))
+
+
+@torch.no_grad()
+def decode_scgpt(encoder: ScgptEncoder, embedding: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
+    """Cells x genes MVC predictions (clipped at 0) for cell embeddings of the encoder's space."""
+    reason = why_not(encoder)
+    if reason is not None:
+        raise InputError(reason)
+    queries = gene_queries(encoder)
+    out = []
+    for start in range(0, embedding.shape[0], batch_size):
+        cells = torch.as_tensor(np.asarray(embedding[start : start + batch_size], dtype=np.float32))
+        out.append((cells.to(queries.device) @ queries.T).clamp_min(0).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(encoder.genes)), dtype=np.float32)

@@ -28,6 +28,8 @@ from scconcepts.results._lock import commit_lock, release, try_writer_lock
 
 logger = logging.getLogger(__name__)
 
+#: The manifest that makes a folder a results folder; a commit switches it last.
+MANIFEST = "scconcepts.json"
 STAGING_PREFIX = ".scconcepts.partial-"
 DEFERRED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 JOURNAL = ".commit.json"
@@ -115,8 +117,6 @@ def commit(
         ``(old, new)`` entry names to rename in ``folder`` (e.g. annotations of another dictionary).
 
     """
-    from scconcepts.results._folder import MANIFEST
-
     replace = sorted(p.name for p in staging.iterdir() if p.name not in {MANIFEST, JOURNAL, REPLACED, VIEW})
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync_tree(staging)
@@ -135,8 +135,6 @@ def commit(
 
 def _apply(folder: Path, staging: Path) -> None:
     """Carry out the journal of ``staging`` (again, if a crash interrupted it) and remove the staging folder."""
-    from scconcepts.results._folder import MANIFEST
-
     plan = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
     replaced = staging / REPLACED
     replaced.mkdir(exist_ok=True)

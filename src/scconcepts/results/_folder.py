@@ -25,6 +25,7 @@ from typing import Any
 from scconcepts._errors import InputError
 from scconcepts.results._commit import (
     JOURNAL,
+    MANIFEST,
     REPLACED,
     STAGING_PREFIX,
     VIEW,
@@ -38,7 +39,6 @@ from scconcepts.results._lock import LOCK_FILE, commit_lock, describe_os_error, 
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "scconcepts.json"
 RESULTS_H5AD = "results.h5ad"
 METRICS_JSON = "metrics.json"
 EVALUATION_JSON = "evaluation.json"

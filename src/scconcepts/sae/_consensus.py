@@ -32,6 +32,7 @@ from scconcepts.sae._metrics import reconstruction_metrics
 from scconcepts.sae._model import TopKSAE
 from scconcepts.sae._seed_run import SeedRun, train_seed
 from scconcepts.sae._train import TrainingResult, split_rows, train
+from scconcepts.sae._workers import train_seeds_on_workers
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +142,6 @@ def _run_all(
 ) -> list[SeedRun]:
     """Train every seed: on ``client``'s Dask workers, in ``n_jobs`` processes of one thread each, or in turn."""
     if client is not None:
-        from scconcepts.distributed._seeds import train_seeds_on_workers
-
         return train_seeds_on_workers(data, config, seeds, split, client=client)
     if n_jobs <= 1 or len(seeds) == 1:
         return [train_seed(data, config, seed, split) for seed in seeds]

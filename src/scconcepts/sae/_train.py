@@ -107,6 +107,44 @@ def _step(
 
 
 @deterministic()
+def _initial_sae(
+    data: Any, config: SAEConfig, rows: np.ndarray, mean: np.ndarray, scale: float, init: TopKSAE | None
+) -> TopKSAE:
+    """The SAE that training starts from, on the CPU.
+
+    ``init``'s weights, else a random SAE whose decoder bias is the geometric median of the normalised ``rows``
+    (``config.bias_init='median'``) and whose atoms are their k-means centroids (``config.atom_init='kmeans'``).
+    """
+    d_in = len(mean)
+    n_latents = config.expansion * d_in if init is None else init.n_latents
+    sae = TopKSAE(d_in, n_latents, config.k, batch_topk=config.batch_topk, inference=config.inference)
+    if init is not None:
+        sae.load_state_dict(init.state_dict())
+        return sae
+    if config.bias_init == "median":
+        with torch.no_grad():
+            sae.b_dec.copy_(torch.as_tensor(geometric_median(data, rows, mean, scale, seed=config.seed)))
+    if config.atom_init == "kmeans":
+        bias = sae.b_dec.detach().numpy().astype(np.float64)
+        atoms = torch.as_tensor(kmeans_atoms(data, rows, mean, scale, bias, n_latents, seed=config.seed))
+        with torch.no_grad():
+            sae.W_dec.copy_(atoms)
+            sae.W_enc.copy_(atoms)
+    return sae
+
+
+def _optimiser(
+    sae: TopKSAE, config: SAEConfig, n_train: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """Adam on the trainable parameters, its learning rate on a cosine from ``config.lr`` down to a tenth of it."""
+    total_steps = config.epochs * math.ceil(n_train / config.batch_size)
+    optimizer = torch.optim.Adam([p for p in sae.parameters() if p.requires_grad], lr=config.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
+    )
+    return optimizer, schedule
+
+
 def train(
     data: Any,
     config: SAEConfig | None = None,
@@ -152,31 +190,12 @@ def train(
     logger.info("embedding %d x %d: ||mean|| / ||std|| = %.2f (centred before training)", n_cells, d_in, offset)
 
     device = resolve_device(config.device)  # 'auto' from Python as from the command line
-    n_latents = config.expansion * d_in if init is None else init.n_latents
-    sae = TopKSAE(d_in, n_latents, config.k, batch_topk=config.batch_topk, inference=config.inference)
-    if init is not None:
-        sae.load_state_dict(init.state_dict())
-    else:
-        if config.bias_init == "median":
-            with torch.no_grad():
-                sae.b_dec.copy_(torch.as_tensor(geometric_median(data, train_rows, mean, scale, seed=config.seed)))
-        if config.atom_init == "kmeans":
-            bias = sae.b_dec.detach().numpy().astype(np.float64)
-            atoms = torch.as_tensor(kmeans_atoms(data, train_rows, mean, scale, bias, n_latents, seed=config.seed))
-            with torch.no_grad():
-                sae.W_dec.copy_(atoms)
-                sae.W_enc.copy_(atoms)
-    sae = sae.to(device)
+    sae = _initial_sae(data, config, train_rows, mean, scale, init).to(device)
     sae.mean.copy_(torch.as_tensor(mean))
     sae.scale.fill_(scale)
     sae.W_dec.requires_grad_(not freeze_decoder)
     batch_size = config.batch_size
-    steps_per_epoch = math.ceil(len(train_rows) / batch_size)
-    total_steps = config.epochs * steps_per_epoch
-    optimizer = torch.optim.Adam([p for p in sae.parameters() if p.requires_grad], lr=config.lr)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))
-    )
+    optimizer, schedule = _optimiser(sae, config, len(train_rows))
     dead_after = config.dead_after or min(len(train_rows), 1_000_000)
     since_fired = torch.zeros(sae.n_latents, device=device)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from scconcepts.genesets._fdr import bh
+from scconcepts.stats._multiple_testing import bh
 
 #: Pseudo-count (in the unit of the values) added before taking logs.
 PSEUDO_COUNT = 1e-4

@@ -61,7 +61,8 @@ def query_encoder(encoder: Encoder, adata: AnnData, *, max_epochs: int = 100) ->
     new = _new_batches(encoder, adata)
     if not new:
         return encoder
-    from scconcepts.models._scvi import ScviEncoder, _lightning_device
+    from scconcepts.models._scvi import ScviEncoder
+    from scconcepts.models._scvi_train import _lightning_device
 
     if not isinstance(encoder, ScviEncoder):
         return encoder

@@ -7,20 +7,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 from anndata import AnnData
-from scipy import stats
 
 from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._keys import (
     activations_key,
     attribution_key,
-    attribution_padj_key,
-    attribution_raw_key,
-    de_key,
     embedding_key,
 )
 from scconcepts._threads import encoder_work, threads_by_size
@@ -35,34 +30,15 @@ from scconcepts.attribution import (
     run_attribution,
     select_cells,
 )
+from scconcepts.attribution._workers import attribute_on_workers
 from scconcepts.ds._lazy import is_lazy
 from scconcepts.models._base import Encoder
-from scconcepts.tl._de import log_normalised, wilcoxon_scores
+from scconcepts.tl._attribution_table import write_attribution
+from scconcepts.tl._lazy import SAMPLE_CELLS, _subset
 
 logger = logging.getLogger(__name__)
 
 CELL_SELECTIONS = ("top", "random")
-TOP_OVERLAP = 20
-
-
-def pval_key(key: str) -> str:
-    """``varm`` key of the attribution p-values (before FDR adjustment)."""
-    return f"{attribution_key(key)}_pval"
-
-
-def fraction_key(key: str) -> str:
-    """``varm`` key of the share of a concept's cells in which the gene acts."""
-    return f"{attribution_key(key)}_fraction"
-
-
-def exact_share_key(key: str) -> str:
-    """``varm`` key of the share of each score measured exactly (``fast`` and ``screen+confirm`` engines)."""
-    return f"{attribution_key(key)}_exact"
-
-
-def ncells_key(key: str) -> str:
-    """``varm`` key of the number of a concept's cells in which the gene was perturbed."""
-    return f"{attribution_key(key)}_ncells"
 
 
 def _components(sae: Any) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -236,11 +212,9 @@ def attribute(
     _check_options(adata, key, method, n_cells, cells, genes, engine)
     if device is not None:
         _move(encoder, sae, resolve_device(device))
-    if is_lazy(adata):  # matrix on disk: read the perturbed cells and a sample only (scconcepts.tl._lazy)
-        from scconcepts.tl._lazy import attribute_lazy
-
+    if is_lazy(adata):  # matrix on disk: read the perturbed cells and a sample only (see _attribute_lazy)
         target = adata.copy() if copy else adata
-        attribute_lazy(target, encoder=encoder, sae=sae, key=key, method=method, n_cells=n_cells, cells=cells,
+        _attribute_lazy(target, encoder=encoder, sae=sae, key=key, method=method, n_cells=n_cells, cells=cells,
             genes=genes, engine=engine, concepts=concepts, n_confirm=n_confirm, confirm_share=confirm_share,
             quantile=quantile, batch_size=batch_size, seed=seed, client=client, layer=layer)  # fmt: skip
         return target if copy else None
@@ -278,12 +252,10 @@ def attribute(
             encoder, components, x, context, ids_run, chosen_engine, neighbours=neighbours, **options
         )
     else:
-        from scconcepts.distributed._attribute import attribute_on_workers
-
         result = attribute_on_workers(
             encoder, components, x, context, ids_run, chosen_engine, client=client, neighbours=neighbours, **options
         )
-    _write(adata, key, encoder, activations, ids_run, chosen_run, result, layer)
+    write_attribution(adata, key, encoder, activations, ids_run, chosen_run, result, layer)
     adata.uns[attribution_key(key)]["params"] = {
         "method": method, "engine": result.engine, "n_cells": int(n_cells), "cells": cells, "genes": genes,
         "n_confirm": int(n_confirm), "confirm_share": float(confirm_share), "quantile": float(quantile),
@@ -332,112 +304,31 @@ def _check_width(encoder: Encoder, components: Callable, x: sp.csr_matrix, conte
         )
 
 
-def _write(
-    adata: AnnData,
-    key: str,
-    encoder: Encoder,
-    activations: sp.csr_matrix,
-    ids: np.ndarray,
-    chosen: list[np.ndarray],
-    result: Any,
-    layer: str | None,
-) -> None:
-    n_concepts = activations.shape[1]
-    rows = adata.var_names.get_indexer(encoder.genes)
-    present = rows >= 0
-    where = (rows[present][:, None], ids[None, :])
+def _attribute_lazy(adata: AnnData, *, key: str, n_cells: int = 50, cells: str = "top",
+                   concepts: Any = None, seed: int = 0, **options: Any) -> None:  # fmt: skip
+    """:func:`scconcepts.tl.attribute` on a lazily read AnnData, reading only the cells it needs.
 
-    def full(values: np.ndarray, fill: float, dtype: type) -> np.ndarray:
-        out = np.full((adata.n_vars, n_concepts), fill, dtype=dtype)
-        out[where] = values[present]
-        return out
-
-    adata.varm[attribution_key(key)] = full(result.score, 0.0, np.float32)
-    adata.varm[attribution_raw_key(key)] = full(result.raw, 0.0, np.float32)
-    adata.varm[attribution_padj_key(key)] = full(result.padj, 1.0, np.float64)
-    adata.varm[pval_key(key)] = full(result.pval, 1.0, np.float64)
-    adata.varm[fraction_key(key)] = full(result.fraction, 0.0, np.float32)
-    adata.varm[ncells_key(key)] = full(result.n_perturbed, 0, np.int32)
-    if result.confirmed is not None:
-        adata.varm[exact_share_key(key)] = full(result.confirmed, 0.0, np.float32)
-    else:
-        adata.varm.pop(exact_share_key(key), None)
-    active = sp.csc_matrix(activations[:, ids] > 0)
-    de = np.zeros((adata.n_vars, n_concepts), dtype=np.float32)
-    de[:, ids] = wilcoxon_scores(log_normalised(adata, layer=layer), active)
-    adata.varm[de_key(key)] = de
-    adata.uns[attribution_key(key)] = {
-        "cells": _cells_table(adata, activations, ids, chosen),
-        "model_genes": np.asarray(encoder.genes)[present].astype(str),  # the enrichment background
-        "agreement": _agreement(adata.varm[attribution_key(key)], de, adata.varm[attribution_padj_key(key)],
-                                rows[present], ids, result),
-    }  # fmt: skip
-
-
-def _cells_table(adata: AnnData, activations: sp.csr_matrix, ids: np.ndarray, chosen: list[np.ndarray]) -> pd.DataFrame:
-    parts = []
-    for concept, cells in zip(ids, chosen, strict=True):
-        values = np.asarray(activations[cells, concept].todense()).ravel()
-        parts.append(
-            pd.DataFrame(
-                {
-                    "concept": int(concept),
-                    "cell": adata.obs_names[cells].astype(str),
-                    "activation": values.astype(np.float32),
-                    "rank": np.arange(cells.size),
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
-
-
-def _agreement(
-    score: np.ndarray, de: np.ndarray, padj: np.ndarray, genes: np.ndarray, ids: np.ndarray, result: Any
-) -> pd.DataFrame:
-    records = []
-    for j, concept in enumerate(ids):
-        s, d = score[genes, concept], de[genes, concept]
-        top_s = set(np.argsort(-s, kind="stable")[:TOP_OVERLAP])
-        top_d = set(np.argsort(-d, kind="stable")[:TOP_OVERLAP])
-        rho = stats.spearmanr(s, d).statistic if np.ptp(s) > 0 and np.ptp(d) > 0 else np.nan
-        records.append(
-            {
-                "concept": int(concept),
-                "n_cells": int(result.n_cells[j]),
-                "mean_activation": float(result.mean_activation[j]),
-                "n_significant": int((padj[genes, concept] < 0.05).sum()),
-                "top20_overlap": len(top_s & top_d) / TOP_OVERLAP,
-                "spearman": float(rho),
-            }
-        )
-    table = pd.DataFrame(records)
-    table.index = pd.Index(table["concept"].astype(str).to_numpy(), name=None)
-    return table
-
-
-def attribution_table(adata: AnnData, *, key: str = "concepts") -> pd.DataFrame:
-    """Return the long attribution table: one row per concept and gene that was perturbed.
-
-    Columns: ``concept`` (integer id), ``gene``, ``score`` (specific), ``pval``, ``padj``, ``n_cells`` (the
-    concept's cells in which the gene was perturbed) and ``fraction`` (share of the concept's cells
-    in which it acts) and ``raw`` (the raw causal effect), sorted by concept and decreasing score.
+    The perturbed cells are chosen from the activations (in memory) exactly as in memory; they and a
+    uniform sample of :data:`SAMPLE_CELLS` cells are read from disk. The non-activating baseline of each
+    concept and the DE baseline come from those cells instead of all cells (logged).
     """
-    if attribution_key(key) not in adata.varm or ncells_key(key) not in adata.varm:
-        raise InputError(f"varm[{attribution_key(key)!r}] is missing: run tl.attribute first")
-    n_perturbed = np.asarray(adata.varm[ncells_key(key)])
-    gene, concept = np.nonzero(n_perturbed.T > 0)[::-1]
-    order = np.lexsort((-np.asarray(adata.varm[attribution_key(key)])[gene, concept], concept))
-    gene, concept = gene[order], concept[order]
-    raw = adata.varm.get(attribution_raw_key(key))
-    return pd.DataFrame(
-        {
-            "concept": concept.astype(np.int64),
-            "gene": adata.var_names[gene].astype(str),
-            "score": np.asarray(adata.varm[attribution_key(key)])[gene, concept],
-            "pval": np.asarray(adata.varm[pval_key(key)])[gene, concept],
-            "padj": np.asarray(adata.varm[attribution_padj_key(key)])[gene, concept],
-            "n_cells": n_perturbed[gene, concept].astype(np.int64),
-            "fraction": np.asarray(adata.varm[fraction_key(key)])[gene, concept],
-            "raw": np.asarray(raw)[gene, concept] if raw is not None else np.nan,
-        }
-    )
+    if activations_key(key) not in adata.obsm:
+        raise InputError(f"obsm[{activations_key(key)!r}] is missing: train the SAE first (tl.train_sae)")
+    activations = sp.csr_matrix(adata.obsm[activations_key(key)])
+    ids = np.arange(activations.shape[1]) if concepts is None else np.unique(np.asarray(list(concepts)))
+    chosen = select_cells(activations, ids, n_cells=int(n_cells), how=cells, seed=seed)
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(adata.n_obs, size=min(SAMPLE_CELLS, adata.n_obs), replace=False)
+    rows = np.unique(np.concatenate([sample, *chosen]).astype(np.int64))
+    logger.info(
+        "attribution on cells read lazily: the %d perturbed cells and a sample of %d cells (%d read from disk); "
+        "baselines and DE are taken from them, not from all %d cells",
+        int(np.unique(np.concatenate(chosen)).size) if chosen else 0, sample.size, rows.size, adata.n_obs,
+    )  # fmt: skip
+    sub = _subset(adata, rows)
+    attribute(sub, key=key, n_cells=n_cells, cells=cells, concepts=concepts, seed=seed, **options)
+    for name, value in sub.varm.items():
+        adata.varm[name] = value
+    for name, value in sub.uns.items():
+        adata.uns[name] = value
+    adata.uns[f"{key}_attribution"]["params"]["cells_read"] = int(rows.size)

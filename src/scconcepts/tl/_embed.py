@@ -13,6 +13,7 @@ from scconcepts._errors import InputError
 from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.ds._lazy import is_lazy
 from scconcepts.models import Encoder
+from scconcepts.models._chunked import embed_lazy, embed_on_workers
 from scconcepts.models._registry import build_encoder
 
 logger = logging.getLogger(__name__)
@@ -137,14 +138,10 @@ def embed(
     if is_lazy(adata):  # the matrix stays on disk: chunk by chunk (ds.read(..., backed=True))
         if input_layer is not None:
             raise InputError("cells read lazily carry one matrix: choose the layer when reading (layer=...)")
-        from scconcepts.tl._lazy import embed_lazy
-
         adata.obsm[key] = embed_lazy(encoder, adata, client=client, batch_size=batch_size)
     elif client is None:
         adata.obsm[key] = encoder.embed(adata, batch_size=batch_size, input_layer=input_layer)
     else:
-        from scconcepts.distributed._embed import embed_on_workers
-
         adata.obsm[key] = embed_on_workers(
             encoder, adata, client=client, input_layer=input_layer, batch_size=batch_size
         )

@@ -13,18 +13,7 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, attribution_key, attribution_padj_key, de_key, enrichment_key, params_key
-from scconcepts.genesets import (
-    EnrichOptions,
-    GeneSets,
-    compare_rankings,
-    coverage_line,
-    enrich_scores,
-    harmonise_genes,
-    load_source,
-    term_coverage,
-)
-from scconcepts.genesets._go import ensembl_to_symbol
-from scconcepts.genesets._species import resolve_species
+from scconcepts.genesets import EnrichOptions, GeneSets, compare_rankings, coverage_line, enrich_concepts, term_coverage
 
 logger = logging.getLogger(__name__)
 
@@ -71,29 +60,6 @@ def _background(adata: AnnData, attribution: np.ndarray, background: Sequence[st
     if rows.size < 3:
         raise InputError("fewer than 3 genes have an attribution score; run scconcepts.tl.attribute first")
     return rows
-
-
-def _selected(
-    scores: np.ndarray, padj: np.ndarray | None, *, gene_alpha: float, direction: str, n_top: int
-) -> np.ndarray:
-    """Concepts x genes: each concept's significant genes in the chosen direction (or its top ``n_top``)."""
-    signed = {"positive": scores, "negative": -scores, "both": np.abs(scores)}[direction]
-    if padj is not None:
-        return (np.nan_to_num(padj, nan=1.0) < gene_alpha) & (signed > 0)
-    order = np.argsort(-signed, axis=1, kind="stable")[:, :n_top]
-    out = np.zeros(scores.shape, dtype=bool)
-    np.put_along_axis(out, order, True, axis=1)
-    return out & (signed > 0)
-
-
-def _matched_top(scores: np.ndarray, counts: np.ndarray, direction: str) -> np.ndarray:
-    """Each concept's top genes of ``scores`` in number ``counts`` (DE ORA matched to attribution ORA)."""
-    signed = {"positive": scores, "negative": -scores, "both": np.abs(scores)}[direction]
-    order = np.argsort(-signed, axis=1, kind="stable")
-    out = np.zeros(scores.shape, dtype=bool)
-    for c, n in enumerate(counts):
-        out[c, order[c, :n]] = True
-    return out & (signed > 0)
 
 
 def enrich(
@@ -202,18 +168,53 @@ def enrich(
         raise InputError(f"direction={direction!r}: choose 'positive', 'negative' or 'both'")
     attribution, ids = _matrix(adata, a_key)
     rows = _background(adata, attribution, background, key)
-    matrices = {"attribution": attribution}
+    rankings = _rankings(adata, key, rankings)
+    columns = _columns(attribution[rows], ids, concepts, a_key)
+    concept_ids = [ids[i] for i in columns]
+    padj = None
+    if method == "ora" and attribution_padj_key(key) in adata.varm:
+        padj = _matrix(adata, attribution_padj_key(key))[0][rows][:, columns]
+    elif method == "ora":
+        logger.warning("no %s: ora uses each concept's top %d genes", attribution_padj_key(key), n_top)
+    matrices = {"attribution": attribution, "de": _matrix(adata, de_key(key))[0] if "de" in rankings else None}
+    table, params = enrich_concepts(
+        {ranking: matrices[ranking][rows][:, columns] for ranking in rankings},
+        list(adata.var_names[rows]),
+        concept_ids,
+        [sources] if isinstance(sources, str | Path | GeneSets) else sources,
+        opts,
+        var=adata.var.iloc[rows],
+        gene_symbols=gene_symbols,
+        species=species,
+        go_db=go_db,
+        padj=padj,
+        gene_alpha=gene_alpha,
+        direction=direction,
+        n_top=n_top,
+    )
+    adata.uns[enrichment_key(key)] = table
+    adata.uns.setdefault(params_key(key), {})["enrichment_params"] = params
+    coverage = term_coverage(table, concept_ids, sources=params["sources"], alpha=alpha)
+    logger.info("enrichment: %s", coverage_line(coverage))
+
+
+def _rankings(adata: AnnData, key: str, rankings: Sequence[Ranking] | None) -> Sequence[Ranking]:
+    """The rankings to enrich: those asked for (each checked), by default attribution and DE where present."""
     if rankings is None:
-        rankings = ("attribution", "de") if de_key(key) in adata.varm else ("attribution",)
+        return ("attribution", "de") if de_key(key) in adata.varm else ("attribution",)
     for ranking in rankings:
         if ranking == "de":
             if de_key(key) not in adata.varm:
                 raise InputError(f"rankings includes 'de' but adata.varm[{de_key(key)!r}] is missing; run attribution")
-            matrices["de"] = _matrix(adata, de_key(key))[0]
         elif ranking != "attribution":
             raise InputError(f"unknown ranking {ranking!r}; choose 'attribution' and/or 'de'")
-    scores_all = np.nan_to_num(attribution[rows])
-    columns = [i for i in range(len(ids)) if np.any(scores_all[:, i] != 0)]
+    return rankings
+
+
+def _columns(scores: np.ndarray, ids: list[int], concepts: Sequence[int] | None, a_key: str) -> list[int]:
+    """Columns of the concepts to enrich: those asked for (default all) with a non-zero score among ``scores``."""
+    scores = np.nan_to_num(scores)
+    columns = [i for i in range(len(ids)) if np.any(scores[:, i] != 0)]
     if concepts is not None:
         wanted = {int(c) for c in concepts}
         unknown = wanted - set(ids)
@@ -224,51 +225,7 @@ def enrich(
         columns = [i for i in columns if ids[i] in wanted]
     if not columns:
         raise InputError(f"no concept has a non-zero attribution in {a_key}; nothing to enrich")
-    concept_ids = [ids[i] for i in columns]
-    padj_matrix = None
-    if method == "ora" and attribution_padj_key(key) in adata.varm:
-        padj_matrix = _matrix(adata, attribution_padj_key(key))[0][rows][:, columns].T
-    elif method == "ora":
-        logger.warning("no %s: ora uses each concept's top %d genes", attribution_padj_key(key), n_top)
-    var = adata.var.iloc[rows]
-    names = list(adata.var_names[rows])
-    species = resolve_species(species, names, var=var, gene_symbols=gene_symbols)
-    if isinstance(sources, str | Path | GeneSets):
-        sources = [sources]
-    frames, searched = [], []
-    attribution_counts = None
-    for spec in sources:
-        sets = load_source(spec, go_db=go_db)
-        searched.append(sets.source)
-        keys = harmonise_genes(names, sets, var=var, gene_symbols=gene_symbols, species=species,
-                               ensembl_to_symbol=lambda: ensembl_to_symbol(go_db))  # fmt: skip
-        for ranking in rankings:
-            scores = np.nan_to_num(matrices[ranking][rows][:, columns].T)
-            selected = None
-            if method == "ora":
-                if ranking == "attribution" or attribution_counts is None:
-                    pad = padj_matrix if ranking == "attribution" else None
-                    selected = _selected(scores, pad, gene_alpha=gene_alpha, direction=direction, n_top=n_top)
-                    if ranking == "attribution":
-                        attribution_counts = selected.sum(axis=1)
-                else:
-                    selected = _matched_top(scores, attribution_counts, direction)
-            frame = enrich_scores(scores, sets, gene_keys=keys, gene_names=names, concepts=concept_ids, opts=opts,
-                                  selected=selected)  # fmt: skip
-            frame.insert(1, "ranking", ranking)
-            frames.append(frame)
-    # empty frames would turn the integer columns into objects, which an .h5ad cannot store
-    frames = [frame for frame in frames if len(frame)] or frames[:1]
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if len(table):
-        table = table.sort_values(["concept", "ranking", "source", "pval"], kind="stable", ignore_index=True)
-    adata.uns[enrichment_key(key)] = table
-    params = {"sources": searched, "method": method, "transform": transform,
-              "rankings": list(rankings), "min_size": min_size, "max_size": max_size, "alpha": alpha, "elim": elim,
-              "elim_cutoff": elim_cutoff, "collapse": collapse, "fdr": fdr, "n_background": int(rows.size),
-              "n_concepts": len(concept_ids), "concepts": concept_ids, "species": species}  # fmt: skip
-    adata.uns.setdefault(params_key(key), {})["enrichment_params"] = params
-    logger.info("enrichment: %s", coverage_line(term_coverage(table, concept_ids, sources=searched, alpha=alpha)))
+    return columns
 
 
 def enrichment_table(adata: AnnData, *, key: str = DEFAULT_KEY) -> pd.DataFrame:

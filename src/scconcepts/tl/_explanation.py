@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from scconcepts.evaluation._explanation import (
     summarise_explanation,
     top_genes_by_score,
 )
+from scconcepts.tl._lazy import SAMPLE_CELLS, _subset
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +119,8 @@ def explanation_score(
         source = "attribution" if attribution_key(key) in adata.varm else "de"
     if source == "attribution" and attribution_key(key) not in adata.varm:
         raise InputError(f"varm[{attribution_key(key)!r}] not found; run scconcepts.tl.attribute or use source='de'")
-    if is_lazy(adata):  # matrix on disk: read the held-out cells only (scconcepts.tl._lazy)
-        from scconcepts.tl._lazy import explanation_lazy
-
-        return explanation_lazy(adata, key=key, source=source, n_genes=n_genes, n_null=n_null, layer=layer, seed=seed)
+    if is_lazy(adata):  # matrix on disk: read the held-out cells only (see _explanation_lazy)
+        return _explanation_lazy(adata, key=key, source=source, n_genes=n_genes, n_null=n_null, layer=layer, seed=seed)
     train_rows, test_rows, split = held_out_rows(adata, key)
     expression = log_expression(adata, layer=layer)
     activations = adata.obsm[activations_key(key)]
@@ -153,4 +153,19 @@ def explanation_score(
         summary["explanation_spearman"],
         summary["explanation_spearman_chance"],
     )
+    return frame
+
+
+def _explanation_lazy(adata: AnnData, *, key: str, seed: int = 0, **options: Any) -> pd.DataFrame:
+    """:func:`scconcepts.tl.explanation_score` on a lazily read AnnData, reading the held-out cells only.
+
+    With ``source="de"`` a sample of :data:`SAMPLE_CELLS` training cells is read as well.
+    """
+    train_rows, test_rows, _ = held_out_rows(adata, key)
+    rng = np.random.default_rng(seed)
+    train_sample = rng.choice(train_rows, size=min(SAMPLE_CELLS, train_rows.size), replace=False)
+    rows = np.union1d(test_rows, train_sample if options.get("source") == "de" else train_sample[:0])
+    sub = _subset(adata, rows, uns={params_key(key): adata.uns[params_key(key)]})
+    frame = explanation_score(sub, key=key, seed=seed, **options)
+    adata.uns[params_key(key)] = sub.uns[params_key(key)]
     return frame

@@ -1,4 +1,4 @@
-"""The consensus SAE's seed runs on Dask workers, one seed per task."""
+"""SAE work on Dask workers: the consensus's seed runs (one seed per task) and concept encoding over cell chunks."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from scconcepts.distributed._chunks import map_chunks
+from scconcepts.distributed._chunks import DEFAULT_CHUNK, SlicedParts, cell_chunks, map_chunks
 from scconcepts.sae._config import SAEConfig
+from scconcepts.sae._encode import encode_csr
 from scconcepts.sae._seed_run import SeedRun, train_seed
 from scconcepts.sae._train import Split
 
@@ -28,3 +30,16 @@ def train_seeds_on_workers(
     """
     array = np.asarray(data, dtype=np.float32)
     return map_chunks(_seed_part, list(seeds), array, config, split, client=client, desc="seed runs")
+
+
+def _encode_part(rows: np.ndarray, sae: Any, batch_size: int) -> sp.csr_matrix:
+    return encode_csr(sae, rows, batch_size=batch_size)
+
+
+def encode_on_workers(
+    sae: Any, embedding: np.ndarray, *, client: Any, batch_size: int = 8192, chunk_size: int = DEFAULT_CHUNK
+) -> sp.csr_matrix:
+    """Concept activations of every cell (CSR), one chunk of cells per task; equals ``encode_csr``."""
+    parts = SlicedParts(lambda rows: np.asarray(embedding[rows]), cell_chunks(embedding.shape[0], chunk_size))
+    blocks = map_chunks(_encode_part, parts, sae, batch_size, client=client, desc="encoding chunks")
+    return sp.vstack(blocks, format="csr", dtype=np.float32)

@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 
 from scconcepts._errors import InputError
-from scconcepts.attribution import AttributionResult, run_attribution
-from scconcepts.attribution._engine import result_from_sums
+from scconcepts.attribution._engine import AttributionResult, result_from_sums, run_attribution
 from scconcepts.distributed._chunks import map_chunks
 
 #: Engines whose work on one cell does not depend on the other cells (``screen+confirm`` picks rows globally).
