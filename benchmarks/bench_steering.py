@@ -48,8 +48,8 @@ def main() -> None:
     from scconcepts.results import read_results
     from scconcepts.sae import load_sae
     from scconcepts.stats import paired_log_test, random_directions
+    from scconcepts.steering._landing import Neighbourhood
     from scconcepts.tl._steer import steer_embedding
-    from scconcepts.tl._steer_landing import Neighbourhood
 
     folder = _run_folder()
     adata = read_results(folder)

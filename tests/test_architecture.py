@@ -48,16 +48,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 
 #: ``(importer, imported)`` packages allowed against the layer order, each with the reason.
-LAYER_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("evaluation", "tl"): "evaluation._grounding runs tl.attribute and tl.enrich; to move into tl (issue 25)",
-}
+LAYER_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 #: Import edges left out of the loop test, each with the reason: delete an entry once its loop is gone.
-KNOWN_LOOP_EDGES: dict[tuple[str, str], str] = {
-    ("scconcepts.evaluation._grounding", "scconcepts.tl"): (
-        "grounding's orchestration (tl.attribute, tl.enrich on each baseline) belongs in tl; to move (issue 25)"
-    ),
-}
+KNOWN_LOOP_EDGES: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

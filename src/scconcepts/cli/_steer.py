@@ -90,8 +90,8 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", device: str = "cp
     from scconcepts import tl
     from scconcepts._device import resolve_device
     from scconcepts.report import refresh_report
+    from scconcepts.steering._rows import merge_steering, steering_rows
     from scconcepts.steering._table import toward_rows
-    from scconcepts.tl._steer_table import merge_steering, steering_rows
 
     device = str(resolve_device(device))  # a GPU asked for but absent is refused before anything is read
     folder = Path(folder)

@@ -1,10 +1,11 @@
 """Top-K sparse autoencoder: model, trainer, metrics, checkpoints (ours, SAELens' and sparsify's: :func:`load`)."""
 
+from scconcepts.sae._checkpoint import Checkpoint
 from scconcepts.sae._composite import find_composites
 from scconcepts.sae._config import SAEConfig
 from scconcepts.sae._consensus import ConsensusResult, consensus_train
 from scconcepts.sae._encode import encode_csr
-from scconcepts.sae._external import Checkpoint, load, read_checkpoint
+from scconcepts.sae._external import load, read_checkpoint
 from scconcepts.sae._io import load_sae, save_sae
 from scconcepts.sae._metrics import informativeness, reconstruction_metrics
 from scconcepts.sae._model import TopKSAE

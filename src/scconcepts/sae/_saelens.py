@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from scconcepts._errors import InputError
-from scconcepts.sae._external import CFG, SAELENS_WEIGHTS, Checkpoint, from_weights
+from scconcepts.sae._checkpoint import CFG, SAELENS_WEIGHTS, Checkpoint, from_weights
 from scconcepts.sae._model import JUMP, TopKSAE
 
 SUPPORTED = ("standard", "topk", "batchtopk", "jumprelu")

@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from scconcepts._errors import InputError
-from scconcepts.sae._external import CFG, SPARSIFY_WEIGHTS, Checkpoint, from_weights
+from scconcepts.sae._checkpoint import CFG, SPARSIFY_WEIGHTS, Checkpoint, from_weights
 from scconcepts.sae._hooks import hook_layer
 from scconcepts.sae._model import TopKSAE
 

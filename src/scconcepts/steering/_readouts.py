@@ -17,7 +17,7 @@ import pandas as pd
 from anndata import AnnData
 from scipy import sparse, stats
 
-from scconcepts.tl._steer_landing import Neighbourhood
+from scconcepts.steering._landing import Neighbourhood
 
 #: Share of a steered cell's neighbours that must be target cells for it to count as landed.
 MAJORITY = 0.5

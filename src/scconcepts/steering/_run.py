@@ -21,9 +21,9 @@ from scconcepts.sae import TopKSAE
 from scconcepts.steering._controls import control_changes
 from scconcepts.steering._genes import GeneJudge
 from scconcepts.steering._groups import source_and_target
+from scconcepts.steering._landing import Neighbourhood, land
 from scconcepts.steering._readouts import HeldOutClassifier, knn_landing, reference_de, right_way
 from scconcepts.steering._toward import atoms_of, choose_concepts, codes_of, goal_codes, move_codes
-from scconcepts.tl._steer_landing import Neighbourhood, land
 
 logger = logging.getLogger(__name__)
 

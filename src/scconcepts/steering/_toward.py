@@ -25,7 +25,7 @@ import torch
 
 from scconcepts._errors import InputError
 from scconcepts.sae import TopKSAE
-from scconcepts.tl._steer_cells import resolve_concept
+from scconcepts.steering._cells import resolve_concept
 
 logger = logging.getLogger(__name__)
 

@@ -173,7 +173,7 @@ def apply(
 
 
 def _carry_reference(adata: AnnData, reference: AnnData, embedding: np.ndarray, use_rep: str, key: str) -> None:
-    from scconcepts.tl._steer_landing import Neighbourhood
+    from scconcepts.steering._landing import Neighbourhood
 
     if "X_umap" in reference.obsm and use_rep in reference.obsm:
         hood = Neighbourhood(np.asarray(reference.obsm[use_rep]))

@@ -24,8 +24,8 @@ from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.models import Encoder
 from scconcepts.sae import TopKSAE, encode_csr
 from scconcepts.stats import paired_log_test, random_directions
-from scconcepts.tl._steer_cells import parse_value, resolve_concept, select_cells
-from scconcepts.tl._steer_landing import land
+from scconcepts.steering._cells import parse_value, resolve_concept, select_cells
+from scconcepts.steering._landing import land
 
 logger = logging.getLogger(__name__)
 
