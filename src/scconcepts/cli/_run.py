@@ -307,7 +307,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
                 metrics["enrichment"] = add_enrichment(adata, tmp, key=key, **enrich_options)
             if "skipped" not in metrics["enrichment"]:
                 with step("testing each label on its term's other genes"):
-                    metrics["term_members"] = add_term_members(adata, encoder=encoder, sae=result.sae, key=key)
+                    metrics["term_members"] = add_term_members(adata, encoder=encoder, sae=sae, key=key)
         elif not (args.no_attribution or args.no_enrichment):
             metrics["enrichment"] = {"skipped": "the genes could not be matched to the gene sets (see the log)"}
         with step("writing the results"):
