@@ -13,6 +13,8 @@ from scconcepts.tl._faithfulness import faithfulness
 from scconcepts.tl._label import label_concepts
 from scconcepts.tl._redundancy import profile_redundancy
 from scconcepts.tl._steer import steer
+from scconcepts.tl._token_activations import token_activations
+from scconcepts.tl._token_sae import train_token_sae
 from scconcepts.tl._train_sae import train_sae
 
 __all__ = [
@@ -31,5 +33,7 @@ __all__ = [
     "label_concepts",
     "profile_redundancy",
     "steer",
+    "token_activations",
     "train_sae",
+    "train_token_sae",
 ]
