@@ -31,6 +31,7 @@ from scconcepts.cli._common import (
 )
 from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
 from scconcepts.cli._failure import step
+from scconcepts.cli._run_tokens import add_token_arguments, check_token_options, token_trainer, write_token_ranking
 from scconcepts.results import (
     METRICS_JSON,
     MODEL_DIR,
@@ -58,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_input_arguments(parser)
     add_model_arguments(parser)
     add_backed_argument(parser)
+    add_token_arguments(parser)
     parser.add_argument(
         "--regime",
         choices=REGIMES,
@@ -128,6 +130,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse impossible options before any work is done."""
     device_of(args)  # a GPU asked for but absent is refused before reading the cells
+    check_token_options(args)
     latent = args.layer in (None, "latent")
     if args.regime == "sae" and args.model == "scvi" and args.checkpoint is None and args.k is not None and latent:
         n_concepts = args.expansion * args.n_latent
@@ -243,6 +246,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "input": str(args.input) if args.input else None,
         "model": args.model,
         "layer": args.layer,
+        "tokens": args.tokens,
     }
     out = check_path(args.out, "--out")
     cluster = dask_client(scheduler=args.scheduler, workers=args.workers)
@@ -256,8 +260,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
             encoder = tl.embed(adata, client=client, **model_options(args))
             use_rep = encoder.obsm_key
             encoder.save(tmp / MODEL_DIR)
+        train_concepts = token_trainer(encoder, args, tmp) if args.tokens else tl.train_sae
         with step("training the SAE"):
-            result = tl.train_sae(
+            result = train_concepts(
                 adata,
                 use_rep=use_rep,
                 regime=args.regime,
@@ -277,7 +282,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
             save_sae(result.sae, tmp / SAE_DIR, config=result.config, extra={"use_rep": use_rep, "model": encoder.name})
         with step("computing the UMAP"):
             compute_umap(adata, use_rep, seed=args.seed)
-        if not args.no_attribution:
+        if not args.no_attribution and args.tokens:
+            write_token_ranking(adata, tmp, key=key)
+        elif not args.no_attribution:
             with step("attributing the concepts to genes"):
                 add_attribution(adata, tmp, encoder=encoder, sae=result.sae, key=key, client=client)
 
