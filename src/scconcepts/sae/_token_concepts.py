@@ -72,8 +72,8 @@ def token_concepts(
     for start in range(0, len(cells), batch_size):
         stop = min(start + batch_size, len(cells))
         z = sae.encode(torch.as_tensor(np.array(states[start:stop], dtype=np.float32), device=device))
-        cell = torch.as_tensor(np.asarray(cells[start:stop], dtype=np.int64), device=device)
-        gene = torch.as_tensor(np.asarray(genes[start:stop], dtype=np.int64), device=device)
+        cell = torch.as_tensor(np.array(cells[start:stop], dtype=np.int64), device=device)
+        gene = torch.as_tensor(np.array(genes[start:stop], dtype=np.int64), device=device)
         index = cell[:, None].expand_as(z)
         cell_max.scatter_reduce_(0, index, z, reduce="amax", include_self=True)
         cell_sum.index_add_(0, cell, z.double())
