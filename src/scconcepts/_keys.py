@@ -65,3 +65,13 @@ def labels_key_of(params: dict, default: str | None = DEFAULT_LABELS_KEY) -> str
 def steering_key(key: str = DEFAULT_KEY) -> str:
     """Return the ``uns`` key of the latest steering result (``tl.steer``)."""
     return f"{key}_steering"
+
+
+def token_genes_key(key: str = DEFAULT_KEY) -> str:
+    """Return the ``varm`` key of a token dictionary's genes x concepts per-gene activation (NaN: no token)."""
+    return f"{key}_token_genes"
+
+
+def token_mean_key(key: str = DEFAULT_KEY) -> str:
+    """Return the ``obsm`` key of a token dictionary's cells x concepts mean over each cell's tokens (CSR)."""
+    return f"X_{key}_token_mean"

@@ -88,3 +88,31 @@ def test_missing_checkpoint_is_a_one_line_error(tmp_path, capsys):
     assert main(args) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_run_tokens_learns_concepts_of_gene_tokens(checkpoint, tmp_path):
+    """run --tokens --layer: token states in tokens/, per-cell concepts in obsm, per-gene ranking in varm and csv."""
+    import anndata as ad
+
+    from scconcepts.models._token_store import open_store
+
+    model, folder = checkpoint
+    out = tmp_path / "results"
+    args = ["run", "--dataset", "pbmc68k", "--model", model, "--checkpoint", str(folder), "--tokens", "--layer",
+            "layer_1", "--max-tokens-per-cell", "40", "--regime", "sae", "--seeds", "1", "--k", "4", "--epochs", "3",
+            "--no-enrichment", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    store = open_store(out / "tokens")
+    assert store.info["layer"] == "layer_1" and store.tokens_per_cell().max() == 40
+    adata = ad.read_h5ad(out / "results.h5ad")
+    assert adata.uns["concepts"]["params"]["tokens"] and adata.obsm["X_concepts"].shape[0] == adata.n_obs
+    per_gene = adata.varm["concepts_token_genes"]
+    seen = np.isfinite(per_gene).any(axis=1)
+    assert seen.sum() > 100 and not seen[~adata.var_names.isin(load_encoder(out / "model").genes)].any()
+    assert (out / "token_genes.csv").is_file()
+
+
+def test_run_tokens_refuses_scvi(tmp_path, capsys):
+    args = ["run", "--dataset", "pbmc68k", "--model", "scvi", "--tokens", "--out", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert "--tokens" in capsys.readouterr().err and not (tmp_path / "out").exists()

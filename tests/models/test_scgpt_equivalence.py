@@ -182,3 +182,35 @@ def test_tokens_equal_official_dataset_and_collator(official, checkpoint, pbmc, 
     assert torch.equal(batch["gene"], ours.genes)
     np.testing.assert_array_equal(batch["expr"].numpy(), ours.values.numpy())
     assert torch.equal(batch["gene"].eq(vocab["<pad>"]), ours.padding)
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_token_states_equal_official_layers_by_hooks(official, checkpoint, pbmc, number, tmp_path):
+    """tl.token_activations' states at layer_<number> are the official layer's outputs at the gene tokens."""
+    folder, vocab, _ = checkpoint
+    encoder = build_scgpt(pbmc, checkpoint=folder, max_length=120)
+    cells = pbmc[:24]
+    store = scconcepts.tl.token_activations(cells, encoder, layer=f"layer_{number}", path=tmp_path / "s", batch_size=7)
+    tokens = encoder.tokenize(encoder.expression(cells).toarray(), encoder.context(cells))
+
+    reference = _official_model(official, vocab)
+    official.util.load_pretrained(reference, torch.load(folder / "best_model.pt"), verbose=False)
+    seen = {}
+
+    def hook(_module, _inputs, output):
+        seen["states"] = output.to_padded_tensor(0.0, (*tokens.genes.shape, D_MODEL)) if output.is_nested else output
+
+    handle = reference.transformer_encoder.layers[number - 1].register_forward_hook(hook)
+    with torch.no_grad():
+        reference._encode(tokens.genes, tokens.values, src_key_padding_mask=tokens.genes.eq(vocab["<pad>"]))
+    handle.remove()
+    expected = seen["states"].numpy()
+    column = {int(t): i for i, t in enumerate(encoder.gene_tokens)}
+    for i in range(cells.n_obs):
+        genes = tokens.genes[i][~tokens.padding[i]][1:].numpy()  # <cls> is kept apart
+        order = np.argsort([column[int(t)] for t in genes])
+        mine = np.flatnonzero(store.cells == i)
+        assert [encoder.gene_tokens[g] for g in store.genes[mine]] == genes[order].tolist()
+        np.testing.assert_allclose(store.states[mine], expected[i, 1 : 1 + len(genes)][order], atol=1e-5)
+        np.testing.assert_allclose(store.cls[i], expected[i, 0], atol=1e-5)
+    assert store.n_tokens == int((~tokens.padding).sum()) - cells.n_obs

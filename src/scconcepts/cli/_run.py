@@ -32,6 +32,7 @@ from scconcepts.cli._common import (
 )
 from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
 from scconcepts.cli._failure import step
+from scconcepts.cli._run_tokens import add_token_arguments, check_token_options, token_trainer, write_token_ranking
 from scconcepts.results import (
     METRICS_JSON,
     MODEL_DIR,
@@ -59,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_input_arguments(parser)
     add_model_arguments(parser)
     add_backed_argument(parser)
+    add_token_arguments(parser)
     parser.add_argument(
         "--regime",
         choices=REGIMES,
@@ -130,6 +132,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check_options(args: argparse.Namespace) -> None:
     """Refuse impossible options before any work is done."""
     device_of(args)  # a GPU asked for but absent is refused before reading the cells
+    check_token_options(args)
     latent = args.layer in (None, "latent")
     if args.regime == "sae" and args.model == "scvi" and args.checkpoint is None and args.k is not None and latent:
         n_concepts = args.expansion * args.n_latent
@@ -253,6 +256,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         "input": str(args.input) if args.input else None,
         "model": args.model,
         "layer": args.layer,
+        "tokens": args.tokens,
     }
     out = check_path(args.out, "--out")
     brought = read_brought(args)  # --sae: read and checked before the cells
@@ -273,8 +277,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
             with step("encoding the cells with the SAE brought along"):
                 sae = use_brought(brought, adata, encoder, tmp / SAE_DIR, args=args, key=key, labels_key=labels_key)
         else:
+            train_concepts = token_trainer(encoder, args, tmp) if args.tokens else tl.train_sae
             with step("training the SAE"):
-                result = tl.train_sae(
+                result = train_concepts(
                     adata,
                     use_rep=use_rep,
                     regime=args.regime,
@@ -296,7 +301,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
                          extra={"use_rep": use_rep, "model": encoder.name, "layer": encoder.layer})  # fmt: skip
         with step("computing the UMAP"):
             compute_umap(adata, use_rep, seed=args.seed)
-        if not args.no_attribution:
+        if not args.no_attribution and args.tokens:
+            write_token_ranking(adata, tmp, key=key)
+        elif not args.no_attribution:
             with step("attributing the concepts to genes"):
                 add_attribution(adata, tmp, encoder=encoder, sae=sae, key=key, client=client)
 
@@ -305,7 +312,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         if enrich_options is not None:
             with step("enriching the concepts' genes"):
                 metrics["enrichment"] = add_enrichment(adata, tmp, key=key, **enrich_options)
-            if "skipped" not in metrics["enrichment"]:
+            if "skipped" not in metrics["enrichment"] and not args.tokens:  # token concepts read tokens, not cells
                 with step("testing each label on its term's other genes"):
                     metrics["term_members"] = add_term_members(adata, encoder=encoder, sae=sae, key=key)
         elif not (args.no_attribution or args.no_enrichment):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts.models._geneformer_model import GeneformerCheckpoint, load_geneformer_checkpoint
-from scconcepts.models._token_encoder import TokenEncoder, layer_name
+from scconcepts.models._token_encoder import StateChunk, TokenEncoder, layer_name
 from scconcepts.models._tokens import length_chunks, match_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -196,25 +197,36 @@ class GeneformerEncoder(TokenEncoder):
             x, self.gene_tokens, self.medians, input_size=self.checkpoint.input_size, front=front, **self._ids
         )
 
-    def encode_tokens(self, tokens: GeneformerTokens) -> torch.Tensor:
-        """Run BERT on a token batch and pool; cells of similar length share a forward pass."""
+    def cell_tokens(
+        self, x: torch.Tensor | np.ndarray, context: torch.Tensor | np.ndarray | None = None
+    ) -> GeneformerTokens:
+        """:meth:`tokenize` (Geneformer's input has no per-cell context)."""
+        return self.tokenize(x)
+
+    def token_states(self, tokens: GeneformerTokens, *, first_only: bool = False) -> Iterator[StateChunk]:
+        """BERT states at :attr:`layer`; cells of similar length share a forward pass (``first_only`` is not used)."""
         heads = int(self.model.config.num_attention_heads)
-        chunks = length_chunks(tokens.lengths.numpy(), n_heads=heads)
-        outputs = []
-        for rows in chunks:
+        cls_position = 0 if self.checkpoint.special_tokens else None
+        for rows in length_chunks(tokens.lengths.numpy(), n_heads=heads):
             part = tokens.select(rows)
-            states = self.model(
-                input_ids=part.ids.to(self.device), attention_mask=part.attention.to(self.device)
-            ).last_hidden_state
+            ids = part.ids.to(self.device)
+            states = self.model(input_ids=ids, attention_mask=part.attention.to(self.device)).last_hidden_state
+            yield StateChunk(rows, states, ids, part.gene_positions.to(self.device), cls_position)
+
+    def encode_tokens(self, tokens: GeneformerTokens) -> torch.Tensor:
+        """Run BERT on a token batch and pool (:meth:`token_states`)."""
+        outputs, order = [], []
+        for chunk in self.token_states(tokens):
             if self.pooling == "cls":
-                outputs.append(states[:, 0, :])
+                outputs.append(chunk.states[:, 0, :])
             else:
-                weights = part.gene_positions.to(states.device, states.dtype).unsqueeze(-1)
-                outputs.append((states * weights).sum(1) / weights.sum(1).clamp(min=1.0))
-        order = torch.as_tensor(np.concatenate(chunks), device=self.device)
+                weights = chunk.genes.to(chunk.states.dtype).unsqueeze(-1)
+                outputs.append((chunk.states * weights).sum(1) / weights.sum(1).clamp(min=1.0))
+            order.append(chunk.rows)
+        index = torch.as_tensor(np.concatenate(order), device=self.device)
         pooled = torch.cat(outputs)
         result = torch.empty_like(pooled)
-        result[order] = pooled
+        result[index] = pooled
         return result
 
     def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:

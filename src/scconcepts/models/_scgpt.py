@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from anndata import AnnData
 from scconcepts._errors import InputError
 from scconcepts.models._scgpt_model import ScgptCheckpoint, load_scgpt_checkpoint
 from scconcepts.models._scgpt_tokens import ScgptTokens, tokenize_scgpt
-from scconcepts.models._token_encoder import TokenEncoder, layer_name
+from scconcepts.models._token_encoder import StateChunk, TokenEncoder, layer_name
 from scconcepts.models._tokens import cell_seeds, context_seeds, length_chunks, match_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -114,26 +115,38 @@ class ScgptEncoder(TokenEncoder):
             max_length=self.max_length,
         )
 
-    def encode_tokens(self, tokens: ScgptTokens) -> torch.Tensor:
-        """Run the transformer on a token batch and pool; cells of similar length share a forward pass."""
-        outputs = []
-        chunks = length_chunks(tokens.lengths.numpy(), n_heads=self.model.n_heads)
-        for rows in chunks:
+    def cell_tokens(
+        self, x: torch.Tensor | np.ndarray, context: torch.Tensor | np.ndarray | None = None
+    ) -> ScgptTokens:
+        """:meth:`tokenize` (the context holds the per-cell seeds)."""
+        return self.tokenize(x, context)
+
+    def token_states(self, tokens: ScgptTokens, *, first_only: bool = False) -> Iterator[StateChunk]:
+        """Token states at :attr:`layer`; cells of similar length share a forward pass (``<cls>`` at position 0)."""
+        for rows in length_chunks(tokens.lengths.numpy(), n_heads=self.model.n_heads):
             part = tokens.select(rows).to(self.device)
             states = self.model(
-                part.genes, part.values, part.padding, first_only=self.pooling == "cls", n_layers=self.layer_number
+                part.genes, part.values, part.padding, first_only=first_only, n_layers=self.layer_number
             )
+            genes = ~part.padding
+            genes[:, 0] = False
+            yield StateChunk(rows, states, part.genes, genes, 0)
+
+    def encode_tokens(self, tokens: ScgptTokens) -> torch.Tensor:
+        """Run the transformer on a token batch and pool (:meth:`token_states`), L2-normalised."""
+        outputs, order = [], []
+        for chunk in self.token_states(tokens, first_only=self.pooling == "cls"):
             if self.pooling == "cls":
-                pooled = states[:, 0, :]
+                pooled = chunk.states[:, 0, :]
             else:
-                weights = (~part.padding).float()
-                weights[:, 0] = 0.0
-                pooled = (states * weights.unsqueeze(-1)).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
+                weights = chunk.genes.float()
+                pooled = (chunk.states * weights.unsqueeze(-1)).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
             outputs.append(pooled)
-        order = torch.as_tensor(np.concatenate(chunks), device=self.device)
+            order.append(chunk.rows)
+        index = torch.as_tensor(np.concatenate(order), device=self.device)
         pooled = torch.cat(outputs)
         result = torch.empty_like(pooled)
-        result[order] = pooled
+        result[index] = pooled
         return F.normalize(result, dim=1)
 
     def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:

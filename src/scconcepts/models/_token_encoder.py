@@ -7,11 +7,30 @@ embedding before any transformer layer).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from scconcepts._errors import InputError
 from scconcepts.models._base import Encoder
+
+
+@dataclass
+class StateChunk:
+    """Per-token states of one forward pass: cells of similar length, at the encoder's layer."""
+
+    #: The cells' rows in the token batch given to :meth:`TokenEncoder.token_states`.
+    rows: np.ndarray
+    #: ``cells x length x d`` states (``cells x 1 x d``, the first position only, with ``first_only``).
+    states: torch.Tensor
+    #: ``cells x length`` token ids.
+    ids: torch.Tensor
+    #: ``cells x length`` boolean, ``True`` at gene tokens (not special, not padding).
+    genes: torch.Tensor
+    #: Position of ``<cls>`` in every cell (0), or ``None`` for inputs without it.
+    cls_position: int | None
 
 
 class TokenEncoder(Encoder):
@@ -50,6 +69,18 @@ class TokenEncoder(Encoder):
         """Move the transformer to ``device``."""
         self.model.to(device)
         return self
+
+    def cell_tokens(self, x: torch.Tensor | np.ndarray, context: torch.Tensor | np.ndarray | None = None) -> object:
+        """The padded token batch of raw counts (cells x :attr:`genes`) with their context (:meth:`context`)."""
+        raise NotImplementedError
+
+    def token_states(self, tokens: object, *, first_only: bool = False) -> Iterator[StateChunk]:
+        """Run the transformer up to :attr:`layer` on a token batch, one pass per group of cells of similar length.
+
+        The one forward path of the encoder: :meth:`encode_tokens` pools these states into cell embeddings,
+        :func:`~scconcepts.models._token_states.cell_token_states` keeps them per token.
+        """
+        raise NotImplementedError
 
     def _counts(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
         """``x`` as a numpy cells x :attr:`genes` array; refuses any other shape."""

@@ -14,6 +14,8 @@ from scconcepts.tl._label import label_concepts
 from scconcepts.tl._redundancy import profile_redundancy
 from scconcepts.tl._steer import steer
 from scconcepts.tl._term_members import term_members
+from scconcepts.tl._token_activations import token_activations
+from scconcepts.tl._token_sae import train_token_sae
 from scconcepts.tl._train_sae import train_sae
 
 __all__ = [
@@ -33,5 +35,7 @@ __all__ = [
     "profile_redundancy",
     "steer",
     "term_members",
+    "token_activations",
     "train_sae",
+    "train_token_sae",
 ]

@@ -136,24 +136,17 @@ def train_sae(
     if regime not in REGIMES:
         raise InputError(f"regime must be one of {', '.join(REGIMES)}, got {regime!r}")
     sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **{"atom_init": DEFAULT_ATOM_INIT, **config})
-    if regime == "programs":
-        programs = fit_programs(embedding, sae_config, n_seeds=n_seeds, min_share=min_share)
-        result, flags, summary = programs.training, programs.table, programs.summary
-    elif n_seeds > 1:
-        consensus = consensus_train(
-            embedding,
-            sae_config,
-            n_seeds=n_seeds,
-            min_share=min_share,
-            unreproducible=unreproducible,
-            n_jobs=n_jobs,
-            atom_k=atom_k,
-            client=client,
-        )
-        result, flags, summary = consensus.training, consensus.table, consensus.summary
-    else:
-        result = train(embedding, sae_config)
-        flags, summary = _single_run_flags(result), {"n_seeds": 1}
+    result, flags, summary = fit_dictionary(
+        embedding,
+        sae_config,
+        regime=regime,
+        n_seeds=n_seeds,
+        min_share=min_share,
+        unreproducible=unreproducible,
+        n_jobs=n_jobs,
+        atom_k=atom_k,
+        client=client,
+    )
     activations = encode_csr(result.sae, embedding)
     adata.obsm[activations_key(key_added)] = activations
 
@@ -203,6 +196,38 @@ def train_sae(
         "test_cells": adata.obs_names[result.test_rows].to_numpy().astype(str),
     }
     return result
+
+
+def fit_dictionary(
+    embedding: Any,
+    sae_config: SAEConfig,
+    *,
+    regime: str,
+    n_seeds: int,
+    min_share: float,
+    unreproducible: str = "drop",
+    n_jobs: int = 1,
+    atom_k: int | None = DEFAULT_ATOM_K,
+    client: Any = None,
+) -> tuple[TrainingResult, pd.DataFrame, dict[str, Any]]:
+    """Learn the dictionary of ``regime`` (see :func:`train_sae`): the training result, concept flags, summary."""
+    if regime == "programs":
+        programs = fit_programs(embedding, sae_config, n_seeds=n_seeds, min_share=min_share)
+        return programs.training, programs.table, programs.summary
+    if n_seeds > 1:
+        consensus = consensus_train(
+            embedding,
+            sae_config,
+            n_seeds=n_seeds,
+            min_share=min_share,
+            unreproducible=unreproducible,
+            n_jobs=n_jobs,
+            atom_k=atom_k,
+            client=client,
+        )
+        return consensus.training, consensus.table, consensus.summary
+    result = train(embedding, sae_config)
+    return result, _single_run_flags(result), {"n_seeds": 1}
 
 
 def _plain(value: Any) -> Any:

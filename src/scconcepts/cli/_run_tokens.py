@@ -1,0 +1,94 @@
+"""``scconcepts run --tokens``: concepts of the transformer's gene-token states instead of its cell embedding.
+
+The states of every gene token at ``--layer`` go to ``tokens/`` in the results folder (a disk-backed store), the
+dictionary is learnt on them (``--regime``, as for cells), and each concept is read per cell (max over the cell's
+tokens: the concepts the report, the explorer and ``evaluate`` show) and per gene (mean over the cells where the
+gene's token is present). The per-gene activation is the concepts' gene ranking: it is written where the
+attribution goes (``varm["<key>_attribution"]``, ``NaN`` for genes without a token, so that enrichment's background
+is the genes that had a token) and into ``token_genes.csv``; the counterfactual attribution of a token concept is
+not computed yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from scconcepts._errors import InputError
+from scconcepts._keys import attribution_key, token_genes_key
+from scconcepts.cli._common import positive
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from scconcepts.models import Encoder
+    from scconcepts.sae import TrainingResult
+
+logger = logging.getLogger(__name__)
+
+TOKENS_DIR = "tokens"
+TOKEN_GENES_CSV = "token_genes.csv"
+TOKEN_MODELS = ("scgpt", "geneformer")
+
+
+def add_token_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--tokens`` and ``--max-tokens-per-cell``."""
+    parser.add_argument(
+        "--tokens",
+        action="store_true",
+        help="scgpt/geneformer: learn concepts from the gene-token states at --layer (each concept read per cell "
+        "and per gene) instead of from the pooled cell embedding",
+    )
+    parser.add_argument(
+        "--max-tokens-per-cell",
+        type=positive,
+        default=None,
+        metavar="N",
+        help="with --tokens: keep a seeded sample of at most N gene tokens per cell (default: all)",
+    )
+
+
+def check_token_options(args: argparse.Namespace) -> None:
+    """Refuse ``--tokens`` with a model that has no gene tokens, and ``--max-tokens-per-cell`` without it."""
+    if args.tokens and args.model not in TOKEN_MODELS:
+        raise InputError(f"--tokens reads gene tokens of a transformer; use --model scgpt or geneformer, not "
+                         f"{args.model}")  # fmt: skip
+    if args.max_tokens_per_cell is not None and not args.tokens:
+        raise InputError("--max-tokens-per-cell applies to --tokens only")
+
+
+def token_trainer(encoder: Encoder, args: argparse.Namespace, folder: Path) -> Callable[..., TrainingResult]:
+    """``tl.train_sae``'s stand-in for ``--tokens``: read the gene-token states into ``folder/tokens``, learn on them.
+
+    The function takes ``tl.train_sae``'s arguments (``use_rep`` is not used: the store is the data).
+    """
+    from scconcepts import tl
+
+    def train(adata: AnnData, *, use_rep: str, **options: Any) -> TrainingResult:
+        store = tl.token_activations(adata, encoder, max_tokens_per_cell=args.max_tokens_per_cell,
+                                     path=folder / TOKENS_DIR, seed=args.seed)  # fmt: skip
+        return tl.train_token_sae(adata, store, **options)
+
+    return train
+
+
+def write_token_ranking(adata: AnnData, folder: Path, *, key: str) -> None:
+    """The per-gene token activations as the concepts' gene ranking (attribution key) and ``token_genes.csv``."""
+    per_gene = np.asarray(adata.varm[token_genes_key(key)], dtype=np.float32)
+    seen = np.isfinite(per_gene).any(axis=1)
+    adata.varm[attribution_key(key)] = per_gene
+    adata.uns[attribution_key(key)] = {"source": "gene-token activation",
+                                       "model_genes": adata.var_names[seen].to_numpy().astype(str)}  # fmt: skip
+    rows, concepts = np.nonzero(np.nan_to_num(per_gene, nan=0.0) > 0)
+    table = pd.DataFrame({"concept": concepts, "gene": adata.var_names[rows].astype(str),
+                          "token_activation": per_gene[rows, concepts]})  # fmt: skip
+    table = table.sort_values(["concept", "token_activation"], ascending=[True, False], kind="stable")
+    table.to_csv(folder / TOKEN_GENES_CSV, index=False)
+    logger.info("token concepts: per-gene activations of %d genes with a token written to %s", int(seen.sum()),
+                TOKEN_GENES_CSV)  # fmt: skip

@@ -1,0 +1,149 @@
+"""``tl.train_token_sae``: concepts of gene-token states (a :class:`TokenStore`), read per cell and per gene."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from anndata import AnnData
+
+from scconcepts._device import resolve_device
+from scconcepts._errors import InputError
+from scconcepts._keys import DEFAULT_KEY, activations_key, params_key, token_genes_key, token_mean_key
+from scconcepts._regime import DEFAULT_ATOM_INIT, DEFAULT_ATOM_K, DEFAULT_EXPANSION, DEFAULT_REGIME, DEFAULT_SEEDS
+from scconcepts._threads import sae_work, threads_by_size
+from scconcepts.models._token_store import TokenStore
+from scconcepts.sae import SAEConfig, TrainingResult, informativeness, reconstruction_metrics
+from scconcepts.sae._consensus import MIN_SHARE
+from scconcepts.sae._programs import MAX_FIT_CELLS
+from scconcepts.sae._token_concepts import TokenConcepts, token_concepts
+from scconcepts.tl._concept_table import concept_table
+from scconcepts.tl._train_sae import _plain, _uns_safe, fit_dictionary
+
+logger = logging.getLogger(__name__)
+
+
+def _check_store(adata: AnnData, store: TokenStore) -> np.ndarray:
+    """Rows of ``adata.var_names`` of the store's genes; refuses a store of other cells or genes."""
+    if store.n_cells != adata.n_obs:
+        raise InputError(f"the token store holds states of {store.n_cells} cells but the data have {adata.n_obs}; "
+                         "read the store from these cells (scconcepts.tl.token_activations)")  # fmt: skip
+    names = store.info.get("cell_names")
+    if names is not None and list(map(str, adata.obs_names)) != list(names):
+        raise InputError("the token store was read from other cells (or another order) than the data's")
+    rows = adata.var_names.get_indexer(store.gene_names)
+    if (rows < 0).any():
+        missing = store.gene_names[int(np.flatnonzero(rows < 0)[0])]
+        raise InputError(f"{int((rows < 0).sum())} of the token store's genes are not in the data (e.g. {missing})")
+    return rows
+
+
+def write_token_concepts(adata: AnnData, concepts: TokenConcepts, gene_rows: np.ndarray, key: str) -> None:
+    """Per-cell max (the concepts' activations) and mean into ``obsm``, per-gene means into ``varm``."""
+    adata.obsm[activations_key(key)] = sp.csr_matrix(concepts.cell_max)
+    adata.obsm[token_mean_key(key)] = sp.csr_matrix(concepts.cell_mean)
+    per_gene = np.full((adata.n_vars, concepts.gene_mean.shape[1]), np.nan, dtype=np.float32)
+    per_gene[gene_rows] = concepts.gene_mean
+    adata.varm[token_genes_key(key)] = per_gene
+
+
+@threads_by_size(sae_work)
+def train_token_sae(
+    adata: AnnData,
+    store: TokenStore,
+    *,
+    regime: str = DEFAULT_REGIME,
+    k: int | None = None,
+    expansion: int = DEFAULT_EXPANSION,
+    seed: int = 0,
+    key_added: str = DEFAULT_KEY,
+    labels_key: str | None = "cell_type",
+    n_seeds: int = DEFAULT_SEEDS,
+    unreproducible: str = "drop",
+    min_share: float = MIN_SHARE,
+    atom_k: int | None = DEFAULT_ATOM_K,
+    client: Any = None,
+    **config: Any,
+) -> TrainingResult:
+    """Learn concepts from the gene-token states of a store, and read them per cell and per gene.
+
+    The dictionary is learnt as :func:`~scconcepts.tl.train_sae` learns it, with tokens in place of cells: the
+    ``sae`` regime streams the store's rows from disk in chunks; the ``programs`` regime fits its ICA on a seeded
+    sample of at most 50,000 training tokens (:data:`~scconcepts.sae._programs.MAX_FIT_CELLS`) held in memory.
+    The train/validation/test split is over tokens (a cell's tokens may fall in several parts).
+
+    Writes ``obsm["X_<key_added>"]`` (cells x concepts: the max over each cell's tokens; the explorer, report and
+    evaluation read it as any concepts), ``obsm["X_<key_added>_token_mean"]`` (the mean over each cell's tokens),
+    ``varm["<key_added>_token_genes"]`` (genes x concepts: mean activation over the cells where the gene's token
+    is present; ``NaN`` for genes without a token) and ``uns[key_added]`` as ``train_sae`` does (metrics on the
+    held-out tokens; ``accuracy_concepts`` from the per-cell max), with ``params["tokens"]`` true and the layer.
+
+    Parameters
+    ----------
+    adata
+        The cells the store was read from (same cells, same order).
+    store
+        Gene-token states (:func:`~scconcepts.tl.token_activations`).
+    regime, k, expansion, seed, key_added, labels_key, n_seeds, unreproducible, min_share, atom_k, client, config
+        As for :func:`~scconcepts.tl.train_sae`.
+
+    """
+    gene_rows = _check_store(adata, store)
+    if "device" in config:
+        config["device"] = str(resolve_device(config["device"]))
+    unknown = set(config) - set(SAEConfig.__dataclass_fields__)
+    if unknown:
+        raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
+    sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **{"atom_init": DEFAULT_ATOM_INIT, **config})
+    if regime == "programs" and store.n_tokens > MAX_FIT_CELLS:
+        logger.info("programs of %d tokens: the ICA is fitted on a seeded sample of %d training tokens",
+                    store.n_tokens, MAX_FIT_CELLS)  # fmt: skip
+    result, flags, summary = fit_dictionary(store.states, sae_config, regime=regime, n_seeds=n_seeds,
+                                            min_share=min_share, unreproducible=unreproducible, atom_k=atom_k,
+                                            client=client)  # fmt: skip
+    concepts = token_concepts(result.sae, store.states, store.cells, store.genes, n_cells=store.n_cells,
+                              n_genes=len(store.gene_names))  # fmt: skip
+    write_token_concepts(adata, concepts, gene_rows, key_added)
+    activations = adata.obsm[activations_key(key_added)]
+
+    metrics = reconstruction_metrics(result.sae, store.states, result.test_rows)
+    metrics["n_tokens_heldout"] = metrics.pop("n_cells")
+    metrics["dead_fraction_all"] = float((np.diff(activations.tocsc().indptr) == 0).mean())
+    labels = adata.obs[labels_key] if labels_key is not None and labels_key in adata.obs else None
+    if labels is not None:
+        metrics["accuracy_concepts"], metrics["accuracy_concepts_std"] = informativeness(activations, labels, seed=seed)
+    logger.info("token SAE (%s): held-out token R^2 %.4f, L0 %.2f per token, %d concepts over %d tokens of %d cells",
+                regime, metrics["r2"], metrics["l0"], result.sae.n_latents, store.n_tokens, store.n_cells)  # fmt: skip
+    test_cells = np.unique(np.asarray(store.cells)[result.test_rows])
+    val_cells = np.unique(np.asarray(store.cells)[result.val_rows])
+    layer = str(store.info.get("layer", ""))
+    params = {
+        "use_rep": f"tokens:{layer}",
+        "model": str(store.info.get("model", "")),
+        "tokens": True,
+        "layer": layer,
+        "max_tokens_per_cell": store.info.get("max_tokens_per_cell"),
+        "n_tokens": store.n_tokens,
+        "embedding_dim": result.sae.d_in,
+        "n_concepts": result.sae.n_latents,
+        "labels_key": labels_key if labels is not None else None,
+        "n_cells_train": len(result.train_rows),
+        "n_cells_val": len(result.val_rows),
+        "n_cells_test": len(result.test_rows),
+        "best_epoch": result.best_epoch,
+        **result.config.to_dict(),
+        "n_seeds": n_seeds,
+        "regime": regime,
+    }
+    adata.uns[params_key(key_added)] = {
+        "params": _uns_safe(params),
+        "metrics": metrics,
+        "normaliser": {"mean": result.sae.mean.cpu().numpy(), "scale": float(result.sae.scale)},
+        "table": concept_table(activations, labels).join(flags),
+        "consensus": _uns_safe({key: _plain(value) for key, value in summary.items()}),
+        "val_cells": adata.obs_names[val_cells].to_numpy().astype(str),
+        "test_cells": adata.obs_names[test_cells].to_numpy().astype(str),
+    }
+    return result
