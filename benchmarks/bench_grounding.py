@@ -13,27 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
 logger = logging.getLogger(__name__)
 
 N_DRAWS = 5
-
-
-def _run_folder() -> Path:
-    given = os.environ.get("SCCONCEPTS_BENCH_RUN")
-    if given:
-        return Path(given)
-    from scconcepts.cli import main as cli
-
-    folder = Path(tempfile.mkdtemp(prefix="bench_grounding_")) / "run"
-    if cli(["run", "--dataset", "pbmc_sorted", "--out", str(folder)]) != 0:
-        raise RuntimeError("the demo run failed")
-    return folder
 
 
 def _component_sets(adata, sae, n_concepts: int) -> dict:
@@ -82,6 +68,7 @@ def main() -> None:
     import scipy.sparse as sp
     import torch
 
+    from benchmarks.bench_steering import _run_folder
     from scconcepts import tl
     from scconcepts._keys import activations_key, enrichment_key
     from scconcepts.cli._common import load_run_models
