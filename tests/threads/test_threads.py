@@ -73,17 +73,17 @@ def test_torch_threads_restores():
 
 def test_train_sae_runs_with_the_chosen_threads(automatic, monkeypatch):
     from scconcepts import tl
-    from scconcepts.tl import _train_sae
+    from scconcepts.sae import _learn
 
     seen = []
-    real_train = _train_sae.train
+    real_train = _learn.train
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         assert torch.are_deterministic_algorithms_enabled()  # and with torch's deterministic algorithms
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(_train_sae, "train", spy)
+    monkeypatch.setattr(_learn, "train", spy)
     rng = np.random.default_rng(0)
     adata = AnnData(np.zeros((300, 3), dtype=np.float32))
     adata.obsm["X_emb"] = rng.normal(size=(300, 8)).astype(np.float32)

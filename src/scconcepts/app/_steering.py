@@ -62,7 +62,7 @@ class Steerer:
 
     def _compute(self, cid: int, value: str) -> dict[str, Any]:
         from scconcepts import tl
-        from scconcepts.tl._steer import top_genes
+        from scconcepts.steering._gene_effects import top_genes
 
         adata, encoder, sae = self.load()
         note = ""

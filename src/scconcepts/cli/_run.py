@@ -240,12 +240,52 @@ def check_labels_key(adata: AnnData, labels_key: str | None) -> str | None:
     return labels_key
 
 
+def train_and_save(
+    adata: AnnData,
+    args: argparse.Namespace,
+    *,
+    encoder: Encoder,
+    key: str,
+    labels_key: str | None,
+    folder: Path,
+    client: Any,
+) -> TopKSAE:
+    """Train the run's SAE (on the embedding, or with ``--tokens`` on the token states) and save it into ``folder``."""
+    from scconcepts import tl
+    from scconcepts.sae import save_sae
+
+    use_rep = encoder.obsm_key
+    train_concepts = token_trainer(encoder, args, folder) if args.tokens else tl.train_sae
+    result = train_concepts(
+        adata, use_rep=use_rep, regime=args.regime, k=args.k, expansion=args.expansion, seed=args.seed,
+        key_added=key, labels_key=labels_key, epochs=args.epochs, n_seeds=args.seeds, atom_k=args.atom_k,
+        atom_init=args.atom_init, unreproducible="flag" if args.keep_unreproducible else "drop",
+        device=device_of(args), client=client,
+    )  # fmt: skip
+    save_sae(result.sae, folder / SAE_DIR, config=result.config,
+             extra={"use_rep": use_rep, "model": encoder.name, "layer": encoder.layer})  # fmt: skip
+    return result.sae
+
+
+def log_done(adata: AnnData, metrics: dict[str, Any], out: Path, *, key: str) -> None:
+    """The run's last lines: concepts (alive), held-out R^2, and where to look next."""
+    n_alive = int((adata.obsm[activations_key(key)].getnnz(axis=0) > 0).sum())
+    logger.info(
+        "done: %d concepts (%d alive), held-out R^2 %.3f. Results in %s",
+        metrics["n_concepts"],
+        n_alive,
+        metrics["r2"],
+        out,
+    )
+    logger.info("summary: scconcepts info %s; report: %s", out, out / "report.html")
+    logger.info("explore and annotate the concepts: scconcepts serve %s", out)
+
+
 def run_pipeline(args: argparse.Namespace) -> int:
     """Run embed -> SAE -> metrics into a new results folder (written only if every step succeeds)."""
     from scconcepts import tl
     from scconcepts.distributed import dask_client
     from scconcepts.report import write_report
-    from scconcepts.sae import save_sae
     from scconcepts.tl._embed import check_cells
 
     _check_options(args)
@@ -277,28 +317,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
             with step("encoding the cells with the SAE brought along"):
                 sae = use_brought(brought, adata, encoder, tmp / SAE_DIR, args=args, key=key, labels_key=labels_key)
         else:
-            train_concepts = token_trainer(encoder, args, tmp) if args.tokens else tl.train_sae
             with step("training the SAE"):
-                result = train_concepts(
-                    adata,
-                    use_rep=use_rep,
-                    regime=args.regime,
-                    k=args.k,
-                    expansion=args.expansion,
-                    seed=args.seed,
-                    key_added=key,
-                    labels_key=labels_key,
-                    epochs=args.epochs,
-                    n_seeds=args.seeds,
-                    atom_k=args.atom_k,
-                    atom_init=args.atom_init,
-                    unreproducible="flag" if args.keep_unreproducible else "drop",
-                    device=device_of(args),
-                    client=client,
-                )
-                sae = result.sae
-                save_sae(sae, tmp / SAE_DIR, config=result.config,
-                         extra={"use_rep": use_rep, "model": encoder.name, "layer": encoder.layer})  # fmt: skip
+                sae = train_and_save(adata, args, encoder=encoder, key=key, labels_key=labels_key, folder=tmp,
+                                     client=client)  # fmt: skip
         with step("computing the UMAP"):
             compute_umap(adata, use_rep, seed=args.seed)
         if not args.no_attribution and args.tokens:
@@ -323,14 +344,5 @@ def run_pipeline(args: argparse.Namespace) -> int:
             adata.write_h5ad(tmp / RESULTS_H5AD)
         with step("writing the report"):
             write_report(out, staging=tmp, new_run=True)
-    n_alive = int((adata.obsm[activations_key(key)].getnnz(axis=0) > 0).sum())
-    logger.info(
-        "done: %d concepts (%d alive), held-out R^2 %.3f. Results in %s",
-        metrics["n_concepts"],
-        n_alive,
-        metrics["r2"],
-        out,
-    )
-    logger.info("summary: scconcepts info %s; report: %s", out, out / "report.html")
-    logger.info("explore and annotate the concepts: scconcepts serve %s", out)
+    log_done(adata, metrics, out, key=key)
     return 0

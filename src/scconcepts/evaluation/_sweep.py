@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,3 +65,30 @@ def sweep(
             metrics = sae_fidelity(fit_sae(embedding, train_rows, settings), embedding, val_rows)[0]
         rows.append({"k": k, "expansion": expansion, "n_concepts": expansion * embedding.shape[1], **metrics})
     return pd.DataFrame(rows)
+
+
+def sweep_around(
+    embedding: np.ndarray,
+    rows: tuple[np.ndarray, np.ndarray],
+    config: SAEConfig,
+    *,
+    seed: int,
+    first: pd.Series,
+    grid_k: Sequence[int] | None,
+    grid_expansion: Sequence[int] | None,
+    consensus: dict[str, Any] | None,
+) -> pd.DataFrame:
+    """The evaluation's sweep around the run's ``(k, expansion)``, reusing the ``first`` seed's SAE figures there.
+
+    Both grids ``None`` take :func:`default_grid`; one ``None`` keeps the run's value. A consensus's own figures
+    are not one of the grid's points (the grid is of single SAEs), so nothing is reused for it.
+    """
+    k, expansion = int(config.k), int(config.expansion)
+    if grid_k is None and grid_expansion is None:
+        grid = default_grid(k, expansion, embedding.shape[1])
+    else:
+        grid = list(itertools.product(grid_k or [k], grid_expansion or [expansion]))
+    known = {(k, expansion): {name: float(first[name]) for name in ("r2", "l0", "dead_fraction")}}
+    if consensus:
+        known = {}
+    return sweep(embedding, rows[0], rows[1], with_settings(config, seed=seed), grid=grid, known=known)

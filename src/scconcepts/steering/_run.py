@@ -42,6 +42,62 @@ def _classes(adata: AnnData, labels_key: str | None, source: np.ndarray, target:
     return classes.astype(str)
 
 
+def _read_outs(
+    moves: dict[str, list[np.ndarray]],
+    original: np.ndarray,
+    rows: np.ndarray,
+    is_target: np.ndarray,
+    hood: Neighbourhood,
+    classifier: HeldOutClassifier,
+    judge: GeneJudge | None,
+    reference: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], pd.DataFrame | None]:
+    """Every read-out of the steering and of each control, averaged over their draws.
+
+    Returns ``(controls table, per move the mean lfc of the reference DE genes, the steering's own gene table)``.
+    """
+    summary, lfc_columns, steered_genes = [], {}, None
+    for name, draws in moves.items():
+        row: dict[str, Any] = {"control": name, "n_draws": len(draws)}
+        if draws:
+            row["landing_knn"] = float(np.mean([knn_landing(hood, original + d, rows, is_target) for d in draws]))
+            row["landing_classifier"] = float(np.mean([classifier.share(original + d, rows, TARGET) for d in draws]))
+            row["mean_norm"] = float(np.mean([np.linalg.norm(d, axis=1).mean() for d in draws]))
+        if judge is not None and draws:
+            tables = [judge.table(d) for d in draws]
+            counts = np.asarray([right_way(reference, t) for t in tables], dtype=np.float64)
+            row["de_right_way"], row["de_same_sign"] = counts.mean(axis=0)
+            lfc_columns[f"lfc_{name}"] = np.mean(
+                [t.set_index("gene")["lfc"].reindex(reference["gene"]).to_numpy() for t in tables], axis=0
+            )
+            if name == "steered":
+                steered_genes = tables[0]
+        summary.append(row)
+    return pd.DataFrame(summary), lfc_columns, steered_genes
+
+
+def _gene_entries(
+    judge: GeneJudge,
+    reference: pd.DataFrame,
+    lfc_columns: dict[str, np.ndarray],
+    steered_genes: pd.DataFrame,
+    encoder: Encoder,
+) -> dict[str, Any]:
+    """The result's gene entries: the reference DE genes with each move's lfc, markers, genes and their null."""
+    genes = steered_genes.set_index("gene")
+    return {
+        "reference_de": reference.assign(**lfc_columns),
+        "markers": {g: float(genes.loc[g, "lfc"]) for g in MARKERS if g in genes.index},
+        "genes": steered_genes.sort_values("lfc", kind="stable", ignore_index=True),
+        "null": {
+            "n_draws": judge.n_null,
+            "n_genes_beyond": int(steered_genes["beyond_null"].sum()),
+            "null_max_abs_lfc": judge.null_max,
+        },
+        "decodes_to": str(encoder.decodes_to),
+    }
+
+
 def steer_toward(
     adata: AnnData,
     embedding: np.ndarray,
@@ -97,24 +153,9 @@ def steer_toward(
     if expression:
         judge = GeneJudge(encoder, adata[rows], original, change, n_null=n_null, seed=seed)
         reference = reference_de(adata, rows, target_rows, list(encoder.genes))
-    summary, lfc_columns, steered_genes = [], {}, None
-    for name, draws in moves.items():
-        row: dict[str, Any] = {"control": name, "n_draws": len(draws)}
-        if draws:
-            row["landing_knn"] = float(np.mean([knn_landing(hood, original + d, rows, is_target) for d in draws]))
-            row["landing_classifier"] = float(np.mean([classifier.share(original + d, rows, TARGET) for d in draws]))
-            row["mean_norm"] = float(np.mean([np.linalg.norm(d, axis=1).mean() for d in draws]))
-        if judge is not None and draws:
-            tables = [judge.table(d) for d in draws]
-            counts = np.asarray([right_way(reference, t) for t in tables], dtype=np.float64)
-            row["de_right_way"], row["de_same_sign"] = counts.mean(axis=0)
-            lfc_columns[f"lfc_{name}"] = np.mean(
-                [t.set_index("gene")["lfc"].reindex(reference["gene"]).to_numpy() for t in tables], axis=0
-            )
-            if name == "steered":
-                steered_genes = tables[0]
-        summary.append(row)
-    controls = pd.DataFrame(summary)
+    controls, lfc_columns, steered_genes = _read_outs(
+        moves, original, rows, is_target, hood, classifier, judge, reference
+    )
     steered = original + change
     null_points = [original + d for d in moves["random_directions"][:5]]
     landing = land(
@@ -148,16 +189,7 @@ def steer_toward(
     if landing.umap_original is not None:
         result.update(umap_original=landing.umap_original, umap_steered=landing.umap_steered)
     if judge is not None and reference is not None and steered_genes is not None:
-        result["reference_de"] = reference.assign(**lfc_columns)
-        genes = steered_genes.set_index("gene")
-        result["markers"] = {g: float(genes.loc[g, "lfc"]) for g in MARKERS if g in genes.index}
-        result["genes"] = steered_genes.sort_values("lfc", kind="stable", ignore_index=True)
-        result["null"] = {
-            "n_draws": judge.n_null,
-            "n_genes_beyond": int(steered_genes["beyond_null"].sum()),
-            "null_max_abs_lfc": judge.null_max,
-        }
-        result["decodes_to"] = str(encoder.decodes_to)
+        result.update(_gene_entries(judge, reference, lfc_columns, steered_genes, encoder))
     log_toward(result)
     return result
 

@@ -1,9 +1,8 @@
 """``scconcepts.tl.steer``: switch a concept off (or turn it up) in chosen cells and decode the change to genes.
 
-The concept is clamped in the cells' SAE codes and the embedding is rebuilt keeping the SAE's error term
-(``steered = embedding + (new - old activation) x decoder row``), so an unsteered cell keeps its embedding
-exactly. The steered and original embeddings are then decoded to expression through the model's
-generative side and compared cell by cell.
+The entry point: it checks the run and the models, then steers one concept
+(:func:`scconcepts.steering._concept.steer_concept`) or moves cells toward a state
+(:func:`scconcepts.steering.steer_toward`), and stores the result under ``uns["<key>_steering"]``.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from anndata import AnnData
 
 from scconcepts._device import move_models
@@ -22,36 +20,16 @@ from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, labels_key_of, params_key, steering_key
 from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.models import Encoder
-from scconcepts.sae import TopKSAE, encode_csr
-from scconcepts.stats import paired_log_test, random_directions
-from scconcepts.steering._cells import parse_value, resolve_concept, select_cells
-from scconcepts.steering._landing import land
+from scconcepts.sae import TopKSAE
+from scconcepts.steering import steer_toward
+from scconcepts.steering._clamp import steer_embedding
+from scconcepts.steering._concept import log_steering, steer_concept
+from scconcepts.steering._gene_effects import GENE_COLUMNS, top_genes
+from scconcepts.steering._genes import ALPHA
 
 logger = logging.getLogger(__name__)
 
-#: Adjusted p-value below which a gene counts as changed (and beyond the null to be called).
-ALPHA = 0.05
-GENE_COLUMNS = ["gene", "lfc", "t", "pval", "padj", "mean_original", "mean_steered", "null_abs_lfc", "beyond_null"]
-
-
-@torch.no_grad()
-def steer_embedding(
-    sae: TopKSAE, embedding: np.ndarray, concept: int, value: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Clamp ``concept`` in the SAE codes of ``embedding`` rows and rebuild the embeddings, error term kept.
-
-    Returns
-    -------
-    ``(steered, current, target)``: steered embeddings, and the concept's activation before and after.
-
-    """
-    sae.eval()
-    x = torch.as_tensor(np.asarray(embedding, dtype=np.float32), device=sae.W_dec.device)
-    current = sae.encode(x)[:, concept].double().cpu().numpy()
-    target = parse_value(value).target(current)
-    atom = (sae.W_dec[concept] * sae.scale).double().cpu().numpy()  # decode() is linear: one unit's move
-    steered = np.asarray(embedding, dtype=np.float64) + (target - current)[:, None] * atom[None, :]
-    return steered.astype(np.float32), current, target
+__all__ = ["ALPHA", "GENE_COLUMNS", "steer", "steer_embedding", "top_genes"]
 
 
 def _embedding(adata: AnnData, key: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -62,69 +40,6 @@ def _embedding(adata: AnnData, key: str) -> tuple[np.ndarray, dict[str, Any]]:
     if use_rep not in adata.obsm:
         raise InputError(f"the embedding obsm[{use_rep!r}] the SAE was trained on is missing")
     return np.asarray(adata.obsm[use_rep], dtype=np.float32), params
-
-
-def _gene_effects(
-    encoder: Encoder,
-    cells: AnnData,
-    original: np.ndarray,
-    steered: np.ndarray,
-    shift: np.ndarray,
-    *,
-    n_null: int,
-    seed: int,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    pseudo = float(encoder.decode_pseudo_count)
-    before = encoder.decode_expression(original, cells)
-    after = encoder.decode_expression(steered, cells)
-    test = paired_log_test(before, after, pseudo_count=pseudo)
-    null_lfc = []
-    for draw in random_directions(shift, n_null, seed=seed):
-        decoded = encoder.decode_expression(original + draw, cells)
-        null_lfc.append(paired_log_test(before, decoded, pseudo_count=pseudo).lfc)
-    null_lfc = np.asarray(null_lfc) if null_lfc else np.zeros((0, before.shape[1]))
-    null_abs = np.quantile(np.abs(null_lfc), 0.95, axis=0) if len(null_lfc) else np.zeros(before.shape[1])
-    beyond = (test.padj < ALPHA) & (np.abs(test.lfc) > null_abs)
-    genes = pd.DataFrame(
-        {
-            "gene": encoder.genes,
-            "lfc": test.lfc,
-            "t": test.t,
-            "pval": test.pval,
-            "padj": test.padj,
-            "mean_original": before.mean(axis=0),
-            "mean_steered": after.mean(axis=0),
-            "null_abs_lfc": null_abs,
-            "beyond_null": beyond,
-        }
-    )
-    null = {
-        "n_draws": len(null_lfc),
-        "n_genes_beyond": int(beyond.sum()),
-        "n_genes_significant": int((test.padj < ALPHA).sum()),
-        "max_abs_lfc": float(np.abs(test.lfc).max()) if test.lfc.size else 0.0,
-        "null_max_abs_lfc": float(np.abs(null_lfc).max(axis=1).mean()) if len(null_lfc) else 0.0,
-    }
-    return genes.sort_values("lfc", kind="stable", ignore_index=True), null
-
-
-def _enrichment(genes: pd.DataFrame, adata: AnnData, concept: int, sources: Any) -> pd.DataFrame:
-    """Gene-set enrichment (ulm) of the steered change (log fold changes of the model's genes)."""
-    from scconcepts.genesets import EnrichOptions, enrich_scores, harmonise_genes, load_source
-
-    names = list(genes["gene"])
-    scores = genes["lfc"].to_numpy(dtype=np.float64)[None, :]
-    var = adata.var.reindex(names)
-    frames = []
-    for spec in [sources] if isinstance(sources, str) else list(sources):
-        sets = load_source(spec)
-        keys = harmonise_genes(names, sets.members(), var=var, source=sets.source)
-        frames.append(
-            enrich_scores(
-                scores, sets, gene_keys=keys, gene_names=names, concepts=[concept], opts=EnrichOptions(method="ulm")
-            )
-        )
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 @threads_by_size(encoder_work)
@@ -227,85 +142,27 @@ def steer(
     if embedding.shape[1] != sae.d_in:
         raise InputError(f"the embedding has {embedding.shape[1]} dimensions but the SAE reads {sae.d_in}")
     table = adata.uns[params_key(key)].get("table")
+    table = table if isinstance(table, pd.DataFrame) else None
     if toward is not None:
         options = {
-            "concept": concept,
-            "cells": cells,
-            "toward": toward,
-            "concepts": concepts,
-            "strength": strength,
-            "match": match,
-            "reproducible_only": reproducible_only,
-            "expression": expression,
-            "encoder": encoder,
-            "sae": sae,
-            "labels_key": labels_key,
-            "n_null": n_null,
-            "n_draws": n_draws,
-            "n_neighbors": n_neighbors,
-            "seed": seed,
-            "key": key,
-        }
+            "concept": concept, "cells": cells, "toward": toward, "concepts": concepts, "strength": strength,
+            "match": match, "reproducible_only": reproducible_only, "expression": expression, "encoder": encoder,
+            "sae": sae, "labels_key": labels_key, "n_null": n_null, "n_draws": n_draws, "n_neighbors": n_neighbors,
+            "seed": seed, "key": key,
+        }  # fmt: skip
         return _toward(adata, embedding, params, table, options)
     if concept is None:
         raise InputError("name a concept to steer (--concept), or a state to steer the cells toward (--toward)")
-    cid = resolve_concept(concept, table if isinstance(table, pd.DataFrame) else None, sae.n_latents)
-    parsed = parse_value(value)
-    if expression and encoder.decodes_to is None:
-        encoder.decode_expression(embedding[:1], adata[:1])  # raises the model's "no decoder" InputError
-    labels_key = labels_key or labels_key_of(params)
-    active = encode_csr(sae, embedding)[:, [cid]].toarray().ravel() > 0  # in batches, on the SAE's device
-    default_active = parsed.mode == "scale" or (np.ndim(parsed.amount) == 0 and float(parsed.amount) == 0.0)
-    rows, described = select_cells(adata, cells, labels_key=labels_key, active=active, default_active=default_active)
-    if rows.size == 0:
-        raise InputError(f"no cell matches cells={cells!r}; nothing to steer")
-    steered, current, target = steer_embedding(sae, embedding[rows], cid, parsed)
-    if default_active and not active[rows].any():
-        raise InputError(
-            f"concept {cid} is active in none of the {rows.size} chosen cells; steering it changes nothing"
-        )
-    shift = steered.astype(np.float64) - embedding[rows]
-    result: dict[str, Any] = {
-        "concept": cid,
-        "value": parsed.text,
-        "cells": described,
-        "n_cells": int(rows.size),
-        "n_active": int(active[rows].sum()),
-        "mean_activation_original": float(current.mean()),
-        "mean_activation_steered": float(target.mean()),
-        "embedding_shift": float(np.linalg.norm(shift, axis=1).mean()),
-        "labels_key": str(labels_key),
-        "obs_names": np.asarray(adata.obs_names[rows]).astype(str),
-    }
-    null_shifts = [embedding[rows] + d for d in random_directions(shift, n_null, seed=seed)] if n_null else []
-    if expression:
-        cells_view = adata[rows]
-        genes, null = _gene_effects(encoder, cells_view, embedding[rows], steered, shift, n_null=n_null, seed=seed)
-        result.update(genes=genes, null=null, decodes_to=str(encoder.decodes_to))
-        if enrich:
-            try:
-                result["enrichment"] = _enrichment(genes, adata, cid, sources)
-            except InputError as error:
-                logger.warning("enrichment of the steered change skipped: %s", error)
-    labels = adata.obs[labels_key] if labels_key in adata.obs else None
-    umap = np.asarray(adata.obsm["X_umap"]) if "X_umap" in adata.obsm else None
-    landing = land(
-        embedding,
-        rows,
-        steered,
-        null_shifts[: min(5, len(null_shifts))],
-        labels=labels,
-        umap=umap,
-        n_neighbors=n_neighbors,
-    )
-    result.update(landing=landing.shares, landed=landing.landed)
-    if landing.umap_original is not None:
-        result.update(umap_original=landing.umap_original, umap_steered=landing.umap_steered)
+    result = steer_concept(
+        adata, embedding, concept=concept, value=value, cells=cells, table=table, encoder=encoder, sae=sae,
+        labels_key=labels_key or labels_key_of(params), expression=expression, n_null=n_null, enrich=enrich,
+        sources=sources, n_neighbors=n_neighbors, seed=seed,
+    )  # fmt: skip
     earlier = adata.uns.get(steering_key(key))
     if isinstance(earlier, dict) and "toward" in earlier:  # the latest steering toward a state is kept beside
         result["toward"] = earlier["toward"]
     adata.uns[steering_key(key)] = result
-    _log(result)
+    log_steering(result)
     return result
 
 
@@ -313,8 +170,6 @@ def _toward(
     adata: AnnData, embedding: np.ndarray, params: dict[str, Any], table: Any, options: dict[str, Any]
 ) -> dict[str, Any]:
     """``steer(..., toward=...)``: the entry point of :func:`scconcepts.steering.steer_toward`."""
-    from scconcepts.steering import steer_toward
-
     if options["concept"] is not None:
         raise InputError("steer either one concept (--concept) or toward a state (--toward), not both")
     if not isinstance(options["cells"], str):
@@ -328,7 +183,7 @@ def _toward(
         toward=str(options["toward"]),
         encoder=options["encoder"],
         sae=options["sae"],
-        table=table if isinstance(table, pd.DataFrame) else None,
+        table=table,
         labels_key=options["labels_key"] or labels_key_of(params),
         concepts=options["concepts"],
         strength=float(options["strength"]),
@@ -344,62 +199,3 @@ def _toward(
     latest = adata.uns.get(key)
     adata.uns[key] = {**(dict(latest) if isinstance(latest, dict) else {}), "toward": result}
     return result
-
-
-def top_genes(result: dict[str, Any], n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``n`` genes the steering lowers most and raises most (beyond the null and significant)."""
-    genes = result.get("genes")
-    if not isinstance(genes, pd.DataFrame) or genes.empty:
-        empty = pd.DataFrame(columns=GENE_COLUMNS)
-        return empty, empty
-    called = genes[genes["beyond_null"].astype(bool)]
-    down = called[called["lfc"] < 0].sort_values("lfc", kind="stable").head(n)
-    up = called[called["lfc"] > 0].sort_values("lfc", ascending=False, kind="stable").head(n)
-    return down.reset_index(drop=True), up.reset_index(drop=True)
-
-
-def _log(result: dict[str, Any]) -> None:
-    down, up = top_genes(result, 8)
-    logger.info(
-        "steered concept %d (%s) in %d cells (%s): activation %.3g -> %.3g, embedding moved %.3g",
-        result["concept"],
-        result["value"],
-        result["n_cells"],
-        result["cells"],
-        result["mean_activation_original"],
-        result["mean_activation_steered"],
-        result["embedding_shift"],
-    )
-    if "genes" in result:
-        null = result["null"]
-        logger.info(
-            "genes down: %s", ", ".join(f"{g} {v:+.2f}" for g, v in zip(down["gene"], down["lfc"], strict=True))
-        )
-        logger.info("genes up: %s", ", ".join(f"{g} {v:+.2f}" for g, v in zip(up["gene"], up["lfc"], strict=True)))
-        logger.info(
-            "%d genes beyond the null (padj < %.2g and |lfc| above the 95th percentile of %d random directions of "
-            "the same norm); max |lfc| %.3g vs %.3g for random directions",
-            null["n_genes_beyond"],
-            ALPHA,
-            null["n_draws"],
-            null["max_abs_lfc"],
-            null["null_max_abs_lfc"],
-        )
-    terms = result.get("enrichment")
-    if isinstance(terms, pd.DataFrame) and len(terms):
-        best = terms[terms["padj"] < ALPHA].sort_values("pval", kind="stable")
-        for sign, name in ((-1, "lowered"), (1, "raised")):
-            picked = best[np.sign(best["score"]) == sign].head(3)
-            logger.info(
-                "terms %s: %s", name, "; ".join(f"{r.term} (padj {r.padj:.2g})" for r in picked.itertuples()) or "none"
-            )
-    shares = result["landing"]
-    if len(shares):
-        top = shares.head(4)
-        logger.info(
-            "neighbours before -> after (random shift): %s",
-            "; ".join(
-                f"{r.cell_type} {r.share_original:.0%} -> {r.share_steered:.0%} ({r.share_null:.0%})"
-                for r in top.itertuples()
-            ),
-        )

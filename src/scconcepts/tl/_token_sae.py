@@ -17,10 +17,11 @@ from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.models._token_store import TokenStore
 from scconcepts.sae import SAEConfig, TrainingResult, informativeness, reconstruction_metrics
 from scconcepts.sae._consensus import MIN_SHARE
+from scconcepts.sae._learn import learn_concepts
 from scconcepts.sae._programs import MAX_FIT_CELLS
 from scconcepts.sae._token_concepts import TokenConcepts, token_concepts
 from scconcepts.tl._concept_table import concept_table
-from scconcepts.tl._train_sae import _plain, _uns_safe, fit_dictionary
+from scconcepts.tl._train_sae import _plain, _uns_safe
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def train_token_sae(
     if regime == "programs" and store.n_tokens > MAX_FIT_CELLS:
         logger.info("programs of %d tokens: the ICA is fitted on a seeded sample of %d training tokens",
                     store.n_tokens, MAX_FIT_CELLS)  # fmt: skip
-    result, flags, summary = fit_dictionary(store.states, sae_config, regime=regime, n_seeds=n_seeds,
+    result, flags, summary = learn_concepts(store.states, sae_config, regime=regime, n_seeds=n_seeds,
                                             min_share=min_share, unreproducible=unreproducible, atom_k=atom_k,
                                             client=client)  # fmt: skip
     concepts = token_concepts(result.sae, store.states, store.cells, store.genes, n_cells=store.n_cells,

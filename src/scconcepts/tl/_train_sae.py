@@ -1,4 +1,8 @@
-"""``tl.train_sae``: learn concepts from an embedding with a Top-K SAE, and measure them."""
+"""``tl.train_sae``: learn concepts from an embedding with a Top-K SAE, and measure them.
+
+The entry point: it checks the inputs, learns the concepts (:mod:`scconcepts.sae._learn`) and writes the
+activations and the run's record (settings, metrics, concept table, held-out cells) into the AnnData.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import logging
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from anndata import AnnData
 
 from scconcepts._device import resolve_device
@@ -21,10 +24,9 @@ from scconcepts._regime import (
     REGIMES,
 )
 from scconcepts._threads import sae_work, threads_by_size
-from scconcepts.sae import SAEConfig, TrainingResult, encode_csr, informativeness, reconstruction_metrics, train
-from scconcepts.sae._composite import find_composites
-from scconcepts.sae._consensus import MIN_SHARE, consensus_train
-from scconcepts.sae._programs import fit_programs
+from scconcepts.sae import SAEConfig, TrainingResult, encode_csr
+from scconcepts.sae._consensus import MIN_SHARE
+from scconcepts.sae._learn import learn_concepts, log_run, run_metrics, run_params
 from scconcepts.tl._concept_table import concept_table
 
 logger = logging.getLogger(__name__)
@@ -136,56 +138,18 @@ def train_sae(
     if regime not in REGIMES:
         raise InputError(f"regime must be one of {', '.join(REGIMES)}, got {regime!r}")
     sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **{"atom_init": DEFAULT_ATOM_INIT, **config})
-    result, flags, summary = fit_dictionary(
-        embedding,
-        sae_config,
-        regime=regime,
-        n_seeds=n_seeds,
-        min_share=min_share,
-        unreproducible=unreproducible,
-        n_jobs=n_jobs,
-        atom_k=atom_k,
-        client=client,
-    )
+    result, flags, summary = learn_concepts(
+        embedding, sae_config, regime=regime, n_seeds=n_seeds, min_share=min_share, unreproducible=unreproducible,
+        n_jobs=n_jobs, atom_k=atom_k, client=client,
+    )  # fmt: skip
     activations = encode_csr(result.sae, embedding)
     adata.obsm[activations_key(key_added)] = activations
-
-    metrics = reconstruction_metrics(result.sae, embedding, result.test_rows)
-    metrics["n_cells_heldout"] = metrics.pop("n_cells")
-    metrics["dead_fraction_all"] = float((np.diff(activations.tocsc().indptr) == 0).mean())
     labels = adata.obs[labels_key] if labels_key is not None and labels_key in adata.obs else None
-    if labels is not None:
-        metrics["accuracy_concepts"], metrics["accuracy_concepts_std"] = informativeness(activations, labels, seed=seed)
-        metrics["accuracy_embedding"], metrics["accuracy_embedding_std"] = informativeness(
-            np.asarray(embedding), labels, seed=seed
-        )
-    if n_seeds > 1:
-        metrics["reproduced_share"] = float(flags["reproducible"].mean()) if len(flags) else 0.0
-    logger.info(
-        "SAE on %s: test R^2 %.4f, L0 %.2f, dead %.1f%% (encoder %.1f%%, pursuit %.1f%%), %d concepts%s",
-        use_rep,
-        metrics["r2"],
-        metrics["l0"],
-        100 * metrics["dead_fraction"],
-        100 * metrics["dead_fraction_encoder"],
-        100 * metrics["dead_fraction_pursuit"],
-        result.sae.n_latents,
-        f", {metrics['reproduced_share']:.0%} reproducible over {n_seeds} seeds" if n_seeds > 1 else "",
+    metrics = run_metrics(result, embedding, activations, labels, seed=seed, flags=flags, n_seeds=n_seeds)
+    log_run(use_rep, metrics, result.sae.n_latents, n_seeds)
+    params = run_params(
+        result, use_rep=use_rep, labels_key=labels_key if labels is not None else None, n_seeds=n_seeds, regime=regime
     )
-    params = {
-        "use_rep": use_rep,
-        "model": use_rep.removeprefix("X_"),
-        "embedding_dim": result.sae.d_in,
-        "n_concepts": result.sae.n_latents,
-        "labels_key": labels_key if labels is not None else None,
-        "n_cells_train": len(result.train_rows),
-        "n_cells_val": len(result.val_rows),
-        "n_cells_test": len(result.test_rows),
-        "best_epoch": result.best_epoch,
-        **result.config.to_dict(),
-        "n_seeds": n_seeds,
-        "regime": regime,
-    }
     adata.uns[params_key(key_added)] = {
         "params": _uns_safe(params),
         "metrics": metrics,
@@ -198,54 +162,6 @@ def train_sae(
     return result
 
 
-def fit_dictionary(
-    embedding: Any,
-    sae_config: SAEConfig,
-    *,
-    regime: str,
-    n_seeds: int,
-    min_share: float,
-    unreproducible: str = "drop",
-    n_jobs: int = 1,
-    atom_k: int | None = DEFAULT_ATOM_K,
-    client: Any = None,
-) -> tuple[TrainingResult, pd.DataFrame, dict[str, Any]]:
-    """Learn the dictionary of ``regime`` (see :func:`train_sae`): the training result, concept flags, summary."""
-    if regime == "programs":
-        programs = fit_programs(embedding, sae_config, n_seeds=n_seeds, min_share=min_share)
-        return programs.training, programs.table, programs.summary
-    if n_seeds > 1:
-        consensus = consensus_train(
-            embedding,
-            sae_config,
-            n_seeds=n_seeds,
-            min_share=min_share,
-            unreproducible=unreproducible,
-            n_jobs=n_jobs,
-            atom_k=atom_k,
-            client=client,
-        )
-        return consensus.training, consensus.table, consensus.summary
-    result = train(embedding, sae_config)
-    return result, _single_run_flags(result), {"n_seeds": 1}
-
-
 def _plain(value: Any) -> Any:
     """Lists as arrays, so that h5ad stores them."""
     return np.asarray(value) if isinstance(value, list) else value
-
-
-def _single_run_flags(result: TrainingResult) -> pd.DataFrame:
-    """Concept flags of a single SAE: reproducibility unknown (NaN), composites found on its decoder."""
-    decoder = result.sae.W_dec.detach().cpu().numpy()
-    composites = find_composites(decoder)
-    n_concepts = len(decoder)
-    return pd.DataFrame(
-        {
-            "reproducibility": np.full(n_concepts, np.nan),
-            "matched_cosine": np.full(n_concepts, np.nan),
-            "composite": composites.composite,
-            "composite_of": [f"{a}+{b}" if a >= 0 else "" for a, b in composites.parts],
-        },
-        index=pd.Index([str(i) for i in range(n_concepts)], name="concept"),
-    )

@@ -10,13 +10,12 @@ import logging
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from anndata import AnnData
 
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, params_key
 from scconcepts.sae import SAEConfig, TopKSAE, encode_csr, informativeness, reconstruction_metrics, split_rows
-from scconcepts.sae._composite import find_composites
+from scconcepts.sae._learn import single_run_flags
 from scconcepts.tl._concept_table import concept_table
 
 logger = logging.getLogger(__name__)
@@ -100,23 +99,8 @@ def use_sae(
         "params": {name: ("none" if value is None else value) for name, value in params.items()},
         "metrics": metrics,
         "normaliser": {"mean": sae.mean.cpu().numpy(), "scale": float(sae.scale)},
-        "table": concept_table(activations, labels).join(_flags(sae)),
+        "table": concept_table(activations, labels).join(single_run_flags(sae)),
         "consensus": {"n_seeds": 1, "regime": EXTERNAL},
         "val_cells": adata.obs_names[split.val].to_numpy().astype(str),
         "test_cells": adata.obs_names[split.test].to_numpy().astype(str),
     }
-
-
-def _flags(sae: TopKSAE) -> pd.DataFrame:
-    """Reproducibility unknown (NaN); composites found on the decoder, as for a single SAE trained here."""
-    composites = find_composites(sae.W_dec.detach().cpu().numpy())
-    n_concepts = sae.n_latents
-    return pd.DataFrame(
-        {
-            "reproducibility": np.full(n_concepts, np.nan),
-            "matched_cosine": np.full(n_concepts, np.nan),
-            "composite": composites.composite,
-            "composite_of": [f"{a}+{b}" if a >= 0 else "" for a, b in composites.parts],
-        },
-        index=pd.Index([str(i) for i in range(n_concepts)], name="concept"),
-    )
