@@ -17,7 +17,7 @@ from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.models._token_store import TokenStore
 from scconcepts.sae import SAEConfig, TrainingResult, informativeness, reconstruction_metrics
 from scconcepts.sae._consensus import MIN_SHARE
-from scconcepts.sae._learn import learn_concepts
+from scconcepts.sae._learn import learn_concepts, run_params
 from scconcepts.sae._programs import MAX_FIT_CELLS
 from scconcepts.sae._token_concepts import TokenConcepts, token_concepts
 from scconcepts.tl._concept_table import concept_table
@@ -102,7 +102,7 @@ def train_token_sae(
         logger.info("programs of %d tokens: the ICA is fitted on a seeded sample of %d training tokens",
                     store.n_tokens, MAX_FIT_CELLS)  # fmt: skip
     result, flags, summary = learn_concepts(store.states, sae_config, regime=regime, n_seeds=n_seeds,
-                                            min_share=min_share, unreproducible=unreproducible, atom_k=atom_k,
+                                            min_share=min_share, unreproducible=unreproducible, atom_k=atom_k, n_jobs=1,
                                             client=client)  # fmt: skip
     concepts = token_concepts(result.sae, store.states, store.cells, store.genes, n_cells=store.n_cells,
                               n_genes=len(store.gene_names))  # fmt: skip
@@ -121,23 +121,14 @@ def train_token_sae(
     val_cells = np.unique(np.asarray(store.cells)[result.val_rows])
     layer = str(store.info.get("layer", ""))
     params = {
-        "use_rep": f"tokens:{layer}",
+        **run_params(result, use_rep=f"tokens:{layer}", labels_key=labels_key if labels is not None else None,
+                     n_seeds=n_seeds, regime=regime),
         "model": str(store.info.get("model", "")),
         "tokens": True,
         "layer": layer,
         "max_tokens_per_cell": store.info.get("max_tokens_per_cell"),
         "n_tokens": store.n_tokens,
-        "embedding_dim": result.sae.d_in,
-        "n_concepts": result.sae.n_latents,
-        "labels_key": labels_key if labels is not None else None,
-        "n_cells_train": len(result.train_rows),
-        "n_cells_val": len(result.val_rows),
-        "n_cells_test": len(result.test_rows),
-        "best_epoch": result.best_epoch,
-        **result.config.to_dict(),
-        "n_seeds": n_seeds,
-        "regime": regime,
-    }
+    }  # fmt: skip
     adata.uns[params_key(key_added)] = {
         "params": _uns_safe(params),
         "metrics": metrics,
