@@ -17,9 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from scconcepts._errors import InputError
 from scconcepts._keys import attribution_key, token_genes_key
 from scconcepts.cli._common import positive
@@ -80,6 +77,9 @@ def token_trainer(encoder: Encoder, args: argparse.Namespace, folder: Path) -> C
 
 def write_token_ranking(adata: AnnData, folder: Path, *, key: str) -> None:
     """The per-gene token activations as the concepts' gene ranking (attribution key) and ``token_genes.csv``."""
+    import numpy as np  # here, not at the top: `scconcepts --help` loads no numerical library
+    import pandas as pd
+
     per_gene = np.asarray(adata.varm[token_genes_key(key)], dtype=np.float32)
     seen = np.isfinite(per_gene).any(axis=1)
     adata.varm[attribution_key(key)] = per_gene
