@@ -60,15 +60,15 @@ def labelled(tmp_path_factory):
                            for name, genes in (("PROGRAM_A", PROGRAM_A), ("PROGRAM_B", PROGRAM_B))))  # fmt: skip
     adata.uns.setdefault(params_key("concepts"), {})["table"] = pd.DataFrame(
         {"label": ["program A", "program B"], "top_term_id": ["PROGRAM_A", "PROGRAM_B"],
-         "top_term_source": [str(gmt)] * 2},
+         "top_term_source": ["programs"] * 2},
         index=["0", "1"],
     )  # fmt: skip
-    return adata, encoder
+    return adata, encoder, str(gmt)
 
 
 def test_a_term_read_beyond_its_top_genes_holds_and_one_read_by_three_genes_does_not(labelled):
-    adata, encoder = labelled
-    frame = tl.term_members(adata, encoder=encoder, sae=_components, n_top=5, n_random=10)
+    adata, encoder, gmt = labelled
+    frame = tl.term_members(adata, encoder=encoder, sae=_components, n_top=5, n_random=10, sources=[gmt])
     assert frame.loc["0", "term_support"] == HELD_OUT
     assert frame.loc["0", "n_term_held_out"] == SIZE - 5
     assert frame.loc["0", "fall_term_held_out"] > 0.3 > frame.loc["0", "fall_term_matched"] + 0.1
@@ -95,7 +95,7 @@ def test_matched_random_sets_follow_the_members_expression():
 def test_unlabelled_runs_are_refused_in_one_line(labelled):
     from scconcepts._errors import InputError
 
-    adata, encoder = labelled
+    adata, encoder, _ = labelled
     bare = adata.copy()
     del bare.uns[params_key("concepts")]["table"]
     with pytest.raises(InputError, match="label_concepts"):

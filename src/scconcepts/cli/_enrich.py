@@ -114,7 +114,9 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
         if (folder / MODEL_DIR).is_dir() and (folder / SAE_DIR).is_dir():  # new labels: test their terms again
             with step("testing each label on its term's other genes"):
                 encoder, sae = load_run_models(folder)
-                term_members(adata, encoder=encoder, sae=sae, key=key, go_db=options.get("go_db"))
+                term_members(
+                    adata, encoder=encoder, sae=sae, key=key, go_db=options.get("go_db"), sources=options.get("sources")
+                )
                 metrics["term_members"] = dict(adata.uns[params_key(key)]["term_members"])
         with step("writing the results"):
             metrics["enrichment"] = enrichment_metrics(summary)

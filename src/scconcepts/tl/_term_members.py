@@ -38,13 +38,17 @@ LABEL_MARK = " [top genes only]"
 
 
 def _term_columns(adata: AnnData, key: str, names: np.ndarray, var: pd.DataFrame, table: pd.DataFrame,
-                  go_db: Any) -> dict[str, np.ndarray]:  # fmt: skip
+                  go_db: Any, sources: Any) -> dict[str, np.ndarray]:  # fmt: skip
     """Per labelled concept, the columns of the model's genes that are members of its top term."""
+    given = {} if sources is None else {
+        loaded.source: loaded
+        for loaded in (load_source(spec, go_db=go_db) for spec in ([sources] if isinstance(sources, str) else sources))
+    }  # fmt: skip
     species = adata.uns[params_key(key)].get("enrichment_params", {}).get("species", "human")
     out: dict[str, np.ndarray] = {}
     for source, rows in table[table["top_term_id"].astype(str) != ""].groupby("top_term_source"):
         try:
-            sets = load_source(str(source), go_db=go_db)
+            sets = given[str(source)] if str(source) in given else load_source(str(source), go_db=go_db)
         except InputError as error:
             logger.warning("held-out term members: %s not loaded (%s); its labels are not tested", source, error)
             continue
@@ -66,6 +70,7 @@ def term_members(
     n_cells: int = N_CELLS,
     n_random: int = N_RANDOM,
     go_db: Any = None,
+    sources: Any = None,
     layer: str | None = None,
     seed: int = 0,
     batch_size: int = 2048,
@@ -96,6 +101,9 @@ def term_members(
         Top genes left out, cells per concept, matched random sets.
     go_db
         Folder of the GO SQLite files (for ``go_bp`` terms).
+    sources
+        The gene-set sources the labels came from, as given to :func:`scconcepts.tl.enrich` (``.gmt`` paths,
+        :class:`~scconcepts.genesets.GeneSets`); ``None`` reloads each label's source by its name.
     layer
         Layer holding the expression the model reads; ``None`` uses ``X``.
     seed
@@ -121,7 +129,7 @@ def term_members(
     rows = adata.var_names.get_indexer(encoder.genes)
     columns = np.flatnonzero(rows >= 0)  # the model's genes the data hold
     names = np.asarray(adata.var_names)[rows[columns]]
-    members = _term_columns(adata, key, names, adata.var.iloc[rows[columns]], table, go_db)
+    members = _term_columns(adata, key, names, adata.var.iloc[rows[columns]], table, go_db, sources)
     frame = pd.DataFrame(np.nan, index=table.index, columns=list(COLUMNS[:4]))
     frame["term_support"] = ""
     if members:
