@@ -100,3 +100,18 @@ def test_unlabelled_runs_are_refused_in_one_line(labelled):
     del bare.uns[params_key("concepts")]["table"]
     with pytest.raises(InputError, match="label_concepts"):
         tl.term_members(bare, encoder=encoder, sae=_components)
+
+
+def test_a_lazily_read_matrix_gives_the_loaded_result(labelled, tmp_path):
+    from scconcepts import ds
+    from scconcepts.ds._lazy import is_lazy
+
+    adata, encoder, gmt = labelled
+    adata.write_h5ad(tmp_path / "labelled.h5ad")
+    lazy = ds.read(tmp_path / "labelled.h5ad", backed=True)  # reads obs, obsm and uns; a run adds varm in memory
+    assert is_lazy(lazy)
+    for name in adata.varm:
+        lazy.varm[name] = adata.varm[name]
+    options = {"encoder": encoder, "sae": _components, "n_top": 5, "n_random": 10, "sources": [gmt]}
+    loaded = tl.term_members(adata.copy(), **options)
+    pd.testing.assert_frame_equal(tl.term_members(lazy, **options), loaded)

@@ -14,12 +14,14 @@ from scconcepts._errors import InputError
 from scconcepts._keys import activations_key, attribution_key, params_key
 from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.attribution import select_cells
+from scconcepts.ds._lazy import is_lazy
 from scconcepts.evaluation._deletion import deletion_falls
 from scconcepts.evaluation._term_members import held_out, matched_draws
 from scconcepts.genesets import harmonise_genes, load_source
 from scconcepts.genesets._go import ensembl_to_symbol
 from scconcepts.models._base import Encoder
 from scconcepts.stats._faithfulness import N_SD
+from scconcepts.tl._faithfulness import _cells_read
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +136,9 @@ def term_members(
     frame["term_support"] = ""
     if members:
         activations = sp.csr_matrix(adata.obsm[activations_key(key)])
-        x = encoder.expression(adata, layer=layer)
+        source = _cells_read(adata, key, activations, n_cells, seed) if is_lazy(adata) else adata
+        activations = sp.csr_matrix(source.obsm[activations_key(key)])
+        x = encoder.expression(source, layer=layer)
         score = np.nan_to_num(np.asarray(adata.varm[attribution_key(key)])[rows[columns]])
         ids = np.array([int(c) for c in members], dtype=np.int64)
         top_cells = select_cells(activations, ids, n_cells=int(n_cells), how="top")
@@ -147,7 +151,7 @@ def term_members(
             candidates = np.setdiff1d(np.arange(columns.size), np.union1d(members[str(concept)], top))
             sets.append({"held_out": columns[genes]})
             draws.append([columns[d] for d in matched_draws(genes, candidates, level, n_random=n_random, rng=rng)])
-        falls = deletion_falls(encoder, _components(sae), x, activations, ids, sets, context=encoder.context(adata),
+        falls = deletion_falls(encoder, _components(sae), x, activations, ids, sets, context=encoder.context(source),
                                n_cells=int(n_cells), seed=seed, batch_size=batch_size, draws=draws)  # fmt: skip
         for concept, chosen, fall in zip(ids, sets, falls, strict=True):
             holds = chosen["held_out"].size > 0 and fall["held_out"] > fall["random"] + N_SD * fall["random_sd"]
