@@ -28,6 +28,7 @@ def info(data: ConceptResults) -> dict[str, Any]:
         "params": {k: _scalar(v) if not isinstance(v, (dict, list)) else str(v) for k, v in data.params.items()},
         "metrics": {k: _scalar(v) if not isinstance(v, (dict, list)) else str(v) for k, v in data.metrics.items()},
         "term_coverage": data.term_coverage,
+        "tokens": token_info(data),
         "computed": {
             "cell_types": data.cell_types is not None,
             "attribution": data.attribution is not None,
@@ -82,17 +83,45 @@ def concept(data: ConceptResults, cid: int) -> dict[str, Any]:
         "top_cell_types": data.top_types(cid),
         "composition": data.concept_composition(cid),
         "composition_of": "concept's activation",
-        "attribution": None
-        if data.attribution is None
-        else {
-            "positive": data.top_genes(data.attribution, cid),
-            "negative": data.top_genes(data.attribution, cid, sign=-1),
-        },
+        "attribution": None if data.attribution_is_token_ranking else _attribution(data, cid),
+        "tokens": token_genes(data, cid),
         "de": None if data.de is None else data.top_genes(data.de, cid),
         "faithfulness": faithfulness(data, cid),
         "enrichment": data.enrichment_rows(cid),
         "cosine": data.cosine_neighbours(cid),
         "coactivation": data.coactivation_neighbours(cid),
+    }
+
+
+def token_info(data: ConceptResults) -> dict[str, Any] | None:
+    """A token run's layer and store figures (``None`` for a run on the cell embedding)."""
+    if not data.tokens:
+        return None
+    store = data.token_store or {}
+    return {
+        "model": _scalar(data.params.get("model")),
+        "layer": _scalar(data.params.get("layer", store.get("layer"))),
+        "n_tokens": _scalar(data.params.get("n_tokens", store.get("n_tokens"))),
+        "median_tokens_per_cell": store.get("median_tokens_per_cell"),
+        "max_tokens_per_cell": _scalar(data.params.get("max_tokens_per_cell", store.get("max_tokens_per_cell"))),
+        "per_cell_mean": data.token_mean is not None,
+    }
+
+
+def token_genes(data: ConceptResults, cid: int) -> dict[str, Any] | None:
+    """A token run's "gene tokens" panel: the concept's top genes by per-gene token activation.
+
+    ``genes`` is ``None`` when the run has no per-gene token activation; ``attribution`` says what the attribution
+    beside it is: ``"counterfactual"``, or ``None`` when the run has no counterfactual attribution (older token
+    runs stored the token ranking under the attribution's key: it is not shown as an attribution).
+    """
+    if not data.tokens:
+        return None
+    return {
+        "layer": _scalar(data.params.get("layer")),
+        "genes": None if data.token_genes is None else data.top_token_genes(cid),
+        "attribution": None if data.attribution is None or data.attribution_is_token_ranking else "counterfactual",
+        "per_cell_mean": data.token_mean is not None,
     }
 
 

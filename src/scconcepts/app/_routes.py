@@ -106,6 +106,13 @@ def add_page_routes(router: APIRouter, data: ConceptResults) -> None:
     def get_concept_values(cid: int) -> Response:
         return Response(pack_values(*data.on_map(*data.concept_values(concept_id(cid)))), media_type=BINARY)
 
+    @router.get("/api/concepts/{cid}/token-mean")
+    def get_concept_token_mean(cid: int) -> Response:
+        cid = concept_id(cid)
+        if data.token_mean is None:
+            raise HTTPException(404, "no per-cell mean over tokens: not a token run")
+        return Response(pack_values(*data.on_map(*data.token_mean_values(cid))), media_type=BINARY)
+
     @router.get("/api/neurons/{dim}")
     def get_neuron(dim: int) -> dict[str, Any]:
         return _pages.neuron(data, neuron_id(dim))

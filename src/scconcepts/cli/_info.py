@@ -38,6 +38,7 @@ def run_info(args: argparse.Namespace) -> int:
             f"concepts: {metrics.get('n_concepts', '?')}, k: {metrics.get('k', '?')}"
         )
         lines += [f"  {name}: {_format(metrics[name])}" for name in SHOWN_METRICS if name in metrics]
+    lines += _token_lines(folder, manifest, metrics)
     lines += _enrichment_lines(metrics.get("enrichment", {}))
     if (folder / EVALUATION_JSON).is_file():
         try:
@@ -47,6 +48,29 @@ def run_info(args: argparse.Namespace) -> int:
     lines.append(f"  files: {', '.join(manifest.get('files', []))}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _token_lines(folder: Path, manifest: dict, metrics: dict) -> list[str]:
+    """For a ``run --tokens`` folder: that it is a token run, its layer and the token store's figures."""
+    if not (manifest.get("tokens") or metrics.get("tokens")):
+        return []
+    from scconcepts.results._tokens import token_store_summary  # imports numpy: only for a token run
+
+    store = token_store_summary(folder)
+    layer = manifest.get("layer") or metrics.get("layer") or (store or {}).get("layer") or "?"
+    model = manifest.get("model") or (store or {}).get("model") or "?"
+    head = f"  token run: concepts of {model}'s gene-token states at {layer} (per cell: max over its tokens)"
+    if store is None:
+        return [head, "  tokens: the token store (tokens/) is missing or unreadable"]
+    median = store["median_tokens_per_cell"]
+    limit = store["max_tokens_per_cell"]
+    return [
+        head,
+        f"  tokens stored: {store['n_tokens']} of {store['n_cells']} cells ({store['dim']}-d states), "
+        f"tokens per cell: median {_format(median) if median is not None else '?'}, "
+        f"max_tokens_per_cell: {limit if limit is not None else 'all'}",
+        f"  token store: {store['store']}",
+    ]
 
 
 def _method_line(row: dict, label: str) -> str:

@@ -72,6 +72,50 @@ function genesBlock(doc) {
     section('Differentially expressed genes', el('div', { id: 'de' }, de)));
 }
 
+// A token run's concept: its top genes by per-gene token activation beside its counterfactually attributed genes.
+function tokenGenesBlock(t, attribution) {
+  const tokens = t.genes === null ? notComputed('Per-gene token activation')
+    : !t.genes.length ? el('p', { class: 'muted' }, 'no gene token activates this concept')
+      : table([
+        { title: 'gene', value: (r) => geneLink(r.gene) },
+        { title: 'token activation', value: (r) => r.score },
+        { title: 'cells with its token', value: (r) => (r.n_cells === null ? '–' : r.n_cells) },
+      ], t.genes, { id: 'token-genes-table' });
+  const attributed = attribution === null || t.attribution === null
+    ? el('p', { class: 'muted not-computed' }, 'Counterfactual attribution: not computed for this token run')
+    : signedBars(attribution.positive.map((g) => ({ name: geneLink(g.gene), value: g.score })));
+  return section(`Gene tokens (${t.layer ?? 'layer ?'}) beside attributed genes`,
+    el('p', { class: 'muted', id: 'token-genes-note' },
+      "left: which gene tokens carry the concept (the mean of its activation on a gene's token over the cells where "
+      + "that token is present); right: which genes cause it (counterfactual attribution: the change of the "
+      + "concept's per-cell activation when the gene's expression is perturbed)"),
+    el('div', { class: 'two', id: 'token-genes' },
+      el('div', {}, el('h4', {}, 'Gene tokens'), tokens),
+      el('div', {}, el('h4', {}, 'Attributed genes (counterfactual)'), attributed)));
+}
+
+// A token run's map: per cell the max (the concept's activation) or the mean over the cell's tokens.
+function tokenViewChoice(id, view, shownLegend) {
+  let shown = shownLegend;
+  const select = el('select', { id: 'token-view' },
+    el('option', { value: 'max' }, 'max over the cell\'s tokens'),
+    el('option', { value: 'mean' }, 'mean over the cell\'s tokens'));
+  select.addEventListener('change', async () => {
+    const url = select.value === 'mean' ? `/api/concepts/${id}/token-mean` : `/api/concepts/${id}/activations`;
+    const values = await getValues(url);
+    if (view.canvas.dataset.drawn !== `concept:${id}`) return; // the page changed while the values came
+    const n = values.values.length;
+    const vmax = n ? values.values[Math.floor(0.99 * (n - 1))] : 1;
+    view.setValues(values.indices, values.values, 0, vmax);
+    const fresh = legend(0, vmax);
+    shown.replaceWith(fresh);
+    shown = fresh;
+    view.draw();
+    view.canvas.dataset.view = select.value;
+  });
+  return el('p', {}, el('label', {}, 'per cell: ', select));
+}
+
 // How far the concept falls in its top cells when each gene set is set to its baseline together.
 function faithfulnessBlock(f) {
   if (f === null || f === undefined) return notComputed('Faithfulness');
@@ -139,7 +183,12 @@ export async function featurePage(main, kind, id, current) {
     : el('div', { class: 'two' },
       section('Concepts writing on this dimension', el('div', { id: 'cosine' }, neighbourList(doc.cosine, 'Decoder weights', 'weight'))),
       section('Correlated neurons', el('ol', {}, doc.similar_neurons.map((n) => el('li', {}, link(`#/neuron/${n.neuron}`, `neuron ${n.neuron}`), ` r = ${fmt(n.score)}`)))));
-  const mapCard = section('Map', view.canvas, legend(vmin, vmax), el('p', { class: 'muted' }, 'scroll to zoom, drag to pan, double-click to reset'),
+  const mapLegend = legend(vmin, vmax);
+  const tokens = kind === 'concept' ? doc.tokens : null;
+  if (tokens) view.canvas.dataset.view = 'max';
+  const mapCard = section('Map', view.canvas, mapLegend,
+    tokens && tokens.per_cell_mean ? tokenViewChoice(id, view, mapLegend) : '',
+    el('p', { class: 'muted' }, 'scroll to zoom, drag to pan, double-click to reset'),
     view.note ? el('p', { class: 'muted', id: 'map-sample' }, view.note) : '');
   clear(main).append(
     el('h2', { id: 'page-title', 'data-kind': kind, 'data-id': id }, title, ' ', el('span', { class: 'auto-label' }, doc.label), ' ', nav),
@@ -147,6 +196,7 @@ export async function featurePage(main, kind, id, current) {
     section(`Cell types of the ${doc.composition_of} against all cells`,
       doc.composition ? composition(doc.composition.map((r) => ({ ...r, name: cellTypeLink(r.cell_type) })),
         kind === 'concept' ? 'share of the activation' : 'these cells') : notComputed('Cell types')),
+    tokens ? tokenGenesBlock(tokens, doc.attribution) : '',
     genesBlock(doc),
     kind === 'concept' ? section('Faithfulness: does taking the genes away lower the concept?', faithfulnessBlock(doc.faithfulness)) : '',
     section('Enrichment', enrichmentTable(doc.enrichment), kind === 'concept' ? termSupportBlock(doc.row) : ''),

@@ -1,0 +1,30 @@
+"""A small ``scconcepts run --tokens --layer layer_1`` folder on a tiny random scGPT checkpoint, built once per session.
+
+The views of a token run (``info``, the explorer, the report, ``evaluate``) are tested on it; tests that change the
+folder work on a copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import scconcepts
+from scconcepts.cli import main
+
+from .models._checkpoints import make_tiny_scgpt
+
+N_CELLS = 240
+MAX_TOKENS_PER_CELL = 30
+
+
+def build_token_run(root: Path) -> Path:
+    """Write the tiny checkpoint and the cells under ``root``, run ``run --tokens`` and return the results folder."""
+    cells = scconcepts.ds.pbmc68k()[:N_CELLS].copy()
+    cells.write_h5ad(root / "cells.h5ad")
+    checkpoint = make_tiny_scgpt(root / "ckpt", list(cells.var_names[:600]))
+    out = root / "results"
+    args = ["run", "--input", str(root / "cells.h5ad"), "--model", "scgpt", "--checkpoint", str(checkpoint),
+            "--tokens", "--layer", "layer_1", "--max-tokens-per-cell", str(MAX_TOKENS_PER_CELL), "--regime", "sae",
+            "--seeds", "1", "--k", "4", "--expansion", "2", "--epochs", "3", "--no-enrichment", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    return out
