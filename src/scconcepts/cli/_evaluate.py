@@ -70,6 +70,7 @@ def _handle(args: argparse.Namespace) -> int:
     from scconcepts.tl._evaluate import evaluate, evaluation_key
 
     folder = Path(args.folder)
+    _refuse_token_run(folder)
     device = device_of(args)
     with update_results_folder(folder) as staging:  # evaluation, cells, table and report change together
         adata = read_results(folder)
@@ -114,6 +115,17 @@ def _handle(args: argparse.Namespace) -> int:
     if (folder / REPORT_HTML).is_file():
         print(f"report updated: {folder / REPORT_HTML}")
     return 0
+
+
+def _refuse_token_run(folder: Path) -> None:
+    """A ``run --tokens`` folder (its manifest says so): refused in one line before anything is read or staged."""
+    from scconcepts.results import read_manifest
+
+    manifest = read_manifest(folder)
+    if manifest.get("tokens"):
+        from scconcepts.tl._evaluate import token_run_refusal
+
+        raise InputError(token_run_refusal(manifest))
 
 
 def _with_chance(table: Any, metric: str) -> Any:

@@ -81,6 +81,27 @@ def _faithfulness(f: dict[str, Any] | None) -> str:
     )
 
 
+def _token_genes(tokens: dict[str, Any] | None) -> str:
+    """A token run's gene tokens column (empty for other runs)."""
+    if tokens is None:
+        return ""
+    genes = tokens["genes"]
+    if genes is None:
+        body = '<p class="muted">not computed</p>'
+    elif not genes:
+        body = '<p class="muted">no gene token activates it</p>'
+    else:
+        body = (
+            "<table class='token-genes'><tr><th>gene</th><th>token activation</th><th>cells with its token</th></tr>"
+            + "".join(
+                f"<tr><td>{_e(g['gene'])}</td><td>{_num(g['score'])}</td><td>{_num(g['n_cells'])}</td></tr>"
+                for g in genes[:10]
+            )
+            + "</table>"
+        )
+    return f"<div><h4>Gene tokens ({_e(tokens['layer'])})</h4>{body}</div>"
+
+
 def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
     cid = doc["id"]
     comp = doc["composition"]
@@ -96,6 +117,8 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
         else '<p class="muted">not computed</p>'
     )
     attr = doc["attribution"]
+    tokens = doc.get("tokens")
+    attr_title = "Attributed genes" if tokens is None else "Attributed genes (counterfactual)"
     attr_html = (
         bars_svg([(g["gene"], g["score"]) for g in attr["positive"][:8] + attr["negative"][:4][::-1]])
         if attr
@@ -146,7 +169,7 @@ def _card(doc: dict[str, Any], map_uri: str, note: dict[str, Any]) -> str:
 <dl><dt>frequency</dt><dd>{_num(row.get("frequency"))}</dd>
 <dt>active cells</dt><dd>{doc["n_active"]}</dd>{expert}</dl></div>
 <div><h4>Cell types (share: mean activation per cell, over types)</h4>{comp_html}</div></div>
-<div class="row"><div><h4>Attributed genes</h4>{attr_html}</div><div><h4>DE genes</h4>{de_html}</div>
+<div class="row">{_token_genes(tokens)}<div><h4>{attr_title}</h4>{attr_html}</div><div><h4>DE genes</h4>{de_html}</div>
 <div><h4>Terms (enriched in the attribution ranking, kept by elim)</h4>{enr_html}</div></div>
 <p><b>Decoder neighbours:</b> {neighbours(doc["cosine"])}<br><b>Co-activation:</b> {neighbours(doc["coactivation"])}</p>
 </details>"""

@@ -51,12 +51,33 @@ def what_was_run(data: ConceptResults) -> str:
     manifest, params = data.manifest, data.params
     source = manifest.get("dataset") or manifest.get("input") or "cells given in Python"
     labels = data.labels_key if data.cell_types is not None else "none"
+    if data.tokens:
+        return _what_was_run_on_tokens(data, source, labels)
     return (
         f"<p class='lead'>{data.n_cells:,} cells of <b>{_e(source)}</b>, {len(data.genes):,} genes, embedded by "
         f"<b>{_e(params.get('model', '?'))}</b> ({_e(params.get('embedding_dim', '?'))} dimensions); "
         f"Top-K SAE with <b>{data.n_concepts}</b> concepts (k = {_e(params.get('k', '?'))}, expansion "
         f"{_e(params.get('expansion', '?'))}, seed {_e(params.get('seed', '?'))}); cell types from "
         f"<code>obs[{_e(repr(labels))}]</code>.</p>"
+    )
+
+
+def _what_was_run_on_tokens(data: ConceptResults, source: str, labels: str | None) -> str:
+    """:func:`what_was_run` for a ``run --tokens`` folder: the layer, the tokens and what per cell / per gene mean."""
+    params, store = data.params, data.token_store or {}
+    limit = params.get("max_tokens_per_cell", store.get("max_tokens_per_cell"))
+    median = store.get("median_tokens_per_cell")
+    return (
+        f"<p class='lead' id='token-run'><b>Token run</b>: {data.n_cells:,} cells of <b>{_e(source)}</b>, "
+        f"{len(data.genes):,} genes; the gene-token states of <b>{_e(params.get('model', '?'))}</b> at "
+        f"<b>{_e(params.get('layer', store.get('layer', '?')))}</b> ({_fmt(params.get('embedding_dim', '?'))} "
+        f"dimensions, {_fmt(params.get('n_tokens', store.get('n_tokens', '?')))} tokens, median "
+        f"{_fmt(median)} per cell, at most {_e('all' if limit is None else limit)} per cell); Top-K SAE with "
+        f"<b>{data.n_concepts}</b> concepts (k = {_e(params.get('k', '?'))}, expansion "
+        f"{_e(params.get('expansion', '?'))}, seed {_e(params.get('seed', '?'))}); cell types from "
+        f"<code>obs[{_e(repr(labels))}]</code>. A concept's activation in a cell is its maximum over the cell's "
+        f"tokens; its gene tokens are the genes whose token it activates most (mean over the cells where the "
+        f"token is present), beside the genes that cause it (counterfactual attribution).</p>"
     )
 
 

@@ -66,6 +66,22 @@ def _expression(adata: AnnData, n_genes: int) -> Any:
         return None
 
 
+def token_run_refusal(params: dict[str, Any]) -> str:
+    """Why the evaluation refuses concepts learnt on gene tokens (``run --tokens``), in one line.
+
+    Its seeds refit the dictionary on the run's embedding and its baselines decompose that embedding: for a token
+    run neither exists as a cell matrix, and evaluating on the pooled cell embedding instead would measure another
+    dictionary than the run's.
+    """
+    layer = params.get("layer", "?")
+    return (
+        f"evaluate does not support token runs yet: these concepts were learnt on {params.get('model', '?')}'s "
+        f"gene-token states at {layer}, and refitting them per seed from the run's tokens/ store (with baselines on "
+        "the same model's pooled embedding) is not implemented; measuring the cell embedding instead would "
+        "evaluate another dictionary"
+    )
+
+
 def _check(
     adata: AnnData, key: str, seeds: Sequence[int], methods: Sequence[str], labels_key: str | None
 ) -> tuple[Any, str, str | None]:
@@ -79,6 +95,8 @@ def _check(
         raise InputError(f"unknown baselines {sorted(unknown)}; choose from {', '.join(BASELINES)}")
     info = adata.uns[params_key(key)]
     params = dict(info["params"])
+    if params.get("tokens"):
+        raise InputError(token_run_refusal(params))
     use_rep = str(params["use_rep"])
     if use_rep not in adata.obsm:
         raise InputError(f"obsm[{use_rep!r}] (the SAE's embedding) not found; run scconcepts.tl.embed first")
