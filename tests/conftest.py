@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from tests._token_run import build_token_run
 
 

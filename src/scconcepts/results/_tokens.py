@@ -56,6 +56,7 @@ def token_store_summary(folder: str | Path) -> dict[str, Any] | None:
     ``None`` when the folder has no readable token store; else a dict with ``model``, ``layer``, ``n_tokens``,
     ``n_cells``, ``dim``, ``median_tokens_per_cell`` (``None`` when the index file is unreadable),
     ``max_tokens_per_cell`` (``None``: every token kept) and ``store`` (the store's folder).
+
     """
     folder = Path(folder)
     meta = _store_meta(folder)
