@@ -50,6 +50,12 @@ def test_token_run_concept_page_shows_gene_tokens(folder_and_concept):
             page.wait_for_function("document.querySelector('canvas.scatter').dataset.view === 'mean'")
             assert coloured_mask(canvas_pixels(page)).sum() > 0 and before > 0
             shot(page, "token-run-concept")
+            page.locator("#token-genes-table tbody tr").first.locator("a").click()  # the gene's own page
+            page.wait_for_selector("#gene-token-bars .bar-row")
+            assert page.locator("#gene-name").inner_text() == XSS_LABEL
+            assert page.locator("#gene-token-bars .bar-name").first.inner_text().startswith(f"#{cid}")
+            assert page.evaluate("window.__xss") is None
+            shot(page, "token-run-gene")
             browser.close()
             assert not errors, errors
     finally:

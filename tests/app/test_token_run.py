@@ -106,6 +106,7 @@ def test_cell_run_is_as_before(results_dir):
     doc = client.get("/api/concepts/1").json()
     assert doc["tokens"] is None and doc["attribution"] is not None
     assert client.get("/api/concepts/1/token-mean").status_code == 404
+    assert client.get("/api/genes/G1").json()["tokens"] is None
 
 
 def test_gene_names_are_data_not_markup(token_run, adata, tmp_path):
@@ -115,3 +116,14 @@ def test_gene_names_are_data_not_markup(token_run, adata, tmp_path):
     folder = copy_token_run(token_run, tmp_path / "results", rename={top: XSS_LABEL})
     doc = TestClient(create_app(folder)).get(f"/api/concepts/{cid}").json()
     assert doc["tokens"]["genes"][0]["gene"] == XSS_LABEL and doc["tokens"]["genes"][0]["n_cells"] > 0
+
+
+def test_gene_page_lists_the_concepts_its_token_carries(client, adata, token_run):
+    per_gene = np.asarray(adata.varm["concepts_token_genes"])
+    g = int(np.argmax(np.isfinite(per_gene).sum(axis=1)))  # a gene with a token
+    doc = client.get(f"/api/genes/{quote(str(adata.var_names[g]), safe='')}").json()
+    row = np.nan_to_num(per_gene[g], nan=-np.inf)
+    assert doc["tokens"]["concepts"][0]["concept"] == int(np.argmax(row))
+    assert doc["tokens"]["n_cells"] > 0 and doc["tokens"]["layer"] == "layer_1"
+    if adata.uns.get("concepts_attribution", {}).get("source") == "gene-token activation":
+        assert doc["drives"] is None  # the token ranking is not shown as what the gene drives

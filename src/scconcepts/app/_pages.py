@@ -213,14 +213,29 @@ def gene(data: ConceptResults, name: str) -> dict[str, Any]:
         ]
 
     cells = data.gene_values(name)[0]
+    attribution = None if data.attribution_is_token_ranking else data.attribution
     return {
         "gene": name,
         "n_expressing": int(cells.size),
         "n_cells": data.n_cells,
-        "drives": ranked(data.attribution, 1),
-        "represses": ranked(data.attribution, -1),
+        "drives": ranked(attribution, 1),
+        "represses": ranked(attribution, -1),
         "de": ranked(data.de, 1),
+        "tokens": None if data.token_genes is None else _gene_token_concepts(data, g),
     }
+
+
+def _gene_token_concepts(data: ConceptResults, g: int) -> dict[str, Any]:
+    """A token run's concepts that gene ``g``'s token activates most (mean over the cells where it is present)."""
+    row = np.nan_to_num(data.token_genes[g], nan=-np.inf)
+    order = np.argsort(-row, kind="stable")[:20]
+    cells = None if data.token_gene_cells is None else int(data.token_gene_cells[g])
+    return {
+        "layer": _scalar(data.params.get("layer")),
+        "n_cells": cells,
+        "concepts": [{"concept": int(j), "score": float(row[j]), "label": data.label(int(j))}
+                     for j in order if np.isfinite(row[j]) and row[j] > 0],
+    }  # fmt: skip
 
 
 def cell_type(data: ConceptResults, name: str) -> dict[str, Any]:

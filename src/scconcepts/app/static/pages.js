@@ -244,6 +244,11 @@ export async function genePage(main, name, current = () => true) {
   clear(main).append(el('h2', {}, 'Gene ', el('span', { id: 'gene-name' }, doc.gene)),
     el('div', { class: 'grid' }, mapCard,
       el('div', { class: 'side' }, section('Concepts it drives (attribution)', el('div', { id: 'drives' }, rows(doc.drives, 'Attribution', 'drives-bars'))))),
+    doc.tokens ? section(`Concepts its token carries (${doc.tokens.layer ?? 'layer ?'})`,
+      el('p', { class: 'muted', id: 'gene-token-note' }, doc.tokens.n_cells === null
+        ? "mean activation on the gene's token over the cells where it is present"
+        : `mean activation on the gene's token over the ${doc.tokens.n_cells} cells where it is present`),
+      rows(doc.tokens.concepts, 'Gene tokens', 'gene-token-bars')) : '',
     el('div', { class: 'two' },
       section('Concepts it represses (attribution)', rows(doc.represses, 'Attribution')),
       section('Concepts where it is differentially expressed', rows(doc.de, 'Differential expression'))));
