@@ -64,7 +64,8 @@ def token_variance_explained(states: np.ndarray, cells: np.ndarray, split: Split
     ``sae_r2``, ``pca_r2`` (NaN when the layer's states do not vary) and ``n_tokens`` (the held-out tokens).
 
     """
-    train_rows, val_rows, test_rows = (np.flatnonzero(np.isin(cells, part)) for part in (split.train, split.val, split.test))
+    parts = (split.train, split.val, split.test)
+    train_rows, val_rows, test_rows = (np.flatnonzero(np.isin(cells, part)) for part in parts)
     result = {"sae_r2": float("nan"), "pca_r2": float("nan"), "n_tokens": len(test_rows)}
     if min(len(train_rows), len(val_rows), len(test_rows)) == 0:
         logger.warning("too few tokens to split by cell (%d train, %d validation, %d test); no R^2",

@@ -9,7 +9,7 @@ tokens at every layer). Only one pass's states of every layer are held at a time
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -44,7 +44,7 @@ def _taps(encoder: TokenEncoder, numbers: list[int]) -> Iterator[dict[int, torch
     """Forward hooks that keep each layer's latest output in the yielded dict (removed on exit)."""
     captured: dict[int, torch.Tensor] = {}
 
-    def keeper(number: int):  # noqa: ANN202 (a torch hook)
+    def keeper(number: int) -> Callable[[torch.nn.Module, object, object], None]:
         def hook(module: torch.nn.Module, inputs: object, output: object) -> None:
             captured[number] = output[0] if isinstance(output, tuple) else output  # type: ignore[assignment]
 
