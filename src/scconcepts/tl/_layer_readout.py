@@ -106,12 +106,12 @@ def layer_readout(
 
     - ``probe``: cross-validated balanced accuracy of a logistic regression of ``obs[labels_key]`` from the
       layer's pooled cell states (the cell embedding ``--layer`` would give), ``probe_sd`` its spread over folds,
-      ``probe_null`` the same probe with the labels permuted (chance level, measured);
+      ``probe_null`` the same probe with the labels permuted (chance level, measured: mean of 3 permutations);
     - ``sae_r2``: held-out R^2 of a small Top-K SAE (``k`` active of ``expansion`` x dim latents, ``epochs``
       epochs at most) on a sample of the layer's gene-token states (``max_tokens_per_cell`` per cell), trained on
       the tokens of 70% of the cells and measured on those of 20% other cells; ``pca_r2`` the R^2 of PCA with
-      ``k`` components fitted on the same training tokens, on the same held-out tokens (for scale: an SAE does
-      not beat PCA at equal ``k`` on a layer whose variance lies in a few directions).
+      ``k`` components fitted on the same training tokens, on the same held-out tokens (for scale: the share of
+      the layer's variance that ``k`` fixed directions already hold; both NaN for a layer whose tokens do not vary).
 
     Parameters
     ----------
