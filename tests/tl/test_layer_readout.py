@@ -116,11 +116,12 @@ def test_no_labels_key_reads_the_layers_without_a_probe(encoder, planted):
         (["layer_9"], "program", "has no layer 'layer_9'; choose from"),
         ([], "program", "no layers given"),
         (None, "missing", "labels key 'missing' is not a column"),
+        (None, "program", "k=32 must be below the dimension of layer_"),
     ],
 )
-def test_bad_layers_and_labels_are_refused(encoder, planted, layers, labels_key, fragment):
+def test_bad_layers_labels_and_k_are_refused(encoder, planted, layers, labels_key, fragment):
     with pytest.raises(InputError, match=fragment):
-        scconcepts.tl.layer_readout(planted, encoder, layers, labels_key=labels_key)
+        scconcepts.tl.layer_readout(planted, encoder, layers, labels_key=labels_key, k=32)
 
 
 def test_a_model_without_token_layers_is_refused(planted):

@@ -42,13 +42,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--layers", metavar="LIST", help="comma-separated layer_<i> to read (default: every layer of the model)"
     )
     parser.add_argument(
-        "--labels-key", default=None, help="obs column the probe reads (default: cell_type, when the cells have it)"
+        "--labels-key",
+        default=None,
+        metavar="COLUMN",
+        help="obs column the probe reads (default: cell_type, when the cells have it)",
     )
-    parser.add_argument("--n-cells", type=positive, default=1000, help="cells read, a seeded sample (default: 1000)")
     parser.add_argument(
-        "--max-tokens-per-cell", type=positive, default=16, help="gene tokens per cell for the SAE (default: 16)"
+        "--n-cells", type=positive, default=1000, metavar="N", help="cells read, a seeded sample (default: 1000)"
     )
-    parser.add_argument("--k", type=positive, default=8, help="the small SAE's active latents and PCA's components")
+    parser.add_argument(
+        "--max-tokens-per-cell",
+        type=positive,
+        default=16,
+        metavar="N",
+        help="gene tokens per cell for the SAE (default: 16)",
+    )
+    parser.add_argument(
+        "--k", type=positive, default=8, help="the small SAE's active latents and PCA's components (default: 8)"
+    )
     parser.add_argument("--expansion", type=positive, default=2, help="the small SAE's latents / dim (default: 2)")
     parser.add_argument("--epochs", type=positive, default=20, help="the small SAE's most epochs (default: 20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

@@ -59,7 +59,7 @@ def _labels(adata: AnnData, labels_key: str | None) -> np.ndarray | None:
 
 def _read(
     adata: AnnData, encoder: TokenEncoder, layers: list[str], *, max_tokens_per_cell: int, seed: int,
-    batch_size: int, input_layer: str | None,
+    batch_size: int, input_layer: str | None, k: int,
 ) -> dict[str, LayerStates]:  # fmt: skip
     """Every layer's pooled states and token sample of every cell, one forward pass per chunk of cells."""
     x = encoder.expression(adata, layer=input_layer)
@@ -74,6 +74,9 @@ def _read(
         read = layer_states(encoder, x[start:stop].toarray(), ctx, layers, lookup=lookup, seeds=seeds[start:stop],
                             max_tokens_per_cell=max_tokens_per_cell)  # fmt: skip
         for name, states in read.items():
+            if start == 0 and k >= states.states.shape[1]:  # refused after the first chunk, not after them all
+                raise InputError(f"k={k} must be below the dimension of {name} ({states.states.shape[1]}): the SAE "
+                                 "and PCA would reconstruct the tokens exactly")  # fmt: skip
             parts[name].append(LayerStates(states.pooled, states.cells + start, states.genes, states.states))
     fields = ("pooled", "cells", "genes", "states")
     return {
@@ -130,7 +133,8 @@ def layer_readout(
         Gene tokens per cell kept for the SAE (a sample from a hash of the cell's name and the token, the same at
         every layer).
     k, expansion, epochs
-        The small SAE's active latents (and PCA's components), dictionary size / dim and most epochs.
+        The small SAE's active latents (and PCA's components; below the layers' dimension), dictionary size / dim
+        and most epochs.
     folds
         Cross-validation folds of the probe.
     seed
@@ -165,7 +169,7 @@ def layer_readout(
     logger.info("reading %s of %s on %d cells (%d tokens per cell)", ", ".join(names), encoder.name, len(rows),
                 max_tokens_per_cell)  # fmt: skip
     read = _read(cells, encoder, names, max_tokens_per_cell=max_tokens_per_cell, seed=seed, batch_size=batch_size,
-                 input_layer=input_layer)  # fmt: skip
+                 input_layer=input_layer, k=k)  # fmt: skip
     split = split_rows(len(rows), VAL_FRACTION, TEST_FRACTION, seed)
     sae = SmallSAE(k=k, expansion=expansion, epochs=epochs, seed=seed, device=device)
     table = []
