@@ -26,6 +26,7 @@ SUBCOMMANDS = [
     "_steer",
     "_apply",
     "_export",
+    "_layers",
 ]
 
 #: Subcommands that never load a model: they skip :func:`quiet_libraries` (which imports scvi-tools) to start fast.

@@ -217,17 +217,27 @@ class GeneformerEncoder(TokenEncoder):
         """Run BERT on a token batch and pool (:meth:`token_states`)."""
         outputs, order = [], []
         for chunk in self.token_states(tokens):
-            if self.pooling == "cls":
-                outputs.append(chunk.states[:, 0, :])
-            else:
-                weights = chunk.genes.to(chunk.states.dtype).unsqueeze(-1)
-                outputs.append((chunk.states * weights).sum(1) / weights.sum(1).clamp(min=1.0))
+            outputs.append(self.pool(chunk))
             order.append(chunk.rows)
         index = torch.as_tensor(np.concatenate(order), device=self.device)
         pooled = torch.cat(outputs)
         result = torch.empty_like(pooled)
         result[index] = pooled
         return result
+
+    def pool(self, chunk: StateChunk) -> torch.Tensor:
+        """The mean of the gene tokens' states (or the ``<cls>`` state) of each cell of a pass."""
+        if self.pooling == "cls":
+            return chunk.states[:, 0, :]
+        weights = chunk.genes.to(chunk.states.dtype).unsqueeze(-1)
+        return (chunk.states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+    def layer_output(self, number: int) -> torch.nn.Module:
+        """BERT's embeddings for ``layer_0``, else its layer ``number - 1`` (kept when the model is cut shorter)."""
+        if number == 0:
+            return self.model.embeddings
+        layers = self.checkpoint.all_layers if self.checkpoint.all_layers is not None else self.model.encoder.layer
+        return layers[number - 1]
 
     def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Embed raw counts (cells x :attr:`genes`); ``context`` is not used."""

@@ -136,18 +136,26 @@ class ScgptEncoder(TokenEncoder):
         """Run the transformer on a token batch and pool (:meth:`token_states`), L2-normalised."""
         outputs, order = [], []
         for chunk in self.token_states(tokens, first_only=self.pooling == "cls"):
-            if self.pooling == "cls":
-                pooled = chunk.states[:, 0, :]
-            else:
-                weights = chunk.genes.float()
-                pooled = (chunk.states * weights.unsqueeze(-1)).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
-            outputs.append(pooled)
+            outputs.append(self.pool(chunk))
             order.append(chunk.rows)
         index = torch.as_tensor(np.concatenate(order), device=self.device)
         pooled = torch.cat(outputs)
         result = torch.empty_like(pooled)
         result[index] = pooled
-        return F.normalize(result, dim=1)
+        return result
+
+    def pool(self, chunk: StateChunk) -> torch.Tensor:
+        """The ``<cls>`` state (or the mean of the gene tokens' states) of each cell of a pass, L2-normalised."""
+        if self.pooling == "cls":
+            pooled = chunk.states[:, 0, :]
+        else:
+            weights = chunk.genes.float()
+            pooled = (chunk.states * weights.unsqueeze(-1)).sum(1) / weights.sum(1, keepdim=True).clamp(min=1.0)
+        return F.normalize(pooled, dim=1)
+
+    def layer_output(self, number: int) -> torch.nn.Module:
+        """The second layer norm of transformer layer ``number`` (post-norm: its output is the layer's output)."""
+        return self.model.transformer_encoder.layers[number - 1].norm2
 
     def encode(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """Embed raw counts (cells x :attr:`genes`); see the class description for the preparation."""

@@ -82,6 +82,18 @@ class TokenEncoder(Encoder):
         """
         raise NotImplementedError
 
+    def pool(self, chunk: StateChunk) -> torch.Tensor:
+        """The cell embeddings (``cells x d``, in ``chunk.rows`` order) of one forward pass: the encoder's pooling."""
+        raise NotImplementedError
+
+    def layer_output(self, number: int) -> torch.nn.Module:
+        """The module whose output (the first element of a tuple) is the token states of layer ``number``.
+
+        A forward hook on it reads that layer in the pass that runs to a deeper one
+        (:func:`~scconcepts.models._layer_states.layer_states`).
+        """
+        raise NotImplementedError
+
     def _counts(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
         """``x`` as a numpy cells x :attr:`genes` array; refuses any other shape."""
         if isinstance(x, torch.Tensor):

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 
 from scconcepts._progress import progress
-from scconcepts.models._token_encoder import TokenEncoder
+from scconcepts.models._token_encoder import StateChunk, TokenEncoder
 from scconcepts.models._token_store import TokenStore, TokenStoreWriter
 from scconcepts.models._tokens import hashed_uniform
 
@@ -59,6 +59,13 @@ def sample_tokens(cells: np.ndarray, ids: np.ndarray, seeds: np.ndarray, limit: 
     return rank < limit
 
 
+def chunk_gene_tokens(chunk: StateChunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each gene token of one forward pass: its cell (row of the token batch), its token id and its float32 state."""
+    rows, positions = torch.nonzero(chunk.genes, as_tuple=True)
+    cells = chunk.rows[rows.cpu().numpy()]
+    return cells, chunk.ids[rows, positions].cpu().numpy(), chunk.states[rows, positions].float().cpu().numpy()
+
+
 @torch.no_grad()
 def cell_token_states(
     encoder: TokenEncoder,
@@ -88,10 +95,10 @@ def cell_token_states(
     tokens = encoder.cell_tokens(x, context)
     parts_cells, parts_ids, parts_states, cls_rows, cls_states = [], [], [], [], []
     for chunk in encoder.token_states(tokens):
-        rows, positions = torch.nonzero(chunk.genes, as_tuple=True)
-        parts_cells.append(chunk.rows[rows.cpu().numpy()])
-        parts_ids.append(chunk.ids[rows, positions].cpu().numpy())
-        parts_states.append(chunk.states[rows, positions].float().cpu().numpy())
+        chunk_cells, chunk_ids, chunk_states = chunk_gene_tokens(chunk)
+        parts_cells.append(chunk_cells)
+        parts_ids.append(chunk_ids)
+        parts_states.append(chunk_states)
         if chunk.cls_position is not None:
             cls_rows.append(chunk.rows)
             cls_states.append(chunk.states[:, chunk.cls_position].float().cpu().numpy())

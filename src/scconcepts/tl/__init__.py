@@ -11,6 +11,7 @@ from scconcepts.tl._evaluate import evaluate
 from scconcepts.tl._explanation import explanation_score
 from scconcepts.tl._faithfulness import faithfulness
 from scconcepts.tl._label import label_concepts
+from scconcepts.tl._layer_readout import layer_readout
 from scconcepts.tl._redundancy import profile_redundancy
 from scconcepts.tl._steer import steer
 from scconcepts.tl._term_members import term_members
@@ -32,6 +33,7 @@ __all__ = [
     "explanation_score",
     "faithfulness",
     "label_concepts",
+    "layer_readout",
     "profile_redundancy",
     "steer",
     "term_members",
