@@ -1,14 +1,17 @@
-"""``info`` and ``evaluate`` on a ``run --tokens`` folder: info says it is a token run; evaluate refuses in one line."""
+"""``info`` and ``evaluate`` on a ``run --tokens`` folder: info says it is a token run; evaluate measures tokens."""
+
+import json
 
 import anndata as ad
 import numpy as np
 import pytest
-from tests._token_run import MAX_TOKENS_PER_CELL, N_CELLS
+from tests._token_run import MAX_TOKENS_PER_CELL, N_CELLS, copy_token_run
 
 from scconcepts import tl
 from scconcepts._errors import InputError
 from scconcepts.cli import main
 from scconcepts.cli._run_tokens import TOKENS_DIR
+from scconcepts.evaluation._token_rows import token_rows
 from scconcepts.models._token_store import open_store
 from scconcepts.results._tokens import TOKEN_STORE_DIR, token_gene_cells, token_store_summary
 
@@ -51,15 +54,40 @@ def test_gene_cells_of_a_folder_without_store_is_none(tmp_path):
     assert token_gene_cells(tmp_path, ["A"]) is None and token_store_summary(tmp_path) is None
 
 
-def test_evaluate_refuses_a_token_run_in_one_line(token_run, capsys):
+def test_evaluate_fits_and_measures_every_method_on_the_runs_tokens(token_run, tmp_path, capsys):
+    folder = copy_token_run(token_run, tmp_path / "run")
+    assert main(["evaluate", str(folder), "--seeds", "2", "--no-sweep", "--epochs", "5"]) == 0
+    result = json.loads((folder / "evaluation.json").read_text())
+    params = result["params"]
+    store = open_store(folder / "tokens")
+    assert params["rows"].startswith("gene tokens (layer_1)") and params["use_rep"] == "tokens:layer_1"
+    assert params["n_cells_train"] + params["n_cells_heldout"] == store.n_tokens  # every token (under 20,000)
+    assert params["grounding_null"] == "none"  # not measured on tokens
+    table = {row["method"]: row for row in result["table"]}
+    assert {"sae", "neurons", "pca"} <= set(table)
+    assert all(0.0 < table[m]["r2"] <= 1.0 for m in ("sae", "pca"))
+    assert table["sae"]["pure_share_chance"] is not None  # token labels (their cells') permuted for the chance level
+    assert "Token run: every method was fitted and measured on gene tokens" in (folder / "report.html").read_text()
+
+
+def test_token_split_keeps_held_out_cells_tokens_out_of_training(token_run):
+    adata = ad.read_h5ad(token_run / "results.h5ad")
+    held_out = adata.obs_names.get_indexer(adata.uns["concepts"]["test_cells"].astype(str))
+    sample = token_rows(open_store(token_run / "tokens"), held_out, seed=0, max_tokens=500)
+    train, test = sample.rows
+    assert len(train) + len(test) == 500 and np.isin(sample.cells[test], held_out).all()
+    assert not np.isin(sample.cells[train], held_out).any()
+
+
+def test_evaluate_refuses_cross_dataset_for_a_token_run(token_run, capsys):
     before = sorted(p.name for p in token_run.iterdir())
-    assert main(["evaluate", str(token_run), "--seeds", "1", "--no-sweep", "--no-grounding"]) == 2
+    assert main(["evaluate", str(token_run), "--seeds", "1", "--cross-dataset", "pbmc68k"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "token runs" in err[0] and "layer_1" in err[0] and "tokens/" in err[0]
+    assert len(err) == 1 and "--cross-dataset" in err[0] and "token run" in err[0]
     assert sorted(p.name for p in token_run.iterdir()) == before
 
 
-def test_evaluate_in_python_refuses_token_concepts(token_run):
+def test_evaluate_in_python_asks_for_the_store_of_token_concepts(token_run):
     adata = ad.read_h5ad(token_run / "results.h5ad")
-    with pytest.raises(InputError, match="token runs"):
+    with pytest.raises(InputError, match="pass store="):
         tl.evaluate(adata, seeds=(0,), run_sweep=False, grounding=False)

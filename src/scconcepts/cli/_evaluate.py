@@ -56,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from scconcepts.cli._run_tokens import TOKENS_DIR
     from scconcepts.distributed import dask_client
     from scconcepts.evaluation import to_jsonable
     from scconcepts.report import REPORT_HTML, refresh_report
@@ -70,7 +71,7 @@ def _handle(args: argparse.Namespace) -> int:
     from scconcepts.tl._evaluate import evaluate, evaluation_key
 
     folder = Path(args.folder)
-    _refuse_token_run(folder)
+    tokens = _token_run(folder, args)
     device = device_of(args)
     with update_results_folder(folder) as staging:  # evaluation, cells, table and report change together
         adata = read_results(folder)
@@ -85,7 +86,9 @@ def _handle(args: argparse.Namespace) -> int:
         if args.cross_dataset is not None:
             with step("reading the second dataset"):
                 options["other"], options["other_name"] = _second_dataset(args.cross_dataset)
-        if not args.no_grounding or args.cross_dataset is not None:
+        if tokens:
+            options["store"] = folder / TOKENS_DIR
+        elif not args.no_grounding or args.cross_dataset is not None:
             from scconcepts.models import load_encoder
 
             with step("loading the model"):
@@ -97,7 +100,7 @@ def _handle(args: argparse.Namespace) -> int:
                     seeds=tuple(range(args.seeds)),
                     labels_key=args.labels_key,
                     run_sweep=not args.no_sweep,
-                    grounding=not args.no_grounding,
+                    grounding=not (args.no_grounding or tokens),
                     client=client,
                     **options,
                 )
@@ -117,15 +120,17 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_token_run(folder: Path) -> None:
-    """A ``run --tokens`` folder (its manifest says so): refused in one line before anything is read or staged."""
+def _token_run(folder: Path, args: argparse.Namespace) -> bool:
+    """Whether the folder is a ``run --tokens`` one (its manifest says so); refuses what a token run cannot measure."""
     from scconcepts.results import read_manifest
 
-    manifest = read_manifest(folder)
-    if manifest.get("tokens"):
-        from scconcepts.tl._evaluate import token_run_refusal
-
-        raise InputError(token_run_refusal(manifest))
+    if not read_manifest(folder).get("tokens"):
+        return False
+    if args.cross_dataset is not None:
+        raise InputError("--cross-dataset is not measured for a token run (its concepts are read from gene tokens)")
+    if not args.no_grounding:
+        logger.info("token run: grounding is not measured on gene tokens (as with --no-grounding)")
+    return True
 
 
 def _with_chance(table: Any, metric: str) -> Any:

@@ -116,6 +116,18 @@ def evaluation_section(folder: str | Path) -> str:
         return f'<h2 id="evaluation">Evaluation</h2><p class="muted">{EVALUATION_JSON} is not readable.</p>'
 
 
+def _rows_note(params: dict[str, Any]) -> str:
+    """For a token run: what the rows were (gene tokens, labelled by their cell), and what was not measured."""
+    rows = params.get("rows")
+    if rows in (None, "cells"):
+        return ""
+    return (
+        f'<p class="muted">Token run: every method was fitted and measured on {escape(str(rows))} (the held-out '
+        "counts above are tokens of held-out cells); grounding and the explanation score are not measured on "
+        "tokens.</p>"
+    )
+
+
 def _section(data: dict[str, Any]) -> str:
     params = data.get("params", {})
     table = data.get("table", [])
@@ -134,6 +146,7 @@ def _section(data: dict[str, Any]) -> str:
         "the embedding through the same attribution and enrichment, averaged over several draws (excess and "
         "one-sided Fisher p against every draw's directions; signed baselines grounded on both sides of each axis); "
         "stability with random unit atoms of the same count and dimension.</p>",
+        _rows_note(params),
         _metrics_table(table),
         '<div class="row">',
         f"<div><h4>Held-out R²</h4>{bars_svg(fidelity)}</div>" if fidelity else "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,9 @@ from scconcepts.evaluation._explanation import N_GENES
 from scconcepts.evaluation._grounding_null import GROUNDING, GROUNDING_DRAWS
 from scconcepts.evaluation._sae_runs import run_settings
 from scconcepts.evaluation._summary import METRICS, WITH_CHANCE
+from scconcepts.evaluation._token_rows import TokenRows, token_rows
 from scconcepts.evaluation._units import RANDOM_DIRECTIONS
+from scconcepts.models._token_store import TokenStore, open_store
 from scconcepts.tl._explanation import explanation_score, log_expression
 from scconcepts.tl._grounding import grounding as ground_components
 
@@ -66,20 +69,14 @@ def _expression(adata: AnnData, n_genes: int) -> Any:
         return None
 
 
-def token_run_refusal(params: dict[str, Any]) -> str:
-    """Why the evaluation refuses concepts learnt on gene tokens (``run --tokens``), in one line.
-
-    Its seeds refit the dictionary on the run's embedding and its baselines decompose that embedding: for a token
-    run neither exists as a cell matrix, and evaluating on the pooled cell embedding instead would measure another
-    dictionary than the run's.
-    """
-    layer = params.get("layer", "?")
-    return (
-        f"evaluate does not support token runs yet: these concepts were learnt on {params.get('model', '?')}'s "
-        f"gene-token states at {layer}, and refitting them per seed from the run's tokens/ store (with baselines on "
-        "the same model's pooled embedding) is not implemented; measuring the cell embedding instead would "
-        "evaluate another dictionary"
-    )
+def _token_sample(params: dict[str, Any], store: Any, held_out: np.ndarray, *, seed: int, other: Any) -> TokenRows:
+    """The gene tokens a token run is evaluated on (from ``store``), or one line saying what is missing."""
+    if store is None:
+        raise InputError(f"these concepts were learnt on gene-token states ({params.get('layer')}); pass store= "
+                         "(the run's tokens/ folder) to evaluate them on tokens")  # fmt: skip
+    if other is not None:
+        raise InputError("stability across datasets is not measured for a token run; leave out other=")
+    return token_rows(store if isinstance(store, TokenStore) else open_store(store), held_out, seed=seed)
 
 
 def _check(
@@ -95,10 +92,8 @@ def _check(
         raise InputError(f"unknown baselines {sorted(unknown)}; choose from {', '.join(BASELINES)}")
     info = adata.uns[params_key(key)]
     params = dict(info["params"])
-    if params.get("tokens"):
-        raise InputError(token_run_refusal(params))
     use_rep = str(params["use_rep"])
-    if use_rep not in adata.obsm:
+    if not params.get("tokens") and use_rep not in adata.obsm:
         raise InputError(f"obsm[{use_rep!r}] (the SAE's embedding) not found; run scconcepts.tl.embed first")
     labels_key = labels_key or (None if params.get("labels_key") in (None, "none") else str(params["labels_key"]))
     if labels_key is not None and labels_key not in adata.obs:
@@ -129,6 +124,7 @@ def evaluate(
     explanation: bool = True,
     explanation_genes: int = N_GENES,
     client: Any = None,
+    store: TokenStore | str | Path | None = None,
     **sae_options: Any,
 ) -> dict[str, Any]:
     """Measure SAE concepts and baseline components of the same embedding on the same held-out cells.
@@ -211,6 +207,12 @@ def evaluate(
         random-directions null, is a task on its workers (the embedding, the expression and, for the
         grounding, the cells and the encoder are sent to each worker once). The figures equal one process's.
         The second dataset's fits are tasks too; the sweep runs here.
+    store
+        For a token run (``run --tokens``, ``tl.train_token_sae``): its token store or the store's folder. Every
+        method is then fitted and measured on a seeded sample of at most 20,000 of its gene tokens
+        (:func:`scconcepts.evaluation._token_rows.token_rows`): training tokens from the run's training cells,
+        held-out tokens from its held-out cells, each token labelled by its cell. Grounding, the explanation
+        score and ``other`` are not measured on tokens.
     **sae_options
         :class:`~scconcepts.sae.SAEConfig` fields overriding the run's (e.g. ``epochs``). By default
         each SAE trains for 1.5 x the epochs the run needed to reach its best validation loss (at
@@ -233,29 +235,41 @@ def evaluate(
 
     """
     info, use_rep, labels_key = _check(adata, key, seeds, methods, labels_key)
-    embedding = np.asarray(adata.obsm[use_rep], dtype=np.float64)
-    config, fit_config, consensus = run_settings(info, sae_options)
-    second = None if other is None else other_embedding(other, use_rep, encoder, embedding.shape[1])
-    rows = _split(adata, info)
-    start = time.perf_counter()
-    expression = _expression(adata, explanation_genes) if explanation else None
     if isinstance(grounding_draws, bool) or not isinstance(grounding_draws, int) or grounding_draws < 1:
         raise InputError(f"grounding_draws must be a positive integer, not {grounding_draws!r}")
-    extra = {}
-    if expression is not None and activations_key(key) in adata.obsm and "table" in info:
-        extra["concepts_explanation"] = explanation_score(adata, key=key, n_genes=explanation_genes)
-        extra["explanation"] = dict(info["explanation"])
+    config, fit_config, consensus = run_settings(info, sae_options)
+    rows = _split(adata, info)
+    labels = adata.obs[labels_key].astype(str).to_numpy() if labels_key else None
+    start = time.perf_counter()
+    if info["params"].get("tokens"):
+        sample = _token_sample(info["params"], store, rows[1], seed=int(seeds[0]), other=other)
+        embedding, rows, labels = sample.states, sample.rows, None if labels is None else labels[sample.cells]
+        expression, encoder, second, run_activations, extra = None, None, None, None, {}
+        logger.info("token run: every method is fitted and measured on %d gene tokens (%s) of %d cells, each "
+                    "labelled by its cell; grounding and explanation are not measured on tokens",
+                    len(embedding), info["params"].get("layer"), len(np.unique(sample.cells)))  # fmt: skip
+    else:
+        embedding = np.asarray(adata.obsm[use_rep], dtype=np.float64)
+        second = None if other is None else other_embedding(other, use_rep, encoder, embedding.shape[1])
+        expression = _expression(adata, explanation_genes) if explanation else None
+        run_activations, extra = adata.obsm.get(activations_key(key)), {}
+        if expression is not None and activations_key(key) in adata.obsm and "table" in info:
+            extra["concepts_explanation"] = explanation_score(adata, key=key, n_genes=explanation_genes)
+            extra["explanation"] = dict(info["explanation"])
     plan = EvaluationPlan(
         key=key, use_rep=use_rep, embedding=embedding, rows=rows, config=config, fit_config=fit_config,
-        consensus=consensus, seeds=seeds, methods=methods, labels_key=labels_key,
-        labels=adata.obs[labels_key].astype(str).to_numpy() if labels_key else None, n_top=n_top,
+        consensus=consensus, seeds=seeds, methods=methods, labels_key=labels_key, labels=labels, n_top=n_top,
         n_permutations=n_permutations, expression=expression, explanation_genes=explanation_genes,
         grounding=Grounding(adata, encoder, ground_components, grounding_alpha, grounding_sources, grounding_draws)
         if encoder is not None and grounding else None,
         other=second, other_name=other_name, sweep=run_sweep, sweep_k=sweep_k, sweep_expansion=sweep_expansion,
-        run_activations=adata.obsm.get(activations_key(key)), extra=extra, start=start,
+        run_activations=run_activations, extra=extra, start=start,
     )  # fmt: skip
     result = compare(plan, client=client)
+    result["params"]["rows"] = (
+        f"gene tokens ({info['params'].get('layer')}), a seeded sample of {len(embedding)}, split by cell and "
+        "labelled by cell" if info["params"].get("tokens") else "cells"
+    )  # fmt: skip
     adata.uns[evaluation_key(key)] = result
     sae_row = result["table"].loc["sae"]
     logger.info(
