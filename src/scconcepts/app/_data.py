@@ -17,8 +17,8 @@ from scconcepts._errors import InputError
 from scconcepts.app._decoder import read_decoder
 from scconcepts.app._expression import Block, gene_column, read_expression
 from scconcepts.app._terms import all_terms, concept_rows, coverage, read_enrichment
+from scconcepts.app._token_data import read_token_data
 from scconcepts.results import open_results_h5ad, read_manifest, reading
-from scconcepts.results._tokens import is_token_run, token_gene_cells, token_store_summary
 from scconcepts.stats import TypeShares, type_shares
 
 logger = logging.getLogger(__name__)
@@ -126,38 +126,8 @@ class ConceptResults:
         enr = adata.uns.get(_keys.enrichment_key(key))
         self.enrichment = read_enrichment(enr) if isinstance(enr, pd.DataFrame) and len(enr) else None
         self.decoder = read_decoder(self.folder, self.n_concepts)
-        self._load_tokens(adata, key)
+        self.token = read_token_data(adata, key, self.params, self.folder, self.n_concepts)
         logger.info("explorer data: %d cells, %d concepts from %s", self.n_cells, self.n_concepts, self.folder)
-
-    def _load_tokens(self, adata: ad.AnnData, key: str) -> None:
-        """A token run's per-gene token activation, per-cell mean, store summary and each gene's token cells.
-
-        For other runs every token attribute is ``None`` (:attr:`tokens` is ``False``). ``varm[<key>_attribution]``
-        of a token run written before its counterfactual attribution existed held the per-gene token activation
-        (``uns[<key>_attribution]["source"] == "gene-token activation"``): :attr:`attribution_is_token_ranking`.
-        """
-        self.tokens = is_token_run(self.params)
-        self.token_genes = self._varm(adata, _keys.token_genes_key(key)) if self.tokens else None
-        self.token_mean: sp.csc_matrix | None = None
-        self.token_store: dict[str, Any] | None = None
-        self.token_gene_cells: np.ndarray | None = None
-        self.attribution_is_token_ranking = False
-        if not self.tokens:
-            return
-        mean = adata.obsm.get(_keys.token_mean_key(key))
-        if mean is not None and tuple(mean.shape) == (self.n_cells, self.n_concepts):
-            self.token_mean = sp.csc_matrix(mean, dtype=np.float32)
-            self.token_mean.eliminate_zeros()
-        self.token_store = token_store_summary(self.folder)
-        cells = adata.varm.get(f"{key}_token_gene_cells")
-        cells = np.asarray(cells).reshape(-1) if cells is not None else None
-        self.token_gene_cells = (
-            cells if cells is not None and cells.size == len(self.genes) else token_gene_cells(self.folder, self.genes)
-        )
-        source = adata.uns.get(_keys.attribution_key(key))
-        self.attribution_is_token_ranking = (
-            isinstance(source, dict) and str(source.get("source", "")) == "gene-token activation"
-        )
 
     def _choose_points(self, n_cells: int) -> None:
         """The cells the map shows: all, or above :data:`MAX_POINTS` a fixed uniform sample (logged)."""
@@ -206,31 +176,6 @@ class ConceptResults:
         idx, vals = self.acts_csc.indices[lo:hi], self.acts_csc.data[lo:hi]
         order = np.argsort(vals, kind="stable")
         return idx[order].astype(np.uint32), vals[order].astype(np.float32)
-
-    def token_mean_values(self, cid: int) -> tuple[np.ndarray, np.ndarray]:
-        """A token run's cells with a non-zero mean of concept ``cid`` over their tokens, ascending."""
-        lo, hi = self.token_mean.indptr[cid], self.token_mean.indptr[cid + 1]
-        idx, vals = self.token_mean.indices[lo:hi], self.token_mean.data[lo:hi]
-        order = np.argsort(vals, kind="stable")
-        return idx[order].astype(np.uint32), vals[order].astype(np.float32)
-
-    def top_token_genes(self, cid: int, n: int = N_TOP) -> list[dict[str, Any]]:
-        """A token run's genes with the largest per-gene token activation of concept ``cid`` (genes with a token).
-
-        Each row has ``gene``, ``score`` (mean activation over the cells where the gene's token is present) and
-        ``n_cells`` (those cells; ``None`` when the token store is not readable).
-        """
-        if self.token_genes is None:
-            return []
-        col = np.nan_to_num(self.token_genes[:, cid], nan=-np.inf)
-        n = min(n, col.size)
-        idx = np.argsort(-col, kind="stable")[:n]
-        cells = self.token_gene_cells
-        return [
-            {"gene": str(self.genes[g]), "score": float(col[g]),
-             "n_cells": None if cells is None else int(cells[g])}
-            for g in idx if np.isfinite(col[g]) and col[g] > 0
-        ]  # fmt: skip
 
     def neuron_values(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """All cells and their value on embedding dimension ``dim``, ascending."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from scconcepts.app._data import ConceptResults, _scalar, histogram
+from scconcepts.app._data import N_TOP, ConceptResults, _scalar, histogram
 from scconcepts.stats._faithfulness import COLUMNS, N_SD, beats
 
 N_TOP_CELLS = 20
@@ -83,7 +83,7 @@ def concept(data: ConceptResults, cid: int) -> dict[str, Any]:
         "top_cell_types": data.top_types(cid),
         "composition": data.concept_composition(cid),
         "composition_of": "concept's activation",
-        "attribution": None if data.attribution_is_token_ranking else _attribution(data, cid),
+        "attribution": None if data.token.attribution_is_ranking else _attribution(data, cid),
         "tokens": token_genes(data, cid),
         "de": None if data.de is None else data.top_genes(data.de, cid),
         "faithfulness": faithfulness(data, cid),
@@ -95,16 +95,16 @@ def concept(data: ConceptResults, cid: int) -> dict[str, Any]:
 
 def token_info(data: ConceptResults) -> dict[str, Any] | None:
     """A token run's layer and store figures (``None`` for a run on the cell embedding)."""
-    if not data.tokens:
+    if not data.token.run:
         return None
-    store = data.token_store or {}
+    store = data.token.store or {}
     return {
         "model": _scalar(data.params.get("model")),
         "layer": _scalar(data.params.get("layer", store.get("layer"))),
         "n_tokens": _scalar(data.params.get("n_tokens", store.get("n_tokens"))),
         "median_tokens_per_cell": store.get("median_tokens_per_cell"),
         "max_tokens_per_cell": _scalar(data.params.get("max_tokens_per_cell", store.get("max_tokens_per_cell"))),
-        "per_cell_mean": data.token_mean is not None,
+        "per_cell_mean": data.token.mean is not None,
     }
 
 
@@ -115,13 +115,13 @@ def token_genes(data: ConceptResults, cid: int) -> dict[str, Any] | None:
     beside it is: ``"counterfactual"``, or ``None`` when the run has no counterfactual attribution (older token
     runs stored the token ranking under the attribution's key: it is not shown as an attribution).
     """
-    if not data.tokens:
+    if not data.token.run:
         return None
     return {
         "layer": _scalar(data.params.get("layer")),
-        "genes": None if data.token_genes is None else data.top_token_genes(cid),
-        "attribution": None if data.attribution is None or data.attribution_is_token_ranking else "counterfactual",
-        "per_cell_mean": data.token_mean is not None,
+        "genes": None if data.token.genes is None else data.token.top_genes(cid, data.genes, N_TOP),
+        "attribution": None if data.attribution is None or data.token.attribution_is_ranking else "counterfactual",
+        "per_cell_mean": data.token.mean is not None,
     }
 
 
@@ -213,7 +213,7 @@ def gene(data: ConceptResults, name: str) -> dict[str, Any]:
         ]
 
     cells = data.gene_values(name)[0]
-    attribution = None if data.attribution_is_token_ranking else data.attribution
+    attribution = None if data.token.attribution_is_ranking else data.attribution
     return {
         "gene": name,
         "n_expressing": int(cells.size),
@@ -221,15 +221,15 @@ def gene(data: ConceptResults, name: str) -> dict[str, Any]:
         "drives": ranked(attribution, 1),
         "represses": ranked(attribution, -1),
         "de": ranked(data.de, 1),
-        "tokens": None if data.token_genes is None else _gene_token_concepts(data, g),
+        "tokens": None if data.token.genes is None else _gene_token_concepts(data, g),
     }
 
 
 def _gene_token_concepts(data: ConceptResults, g: int) -> dict[str, Any]:
     """A token run's concepts that gene ``g``'s token activates most (mean over the cells where it is present)."""
-    row = np.nan_to_num(data.token_genes[g], nan=-np.inf)
+    row = np.nan_to_num(data.token.genes[g], nan=-np.inf)
     order = np.argsort(-row, kind="stable")[:20]
-    cells = None if data.token_gene_cells is None else int(data.token_gene_cells[g])
+    cells = None if data.token.gene_cells is None else int(data.token.gene_cells[g])
     return {
         "layer": _scalar(data.params.get("layer")),
         "n_cells": cells,

@@ -109,9 +109,9 @@ def add_page_routes(router: APIRouter, data: ConceptResults) -> None:
     @router.get("/api/concepts/{cid}/token-mean")
     def get_concept_token_mean(cid: int) -> Response:
         cid = concept_id(cid)
-        if data.token_mean is None:
+        if data.token.mean is None:
             raise HTTPException(404, "no per-cell mean over tokens: not a token run")
-        return Response(pack_values(*data.on_map(*data.token_mean_values(cid))), media_type=BINARY)
+        return Response(pack_values(*data.on_map(*data.token.mean_values(cid))), media_type=BINARY)
 
     @router.get("/api/neurons/{dim}")
     def get_neuron(dim: int) -> dict[str, Any]:

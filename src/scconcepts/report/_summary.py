@@ -51,7 +51,7 @@ def what_was_run(data: ConceptResults) -> str:
     manifest, params = data.manifest, data.params
     source = manifest.get("dataset") or manifest.get("input") or "cells given in Python"
     labels = data.labels_key if data.cell_types is not None else "none"
-    if data.tokens:
+    if data.token.run:
         return _what_was_run_on_tokens(data, source, labels)
     return (
         f"<p class='lead'>{data.n_cells:,} cells of <b>{_e(source)}</b>, {len(data.genes):,} genes, embedded by "
@@ -64,7 +64,7 @@ def what_was_run(data: ConceptResults) -> str:
 
 def _what_was_run_on_tokens(data: ConceptResults, source: str, labels: str | None) -> str:
     """:func:`what_was_run` for a ``run --tokens`` folder: the layer, the tokens and what per cell / per gene mean."""
-    params, store = data.params, data.token_store or {}
+    params, store = data.params, data.token.store or {}
     limit = params.get("max_tokens_per_cell", store.get("max_tokens_per_cell"))
     median = store.get("median_tokens_per_cell")
     return (
