@@ -34,27 +34,12 @@ from scconcepts.attribution._workers import attribute_on_workers
 from scconcepts.ds._lazy import is_lazy
 from scconcepts.models._base import Encoder
 from scconcepts.tl._attribution_table import write_attribution
+from scconcepts.tl._concept_model import concept_model
 from scconcepts.tl._lazy import SAMPLE_CELLS, _subset
 
 logger = logging.getLogger(__name__)
 
 CELL_SELECTIONS = ("top", "random")
-
-
-def _components(sae: Any) -> Callable[[torch.Tensor], torch.Tensor]:
-    if sae is None:
-        raise InputError(
-            "attribute needs the SAE (sae=...) whose concepts are in the activations; pass sae=load_sae(dir)"
-        )
-    if hasattr(sae, "encode"):
-        if isinstance(sae, torch.nn.Module):
-            sae.eval()
-        return sae.encode
-    if callable(sae):
-        return sae
-    raise InputError(
-        f"sae must be an SAE with .encode or a function embeddings -> activations, not {type(sae).__name__}"
-    )
 
 
 def _move(encoder: Encoder, sae: Any, device: torch.device) -> None:
@@ -226,7 +211,7 @@ def attribute(
         raise InputError(f"confirm_share must be between 0 and 1, not {confirm_share}")
     adata = adata.copy() if copy else adata
     strategy = get_strategy(method)
-    components = _components(sae)
+    encoder, components = concept_model(adata, key, encoder, sae)
     activations = sp.csr_matrix(adata.obsm[activations_key(key)])
     ids = _concept_ids(concepts, activations.shape[1])
     x = encoder.expression(adata, layer=layer)

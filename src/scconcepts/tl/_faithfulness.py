@@ -87,7 +87,7 @@ def faithfulness(
     the shares (:func:`faithfulness_summary`).
 
     """
-    from scconcepts.tl._attribute import _components
+    from scconcepts.tl._concept_model import concept_model
 
     if params_key(key) not in adata.uns or activations_key(key) not in adata.obsm:
         raise InputError(f"no SAE run {key!r} in adata; run scconcepts.tl.train_sae first")
@@ -96,7 +96,7 @@ def faithfulness(
     for name, value in (("n_genes", n_genes), ("n_cells", n_cells), ("n_random", n_random)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise InputError(f"{name} must be a positive integer, not {value!r}")
-    components = _components(sae)
+    encoder, components = concept_model(adata, key, encoder, sae)
     activations = sp.csr_matrix(adata.obsm[activations_key(key)])
     ids = np.flatnonzero((activations > 0).getnnz(axis=0) > 0)
     source = _cells_read(adata, key, activations, n_cells, seed) if is_lazy(adata) else adata
