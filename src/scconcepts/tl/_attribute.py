@@ -131,6 +131,14 @@ def attribute(
     expresses the same markers (4 of the sorted types' canonical markers in their best concepts' top-10s,
     vs 11); ``mean`` (the dataset mean, the concept's own cells included) is close behind (10%, 10).
 
+    Concepts of gene-token states (a run of :func:`~scconcepts.tl.train_token_sae`, ``params["tokens"]``) are
+    attributed the same way with ``encoder`` the transformer they came from: the gene is perturbed in the cell's
+    counts, the transformer re-run to the run's layer, every gene token of the cell (the stored sample of at most
+    ``max_tokens_per_cell``, same seed) re-encoded by the token SAE and the concept's per-cell activation, the max
+    over the tokens, measured (:class:`~scconcepts.attribution.TokenConceptEncoder`; exact engine only). That is
+    "which genes cause it", beside the per-gene token activation ``varm["<key>_token_genes"]`` ("which gene
+    tokens carry it").
+
     Parameters
     ----------
     adata

@@ -4,7 +4,8 @@ An attribution is worth showing when its genes are what the model reads: setting
 genes to the concept's baseline together (the mean over its non-activating cells) should lower the concept in
 its top cells at least as far as setting its top differentially expressed genes there, and further than as
 many random genes its cells express (mean + 2 sd of a few draws). The falls come from
-:func:`scconcepts.evaluation._deletion.deletion_falls`.
+:func:`scconcepts.evaluation._deletion.deletion_falls`. Token concepts are re-encoded as :func:`scconcepts.tl.attribute`
+re-encodes them (the max over each cell's gene tokens).
 """
 
 from __future__ import annotations
