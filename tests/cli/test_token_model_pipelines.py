@@ -155,3 +155,11 @@ def test_run_tokens_refuses_scvi(tmp_path, capsys):
     args = ["run", "--dataset", "pbmc68k", "--model", "scvi", "--tokens", "--out", str(tmp_path / "out")]
     assert main(args) == 2
     assert "--tokens" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_run_tokens_refuses_a_brought_sae(tmp_path, capsys):
+    args = ["run", "--dataset", "pbmc68k", "--model", "scgpt", "--checkpoint", str(tmp_path), "--tokens", "--sae",
+            str(tmp_path), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--sae" in err[0] and not (tmp_path / "out").exists()

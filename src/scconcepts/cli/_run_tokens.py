@@ -56,12 +56,17 @@ def add_token_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_token_options(args: argparse.Namespace) -> None:
-    """Refuse ``--tokens`` with a model that has no gene tokens, and ``--max-tokens-per-cell`` without it."""
+    """Refuse ``--tokens`` without gene tokens or with ``--sae``, and ``--max-tokens-per-cell`` without ``--tokens``."""
     if args.tokens and args.model not in TOKEN_MODELS:
         raise InputError(f"--tokens reads gene tokens of a transformer; use --model scgpt or geneformer, not "
                          f"{args.model}")  # fmt: skip
     if args.max_tokens_per_cell is not None and not args.tokens:
         raise InputError("--max-tokens-per-cell applies to --tokens only")
+    if args.tokens and getattr(args, "sae", None) is not None:
+        raise InputError(
+            "--tokens learns its dictionary from the gene-token states and --sae brings one for "
+            "the pooled cell embedding (token concepts of a brought SAE are not read yet); drop one"
+        )
 
 
 def token_trainer(encoder: Encoder, args: argparse.Namespace, folder: Path) -> Callable[..., TrainingResult]:
