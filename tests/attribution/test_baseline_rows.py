@@ -8,7 +8,8 @@ import scipy.sparse as sp
 
 from scconcepts.attribution import get_strategy, inactive_means, run_attribution, select_cells
 from scconcepts.attribution._strategies import GeneStatistics
-from scconcepts.tl._attribute import _components, _with_baselines
+from scconcepts.tl._attribute import _with_baselines
+from scconcepts.tl._concept_model import _components
 
 
 def test_inactive_means_by_hand(monkeypatch):

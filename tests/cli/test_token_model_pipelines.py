@@ -90,29 +90,76 @@ def test_missing_checkpoint_is_a_one_line_error(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_run_tokens_learns_concepts_of_gene_tokens(checkpoint, tmp_path):
-    """run --tokens --layer: token states in tokens/, per-cell concepts in obsm, per-gene ranking in varm and csv."""
+@pytest.fixture(scope="module")
+def few_cells(pbmc, tmp_path_factory):
+    """80 cells and 340 genes (300 in the checkpoints' vocabulary, 40 not), in a file: token runs stay fast."""
+    genes = np.r_[np.arange(300), np.arange(pbmc.n_vars - 40, pbmc.n_vars)]
+    path = tmp_path_factory.mktemp("few") / "cells.h5ad"
+    pbmc[:80, genes].copy().write_h5ad(path)
+    return path
+
+
+def test_run_tokens_learns_concepts_of_gene_tokens(checkpoint, few_cells, tmp_path):
+    """run --tokens --layer: token states in tokens/, per-cell concepts in obsm, both gene views side by side.
+
+    Which gene tokens carry each concept (the per-gene token activation: varm, token_genes.csv, the ranking that
+    enrichment reads) and which genes cause it (the counterfactual attribution: varm, attribution.csv, the
+    faithfulness columns of concepts.csv).
+    """
     import anndata as ad
+    import pandas as pd
 
     from scconcepts.models._token_store import open_store
 
     model, folder = checkpoint
     out = tmp_path / "results"
-    args = ["run", "--dataset", "pbmc68k", "--model", model, "--checkpoint", str(folder), "--tokens", "--layer",
-            "layer_1", "--max-tokens-per-cell", "40", "--regime", "sae", "--seeds", "1", "--k", "4", "--epochs", "3",
-            "--no-enrichment", "--out", str(out)]  # fmt: skip
+    args = ["run", "--input", str(few_cells), "--model", model, "--checkpoint", str(folder), "--tokens", "--layer",
+            "layer_1", "--max-tokens-per-cell", "40", "--regime", "sae", "--seeds", "1", "--k", "4", "--expansion", "1",
+            "--epochs", "3", "--attribution-cells", "2", "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     store = open_store(out / "tokens")
     assert store.info["layer"] == "layer_1" and store.tokens_per_cell().max() == 40
     adata = ad.read_h5ad(out / "results.h5ad")
-    assert adata.uns["concepts"]["params"]["tokens"] and adata.obsm["X_concepts"].shape[0] == adata.n_obs
+    params = adata.uns["concepts"]["params"]
+    assert params["tokens"] and params["token_seed"] == 0 and adata.obsm["X_concepts"].shape[0] == adata.n_obs
     per_gene = adata.varm["concepts_token_genes"]
     seen = np.isfinite(per_gene).any(axis=1)
-    assert seen.sum() > 100 and not seen[~adata.var_names.isin(load_encoder(out / "model").genes)].any()
-    assert (out / "token_genes.csv").is_file()
+    model_genes = adata.var_names.isin(load_encoder(out / "model").genes)
+    assert seen.sum() > 100 and not seen[~model_genes].any()
+    attribution = adata.varm["concepts_attribution"]
+    assert np.isfinite(attribution).all() and np.abs(attribution[model_genes]).max() > 0
+    assert not np.allclose(np.nan_to_num(per_gene), attribution)  # two views, not one copied into the other
+    assert adata.uns["concepts_attribution"]["params"]["n_cells"] == 2
+
+    table = pd.read_csv(out / "concepts.csv")
+    assert {"fall_attributed", "fall_de", "faithful", "top_genes", "top_token_genes"} <= set(table.columns)
+    assert table["fall_attributed"].notna().any()
+    tokens = pd.read_csv(out / "token_genes.csv")
+    assert list(tokens.columns) == ["concept", "gene", "token_activation"] and (tokens["token_activation"] > 0).all()
+    assert (out / "attribution.csv").is_file()
+
+    enrichment = adata.uns["concepts"]["enrichment_params"]
+    assert enrichment["gene_ranking"] == "token" and enrichment["gene_ranking_key"] == "concepts_token_genes"
+    assert enrichment["n_background"] == seen.sum()  # against the genes that had a token
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["enrichment"]["gene_ranking"] == "token" and "term_members" in metrics
+
+    # `scconcepts attribute DIR` reloads the transformer and the token SAE and attributes the token concepts again
+    assert main(["attribute", str(out), "--n-cells", "1", "--method", "mask"]) == 0
+    again = ad.read_h5ad(out / "results.h5ad")
+    assert again.uns["concepts_attribution"]["params"]["method"] == "mask"
+    assert np.abs(again.varm["concepts_attribution_raw"][model_genes]).max() > 0
 
 
 def test_run_tokens_refuses_scvi(tmp_path, capsys):
     args = ["run", "--dataset", "pbmc68k", "--model", "scvi", "--tokens", "--out", str(tmp_path / "out")]
     assert main(args) == 2
     assert "--tokens" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_run_tokens_refuses_a_brought_sae(tmp_path, capsys):
+    args = ["run", "--dataset", "pbmc68k", "--model", "scgpt", "--checkpoint", str(tmp_path), "--tokens", "--sae",
+            str(tmp_path), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--sae" in err[0] and not (tmp_path / "out").exists()

@@ -6,6 +6,13 @@ The transformer (scGPT's architecture, 32-d, 2 layers) learns masked expression 
 SAE on its last layer's gene-token states then has a concept whose per-gene activation ranks the program's genes
 first (AUROC 0.995 for this seed; 0.986 for seed 1) and whose per-cell activation marks the program's cells. The
 untrained model (same seed) gives no such concept (best AUROC 0.58-0.74 over seeds 0-2): the program is learnt.
+
+The counterfactual attribution of that concept (program genes perturbed in the counts, the transformer re-run, every
+gene token re-encoded, the max over the cell's tokens) finds the program too, more weakly: the max over the cell's
+tokens makes the program genes stand in for one another, so one of them (the cell's strongest token) takes most of
+the effect. Over seeds 0-2 (10 top cells): the top attributed gene is a program gene for every seed, the program
+genes' mean raw effect is 1.8-35x the other genes', the gene AUROC of the raw effect 0.59-0.89 (0.83 for seed 0);
+setting the 8 program genes to 0 lowers the concept by 67-82% in its 20 top cells, 8 random genes by at most 10%.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from sklearn.metrics import roc_auc_score
 import scconcepts
 from scconcepts.models._scgpt import build_scgpt
 from scconcepts.models._scgpt_model import ScgptTransformer
+from scconcepts.tl._concept_model import concept_model
 
 from ..models._checkpoints import scgpt_args, scgpt_vocab
 
@@ -74,13 +82,13 @@ def _train_transformer(adata: ad.AnnData, folder, *, steps: int, seed: int) -> N
     _save(model.eval(), folder)
 
 
-def _best_concept(adata: ad.AnnData, store) -> tuple[float, int]:
-    scconcepts.tl.train_token_sae(adata, store, regime="sae", k=4, expansion=2, epochs=20, n_seeds=1, seed=SEED,
-                                  labels_key=None)  # fmt: skip
+def _best_concept(adata: ad.AnnData, store) -> tuple[float, int, scconcepts.sae.TrainingResult]:
+    result = scconcepts.tl.train_token_sae(adata, store, regime="sae", k=4, expansion=2, epochs=20, n_seeds=1,
+                                           seed=SEED, labels_key=None)  # fmt: skip
     per_gene = np.nan_to_num(adata.varm["concepts_token_genes"], nan=0.0)
     truth = np.isin(np.arange(N_GENES), PROGRAM)
     aurocs = [roc_auc_score(truth, per_gene[:, c]) for c in range(per_gene.shape[1])]
-    return max(aurocs), int(np.argmax(aurocs))
+    return max(aurocs), int(np.argmax(aurocs)), result
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +97,53 @@ def planted():
     return _planted_cells(SEED)
 
 
-def test_token_concept_recovers_the_learnt_program(planted, tmp_path):
+@pytest.fixture(scope="module")
+def trained(planted, tmp_path_factory):
+    """The transformer trained on the planted cells, its token store and the token SAE's best program concept."""
     adata, active = planted
-    _train_transformer(adata, tmp_path / "trained", steps=STEPS, seed=SEED)
-    encoder = build_scgpt(adata, checkpoint=tmp_path / "trained")
-    store = scconcepts.tl.token_activations(adata, encoder, layer="layer_2", path=tmp_path / "store")
-    auroc, concept = _best_concept(adata, store)
+    adata = adata.copy()
+    folder = tmp_path_factory.mktemp("planted")
+    _train_transformer(adata, folder / "trained", steps=STEPS, seed=SEED)
+    encoder = build_scgpt(adata, checkpoint=folder / "trained")
+    store = scconcepts.tl.token_activations(adata, encoder, layer="layer_2", path=folder / "store")
+    auroc, concept, result = _best_concept(adata, store)
+    return adata, active, encoder, auroc, concept, result.sae
+
+
+def test_token_concept_recovers_the_learnt_program(trained):
+    adata, active, _, auroc, concept, _ = trained
     assert auroc >= 0.95
     cells = adata.obsm["X_concepts"][:, concept].toarray().ravel()
     assert roc_auc_score(active, cells) >= 0.9  # and its per-cell activation marks the program's cells
+
+
+def test_counterfactual_attribution_of_the_token_concept_finds_the_program(trained):
+    """Perturbing genes in the counts and re-encoding every gene token: the program genes cause the concept."""
+    adata, _, encoder, _, concept, sae = trained
+    adata = adata.copy()
+    scconcepts.tl.attribute(adata, encoder=encoder, sae=sae, concepts=[concept], n_cells=10)
+    raw = adata.varm["concepts_attribution_raw"][:, concept]
+    truth = np.isin(np.arange(N_GENES), PROGRAM)
+    assert truth[np.argmax(raw)]  # chance 8 of 60
+    assert raw[truth].mean() > 1.5 * raw[~truth].mean()
+    assert roc_auc_score(truth, raw) >= 0.55
+
+    wrapped, _ = concept_model(adata, "concepts", encoder, sae)
+    x, context = wrapped.expression(adata).toarray(), wrapped.context(adata)
+    before = adata.obsm["X_concepts"][:, concept].toarray().ravel()
+    top = np.argsort(-before, kind="stable")[:20]
+
+    def fall(genes: np.ndarray) -> float:
+        cells = x[top].copy()
+        cells[:, genes] = 0
+        after = wrapped.encode(torch.as_tensor(cells), torch.as_tensor(context[top]))[:, concept].numpy()
+        return float(1 - after.mean() / before[top].mean())
+
+    rng = np.random.default_rng(0)
+    others = np.flatnonzero(~truth)
+    random_falls = [fall(rng.choice(others, PROGRAM.size, replace=False)) for _ in range(5)]
+    assert fall(np.array([], dtype=np.int64)) == pytest.approx(0.0, abs=1e-5)  # unperturbed: stored activations
+    assert fall(PROGRAM) >= 0.4 and fall(PROGRAM) > 5 * max(random_falls)
 
 
 def test_untrained_transformer_has_no_program_concept(planted, tmp_path):
@@ -105,4 +151,4 @@ def test_untrained_transformer_has_no_program_concept(planted, tmp_path):
     _train_transformer(adata, tmp_path / "untrained", steps=0, seed=SEED)
     encoder = build_scgpt(adata, checkpoint=tmp_path / "untrained")
     store = scconcepts.tl.token_activations(adata, encoder, layer="layer_2", path=tmp_path / "store")
-    assert _best_concept(adata, store)[0] < 0.9
+    assert _best_concept(adata.copy(), store)[0] < 0.9

@@ -10,6 +10,7 @@ from scconcepts.attribution._engine import ENGINES, GENE_SETS, AttributionResult
 from scconcepts.attribution._forward import ExactRunner, ShortcutRunner, make_runner
 from scconcepts.attribution._specific import TEST_NAME, SpecificScores, specific_scores
 from scconcepts.attribution._strategies import STRATEGIES, GeneStatistics, Strategy, get_strategy, show
+from scconcepts.attribution._token_concepts import TokenConceptEncoder
 from scconcepts.stats import benjamini_hochberg
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ShortcutRunner",
     "SpecificScores",
     "Strategy",
+    "TokenConceptEncoder",
     "benjamini_hochberg",
     "counterfactual_neighbours",
     "get_strategy",

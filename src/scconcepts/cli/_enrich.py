@@ -49,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-size", type=int, default=500, help="largest set inside the background (default: 500)")
     parser.add_argument("--alpha", type=float, default=0.05, help="FDR threshold for terms (default: 0.05)")
     parser.add_argument("--no-de", action="store_true", help="skip the enrichment of the DE ranking")
+    parser.add_argument(
+        "--gene-ranking",
+        choices=["auto", "attribution", "token"],
+        default="auto",
+        help="each concept's gene ranking: the counterfactual attribution, or for token concepts (run --tokens) "
+        "the per-gene token activation against the genes that had a token (default: auto, token for a token run)",
+    )
     parser.add_argument("--no-elim", action="store_true", help="skip the elim pass over the GO DAG")
     parser.add_argument("--gene-symbols", metavar="COLUMN", help="var column with gene symbols")
     parser.add_argument(
@@ -119,7 +126,8 @@ def enrich_folder(folder: str | Path, *, key: str = "concepts", **options: Any) 
                 )
                 metrics["term_members"] = dict(adata.uns[params_key(key)]["term_members"])
         with step("writing the results"):
-            metrics["enrichment"] = enrichment_metrics(summary)
+            ranking = str(adata.uns[params_key(key)]["enrichment_params"]["gene_ranking"])
+            metrics["enrichment"] = {"gene_ranking": ranking, **enrichment_metrics(summary)}
             adata.write_h5ad(staging / RESULTS_H5AD)
             write_concepts_csv(adata, staging, key=key)
             table.to_csv(staging / ENRICHMENT_CSV, index=False)
@@ -142,6 +150,7 @@ def enrich_command(args: argparse.Namespace) -> int:
         "elim": not args.no_elim,
         "gene_symbols": args.gene_symbols,
         "species": args.species,
+        "gene_ranking": args.gene_ranking,
     }
     if args.sources:
         options["sources"] = args.sources

@@ -112,6 +112,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--labels-key", default=None, help="obs column of cell types (default: cell_type, when the cells have it)"
     )
     parser.add_argument("--no-attribution", action="store_true", help="skip gene attribution and enrichment")
+    parser.add_argument(
+        "--attribution-cells",
+        type=positive,
+        default=50,
+        metavar="N",
+        help="each concept's most active cells in which its genes are perturbed (attribution, faithfulness, "
+        "held-out term members); fewer is faster (default: 50)",
+    )
     parser.add_argument("--no-enrichment", action="store_true", help="skip gene-set enrichment and labels")
     parser.add_argument("--gene-symbols", metavar="COLUMN", help="var column holding gene symbols (for enrichment)")
     parser.add_argument(
@@ -151,19 +159,30 @@ def compute_umap(adata: AnnData, use_rep: str, *, seed: int = 0) -> None:
 
 
 def add_attribution(
-    adata: AnnData, folder: Path, *, encoder: Encoder, sae: TopKSAE, key: str, client: Any = None
+    adata: AnnData,
+    folder: Path,
+    *,
+    encoder: Encoder,
+    sae: TopKSAE,
+    key: str,
+    client: Any = None,
+    n_cells: int = 50,
 ) -> None:
-    """Attribute every concept to genes (default settings) and write ``attribution.csv`` into ``folder``."""
+    """Attribute every concept to genes (in ``n_cells`` cells each) and write ``attribution.csv`` into ``folder``.
+
+    Token concepts (``--tokens``) are attributed the same way: a gene is perturbed in the cell's counts, the
+    transformer re-run and every gene token of the cell re-encoded (``attribution.TokenConceptEncoder``).
+    """
     from scconcepts import tl
     from scconcepts.tl._attribution_table import attribution_table
 
-    tl.attribute(adata, encoder=encoder, sae=sae, key=key, client=client)
+    tl.attribute(adata, encoder=encoder, sae=sae, key=key, client=client, n_cells=n_cells)
     attribution_table(adata, key=key).to_csv(folder / ATTRIBUTION_CSV, index=False)
     try:  # each concept's top attributed genes scored on held-out cells: explanation_auroc/_spearman columns
         tl.explanation_score(adata, key=key)
     except InputError as error:
         logger.info("explanation score skipped: %s", error)
-    tl.faithfulness(adata, encoder=encoder, sae=sae, key=key)  # fall_* and faithful columns of concepts.csv
+    tl.faithfulness(adata, encoder=encoder, sae=sae, key=key, n_cells=n_cells)  # fall_* and faithful columns
 
 
 def enrichment_plan(adata: AnnData, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -197,14 +216,15 @@ def add_enrichment(adata: AnnData, folder: Path, *, key: str, **options: Any) ->
         return {"skipped": str(error)}
     label_concepts(adata, key=key)
     enrichment_table(adata, key=key).to_csv(folder / ENRICHMENT_CSV, index=False)
-    return enrichment_metrics(enrichment_summary(adata, key=key))
+    ranking = str(adata.uns[params_key(key)]["enrichment_params"]["gene_ranking"])
+    return {"gene_ranking": ranking, **enrichment_metrics(enrichment_summary(adata, key=key))}
 
 
-def add_term_members(adata: AnnData, *, encoder: Encoder, sae: TopKSAE, key: str) -> dict[str, Any]:
+def add_term_members(adata: AnnData, *, encoder: Encoder, sae: TopKSAE, key: str, n_cells: int = 50) -> dict[str, Any]:
     """Test every label's term on its members outside the concept's top genes; return the summary for metrics."""
     from scconcepts.tl import term_members
 
-    term_members(adata, encoder=encoder, sae=sae, key=key)
+    term_members(adata, encoder=encoder, sae=sae, key=key, n_cells=n_cells)
     return dict(adata.uns[params_key(key)]["term_members"])
 
 
@@ -322,20 +342,22 @@ def run_pipeline(args: argparse.Namespace) -> int:
                                      client=client)  # fmt: skip
         with step("computing the UMAP"):
             compute_umap(adata, use_rep, seed=args.seed)
-        if not args.no_attribution and args.tokens:
-            write_token_ranking(adata, tmp, key=key)
-        elif not args.no_attribution:
+        if not args.no_attribution:
             with step("attributing the concepts to genes"):
-                add_attribution(adata, tmp, encoder=encoder, sae=sae, key=key, client=client)
+                add_attribution(adata, tmp, encoder=encoder, sae=sae, key=key, client=client,
+                                n_cells=args.attribution_cells)  # fmt: skip
+        if args.tokens:  # which gene tokens carry each concept, beside which genes cause it (the attribution)
+            write_token_ranking(adata, tmp, key=key)
 
         metrics = summary_metrics(adata, key)
         metrics["layer"] = encoder.layer
         if enrich_options is not None:
             with step("enriching the concepts' genes"):
                 metrics["enrichment"] = add_enrichment(adata, tmp, key=key, **enrich_options)
-            if "skipped" not in metrics["enrichment"] and not args.tokens:  # token concepts read tokens, not cells
+            if "skipped" not in metrics["enrichment"]:
                 with step("testing each label on its term's other genes"):
-                    metrics["term_members"] = add_term_members(adata, encoder=encoder, sae=sae, key=key)
+                    metrics["term_members"] = add_term_members(adata, encoder=encoder, sae=sae, key=key,
+                                                               n_cells=args.attribution_cells)  # fmt: skip
         elif not (args.no_attribution or args.no_enrichment):
             metrics["enrichment"] = {"skipped": "the genes could not be matched to the gene sets (see the log)"}
         with step("writing the results"):

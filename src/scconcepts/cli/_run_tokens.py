@@ -3,10 +3,12 @@
 The states of every gene token at ``--layer`` go to ``tokens/`` in the results folder (a disk-backed store), the
 dictionary is learnt on them (``--regime``, as for cells), and each concept is read per cell (max over the cell's
 tokens: the concepts the report, the explorer and ``evaluate`` show) and per gene (mean over the cells where the
-gene's token is present). The per-gene activation is the concepts' gene ranking: it is written where the
-attribution goes (``varm["<key>_attribution"]``, ``NaN`` for genes without a token, so that enrichment's background
-is the genes that had a token) and into ``token_genes.csv``; the counterfactual attribution of a token concept is
-not computed yet.
+gene's token is present). Both gene views are kept, side by side: *which gene tokens carry the concept*, the per-gene
+token activation (``varm["<key>_token_genes"]``, ``NaN`` for genes without a token; ``token_genes.csv``; the
+``top_token_genes`` column of ``concepts.csv``), the ranking enrichment reads against the genes that had a token; and
+*which genes cause it*, the counterfactual attribution (``varm["<key>_attribution"]``, ``attribution.csv``, the
+``top_genes`` and faithfulness columns): each gene perturbed in a cell's counts, the transformer re-run and every
+gene token of the cell re-encoded (:class:`~scconcepts.attribution.TokenConceptEncoder`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scconcepts._errors import InputError
-from scconcepts._keys import attribution_key, token_genes_key
+from scconcepts._keys import params_key, token_genes_key
 from scconcepts.cli._common import positive
 
 if TYPE_CHECKING:
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 TOKENS_DIR = "tokens"
 TOKEN_GENES_CSV = "token_genes.csv"
+#: Genes of each concept's per-gene token activation named in ``concepts.csv`` (``top_token_genes``).
+N_TOP_TOKEN_GENES = 10
 TOKEN_MODELS = ("scgpt", "geneformer")
 
 
@@ -52,12 +56,17 @@ def add_token_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_token_options(args: argparse.Namespace) -> None:
-    """Refuse ``--tokens`` with a model that has no gene tokens, and ``--max-tokens-per-cell`` without it."""
+    """Refuse ``--tokens`` without gene tokens or with ``--sae``, and ``--max-tokens-per-cell`` without ``--tokens``."""
     if args.tokens and args.model not in TOKEN_MODELS:
         raise InputError(f"--tokens reads gene tokens of a transformer; use --model scgpt or geneformer, not "
                          f"{args.model}")  # fmt: skip
     if args.max_tokens_per_cell is not None and not args.tokens:
         raise InputError("--max-tokens-per-cell applies to --tokens only")
+    if args.tokens and getattr(args, "sae", None) is not None:
+        raise InputError(
+            "--tokens learns its dictionary from the gene-token states and --sae brings one for "
+            "the pooled cell embedding (token concepts of a brought SAE are not read yet); drop one"
+        )
 
 
 def token_trainer(encoder: Encoder, args: argparse.Namespace, folder: Path) -> Callable[..., TrainingResult]:
@@ -76,19 +85,30 @@ def token_trainer(encoder: Encoder, args: argparse.Namespace, folder: Path) -> C
 
 
 def write_token_ranking(adata: AnnData, folder: Path, *, key: str) -> None:
-    """The per-gene token activations as the concepts' gene ranking (attribution key) and ``token_genes.csv``."""
+    """Which gene tokens carry each concept: ``token_genes.csv`` and the ``top_token_genes`` column of the table.
+
+    ``token_genes.csv`` holds every gene with a positive per-gene token activation (concept, gene,
+    token_activation; by concept, strongest first); the concept table (``concepts.csv``) names each concept's
+    :data:`N_TOP_TOKEN_GENES` strongest, beside ``top_genes`` of the counterfactual attribution.
+    """
     import numpy as np  # here, not at the top: `scconcepts --help` loads no numerical library
     import pandas as pd
 
-    per_gene = np.asarray(adata.varm[token_genes_key(key)], dtype=np.float32)
-    seen = np.isfinite(per_gene).any(axis=1)
-    adata.varm[attribution_key(key)] = per_gene
-    adata.uns[attribution_key(key)] = {"source": "gene-token activation",
-                                       "model_genes": adata.var_names[seen].to_numpy().astype(str)}  # fmt: skip
-    rows, concepts = np.nonzero(np.nan_to_num(per_gene, nan=0.0) > 0)
+    stored = np.asarray(adata.varm[token_genes_key(key)], dtype=np.float32)
+    per_gene = np.nan_to_num(stored, nan=0.0)
+    rows, concepts = np.nonzero(per_gene > 0)
     table = pd.DataFrame({"concept": concepts, "gene": adata.var_names[rows].astype(str),
                           "token_activation": per_gene[rows, concepts]})  # fmt: skip
     table = table.sort_values(["concept", "token_activation"], ascending=[True, False], kind="stable")
     table.to_csv(folder / TOKEN_GENES_CSV, index=False)
-    logger.info("token concepts: per-gene activations of %d genes with a token written to %s", int(seen.sum()),
-                TOKEN_GENES_CSV)  # fmt: skip
+    names = np.asarray(adata.var_names).astype(str)
+    order = np.argsort(-per_gene, axis=0, kind="stable")[:N_TOP_TOKEN_GENES]
+    top = [";".join(names[r] for r in order[:, c] if per_gene[r, c] > 0) for c in range(per_gene.shape[1])]
+    info = adata.uns[params_key(key)]
+    concept_table = info.get("table")
+    if isinstance(concept_table, pd.DataFrame) and len(concept_table) == len(top):
+        concept_table = concept_table.copy()
+        concept_table["top_token_genes"] = top
+        info["table"] = concept_table
+    logger.info("token concepts: per-gene token activations of %d genes with a token written to %s",
+                int(np.isfinite(stored).any(axis=1).sum()), TOKEN_GENES_CSV)  # fmt: skip

@@ -34,27 +34,12 @@ from scconcepts.attribution._workers import attribute_on_workers
 from scconcepts.ds._lazy import is_lazy
 from scconcepts.models._base import Encoder
 from scconcepts.tl._attribution_table import write_attribution
+from scconcepts.tl._concept_model import concept_model
 from scconcepts.tl._lazy import SAMPLE_CELLS, _subset
 
 logger = logging.getLogger(__name__)
 
 CELL_SELECTIONS = ("top", "random")
-
-
-def _components(sae: Any) -> Callable[[torch.Tensor], torch.Tensor]:
-    if sae is None:
-        raise InputError(
-            "attribute needs the SAE (sae=...) whose concepts are in the activations; pass sae=load_sae(dir)"
-        )
-    if hasattr(sae, "encode"):
-        if isinstance(sae, torch.nn.Module):
-            sae.eval()
-        return sae.encode
-    if callable(sae):
-        return sae
-    raise InputError(
-        f"sae must be an SAE with .encode or a function embeddings -> activations, not {type(sae).__name__}"
-    )
 
 
 def _move(encoder: Encoder, sae: Any, device: torch.device) -> None:
@@ -146,6 +131,14 @@ def attribute(
     expresses the same markers (4 of the sorted types' canonical markers in their best concepts' top-10s,
     vs 11); ``mean`` (the dataset mean, the concept's own cells included) is close behind (10%, 10).
 
+    Concepts of gene-token states (a run of :func:`~scconcepts.tl.train_token_sae`, ``params["tokens"]``) are
+    attributed the same way with ``encoder`` the transformer they came from: the gene is perturbed in the cell's
+    counts, the transformer re-run to the run's layer, every gene token of the cell (the stored sample of at most
+    ``max_tokens_per_cell``, same seed) re-encoded by the token SAE and the concept's per-cell activation, the max
+    over the tokens, measured (:class:`~scconcepts.attribution.TokenConceptEncoder`; exact engine only). That is
+    "which genes cause it", beside the per-gene token activation ``varm["<key>_token_genes"]`` ("which gene
+    tokens carry it").
+
     Parameters
     ----------
     adata
@@ -226,7 +219,7 @@ def attribute(
         raise InputError(f"confirm_share must be between 0 and 1, not {confirm_share}")
     adata = adata.copy() if copy else adata
     strategy = get_strategy(method)
-    components = _components(sae)
+    encoder, components = concept_model(adata, key, encoder, sae)
     activations = sp.csr_matrix(adata.obsm[activations_key(key)])
     ids = _concept_ids(concepts, activations.shape[1])
     x = encoder.expression(adata, layer=layer)

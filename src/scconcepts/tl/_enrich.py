@@ -12,12 +12,22 @@ import pandas as pd
 from anndata import AnnData
 
 from scconcepts._errors import InputError
-from scconcepts._keys import DEFAULT_KEY, attribution_key, attribution_padj_key, de_key, enrichment_key, params_key
+from scconcepts._keys import (
+    DEFAULT_KEY,
+    attribution_key,
+    attribution_padj_key,
+    de_key,
+    enrichment_key,
+    params_key,
+    token_genes_key,
+)
 from scconcepts.genesets import EnrichOptions, GeneSets, compare_rankings, coverage_line, enrich_concepts, term_coverage
 
 logger = logging.getLogger(__name__)
 
 Ranking = Literal["attribution", "de"]
+#: What a concept's gene ranking is read from (``tl.enrich(gene_ranking=...)``).
+GENE_RANKINGS = ("auto", "attribution", "token")
 
 
 def _matrix(adata: AnnData, key: str) -> tuple[np.ndarray, list[int]]:
@@ -70,6 +80,7 @@ def enrich(
     transform: Literal["rank", "none"] = "rank",
     key: str = DEFAULT_KEY,
     rankings: Sequence[Ranking] | None = None,
+    gene_ranking: Literal["auto", "attribution", "token"] = "auto",
     concepts: Sequence[int] | None = None,
     background: Sequence[str] | None = None,
     gene_symbols: str | None = None,
@@ -122,6 +133,13 @@ def enrich(
         Stem of the concept keys.
     rankings
         ``"attribution"`` and/or ``"de"`` (``varm["<key>_de"]``); default both when DE is present.
+    gene_ranking
+        What the ``"attribution"`` ranking (the concept's gene ranking: its terms and labels) reads:
+        ``"attribution"``, the counterfactual attribution ``varm["<key>_attribution"]``; ``"token"``, for concepts
+        of gene-token states (:func:`~scconcepts.tl.train_token_sae`), the per-gene token activation
+        ``varm["<key>_token_genes"]`` against the background of the genes that had a token (the expressed genes);
+        ``"auto"`` (default): ``"token"`` for a token run, else ``"attribution"``. Recorded in
+        ``uns["<key>"]["enrichment_params"]`` as ``gene_ranking`` and ``gene_ranking_key`` (the ``varm`` key).
     concepts
         Concept ids to enrich; default every concept with a non-zero score.
     background
@@ -157,7 +175,8 @@ def enrich(
         gseapy options for ``method="gsea"``.
 
     """
-    a_key = attribution_key(key)
+    gene_ranking = _gene_ranking(adata, key, gene_ranking)
+    a_key = token_genes_key(key) if gene_ranking == "token" else attribution_key(key)
     if a_key not in adata.varm:
         raise InputError(f"adata.varm[{a_key!r}] is missing; run scconcepts.tl.attribute (or `scconcepts attribute`)")
     opts = EnrichOptions(method=method, transform=transform, min_size=min_size, max_size=max_size, alpha=alpha,
@@ -172,7 +191,7 @@ def enrich(
     columns = _columns(attribution[rows], ids, concepts, a_key)
     concept_ids = [ids[i] for i in columns]
     padj = None
-    if method == "ora" and attribution_padj_key(key) in adata.varm:
+    if method == "ora" and gene_ranking == "attribution" and attribution_padj_key(key) in adata.varm:
         padj = _matrix(adata, attribution_padj_key(key))[0][rows][:, columns]
     elif method == "ora":
         logger.warning("no %s: ora uses each concept's top %d genes", attribution_padj_key(key), n_top)
@@ -193,9 +212,33 @@ def enrich(
         n_top=n_top,
     )
     adata.uns[enrichment_key(key)] = table
-    adata.uns.setdefault(params_key(key), {})["enrichment_params"] = params
+    adata.uns.setdefault(params_key(key), {})["enrichment_params"] = {**params, "gene_ranking": gene_ranking,
+                                                                       "gene_ranking_key": a_key}  # fmt: skip
+    if gene_ranking == "token":
+        logger.info("enrichment reads the per-gene token activation (varm[%r]) against the %d genes with a token",
+                    a_key, rows.size)  # fmt: skip
     coverage = term_coverage(table, concept_ids, sources=params["sources"], alpha=alpha)
     logger.info("enrichment: %s", coverage_line(coverage))
+
+
+def _gene_ranking(adata: AnnData, key: str, gene_ranking: str) -> str:
+    """``"attribution"`` or ``"token"``: the one asked for (checked), or for ``"auto"`` the run's kind."""
+    if gene_ranking not in GENE_RANKINGS:
+        raise InputError(f"gene_ranking must be one of {', '.join(GENE_RANKINGS)}, not {gene_ranking!r}")
+    if gene_ranking != "auto":
+        return gene_ranking
+    info = adata.uns.get(params_key(key))
+    params = info.get("params") if isinstance(info, dict) else None
+    tokens = isinstance(params, dict) and bool(params.get("tokens", False))
+    return "token" if tokens and token_genes_key(key) in adata.varm else "attribution"
+
+
+def ranking_key(adata: AnnData, key: str = DEFAULT_KEY) -> str:
+    """The ``varm`` key of the gene ranking the run's enrichment read (the attribution when it recorded none)."""
+    info = adata.uns.get(params_key(key))
+    params = info.get("enrichment_params") if isinstance(info, dict) else None
+    recorded = params.get("gene_ranking_key") if isinstance(params, dict) else None
+    return str(recorded) if recorded is not None and str(recorded) in adata.varm else attribution_key(key)
 
 
 def _rankings(adata: AnnData, key: str, rankings: Sequence[Ranking] | None) -> Sequence[Ranking]:

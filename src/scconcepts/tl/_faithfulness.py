@@ -4,7 +4,8 @@ An attribution is worth showing when its genes are what the model reads: setting
 genes to the concept's baseline together (the mean over its non-activating cells) should lower the concept in
 its top cells at least as far as setting its top differentially expressed genes there, and further than as
 many random genes its cells express (mean + 2 sd of a few draws). The falls come from
-:func:`scconcepts.evaluation._deletion.deletion_falls`.
+:func:`scconcepts.evaluation._deletion.deletion_falls`. Token concepts are re-encoded as :func:`scconcepts.tl.attribute`
+re-encodes them (the max over each cell's gene tokens).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def faithfulness(
     the shares (:func:`faithfulness_summary`).
 
     """
-    from scconcepts.tl._attribute import _components
+    from scconcepts.tl._concept_model import concept_model
 
     if params_key(key) not in adata.uns or activations_key(key) not in adata.obsm:
         raise InputError(f"no SAE run {key!r} in adata; run scconcepts.tl.train_sae first")
@@ -96,7 +97,7 @@ def faithfulness(
     for name, value in (("n_genes", n_genes), ("n_cells", n_cells), ("n_random", n_random)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise InputError(f"{name} must be a positive integer, not {value!r}")
-    components = _components(sae)
+    encoder, components = concept_model(adata, key, encoder, sae)
     activations = sp.csr_matrix(adata.obsm[activations_key(key)])
     ids = np.flatnonzero((activations > 0).getnnz(axis=0) > 0)
     source = _cells_read(adata, key, activations, n_cells, seed) if is_lazy(adata) else adata

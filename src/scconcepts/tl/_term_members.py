@@ -21,6 +21,7 @@ from scconcepts.genesets import harmonise_genes, load_source
 from scconcepts.genesets._go import ensembl_to_symbol
 from scconcepts.models._base import Encoder
 from scconcepts.stats._faithfulness import N_SD
+from scconcepts.tl._enrich import ranking_key
 from scconcepts.tl._faithfulness import _cells_read
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ def term_members(
     2 sd; otherwise (or with no member left) it rests on its top genes alone (``"top genes only"``) and the
     concept's label is marked ``[top genes only]``.
 
+    The top genes left out are those of the ranking the labels' enrichment read (``gene_ranking_key`` of
+    ``uns["<key>"]["enrichment_params"]``: the per-gene token activation for token concepts, else the
+    attribution). Token concepts are re-encoded as :func:`~scconcepts.tl.attribute` re-encodes them (the max over
+    each cell's gene tokens, :class:`~scconcepts.attribution.TokenConceptEncoder`).
+
     Parameters
     ----------
     adata
@@ -120,7 +126,7 @@ def term_members(
     share of tested labels that hold.
 
     """
-    from scconcepts.tl._attribute import _components
+    from scconcepts.tl._concept_model import concept_model
 
     info = adata.uns.get(params_key(key), {})
     table = info.get("table")
@@ -128,6 +134,7 @@ def term_members(
         raise InputError(f"no labelled concepts in uns[{key!r}]; run scconcepts.tl.label_concepts first")
     if attribution_key(key) not in adata.varm or activations_key(key) not in adata.obsm:
         raise InputError(f"run {key!r} has no attribution or activations; run scconcepts.tl.attribute first")
+    encoder, components = concept_model(adata, key, encoder, sae)
     rows = adata.var_names.get_indexer(encoder.genes)
     columns = np.flatnonzero(rows >= 0)  # the model's genes the data hold
     names = np.asarray(adata.var_names)[rows[columns]]
@@ -139,7 +146,7 @@ def term_members(
         source = _cells_read(adata, key, activations, n_cells, seed) if is_lazy(adata) else adata
         activations = sp.csr_matrix(source.obsm[activations_key(key)])
         x = encoder.expression(source, layer=layer)
-        score = np.nan_to_num(np.asarray(adata.varm[attribution_key(key)])[rows[columns]])
+        score = np.nan_to_num(np.asarray(adata.varm[ranking_key(adata, key)])[rows[columns]])
         ids = np.array([int(c) for c in members], dtype=np.int64)
         top_cells = select_cells(activations, ids, n_cells=int(n_cells), how="top")
         rng = np.random.default_rng(seed)
@@ -151,7 +158,7 @@ def term_members(
             candidates = np.setdiff1d(np.arange(columns.size), np.union1d(members[str(concept)], top))
             sets.append({"held_out": columns[genes]})
             draws.append([columns[d] for d in matched_draws(genes, candidates, level, n_random=n_random, rng=rng)])
-        falls = deletion_falls(encoder, _components(sae), x, activations, ids, sets, context=encoder.context(source),
+        falls = deletion_falls(encoder, components, x, activations, ids, sets, context=encoder.context(source),
                                n_cells=int(n_cells), seed=seed, batch_size=batch_size, draws=draws)  # fmt: skip
         for concept, chosen, fall in zip(ids, sets, falls, strict=True):
             holds = chosen["held_out"].size > 0 and fall["held_out"] > fall["random"] + N_SD * fall["random_sd"]

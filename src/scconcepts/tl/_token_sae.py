@@ -127,6 +127,7 @@ def train_token_sae(
         "tokens": True,
         "layer": layer,
         "max_tokens_per_cell": store.info.get("max_tokens_per_cell"),
+        "token_seed": int(store.info.get("seed", 0)),
         "n_tokens": store.n_tokens,
     }  # fmt: skip
     adata.uns[params_key(key_added)] = {
