@@ -31,7 +31,7 @@ def build_token_run(root: Path) -> Path:
     args = ["run", "--input", str(root / "cells.h5ad"), "--model", "scgpt", "--checkpoint", str(checkpoint),
             "--tokens", "--layer", "layer_1", "--max-tokens-per-cell", str(MAX_TOKENS_PER_CELL), "--regime", "sae",
             "--seeds", "1", "--k", "4", "--expansion", "2", "--epochs", "3", "--no-enrichment",
-            "--out", str(out)]  # fmt: skip
+            "--attribution-cells", "2", "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     return out
 

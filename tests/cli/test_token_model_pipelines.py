@@ -2,6 +2,7 @@
 
 import json
 
+import anndata as ad
 import numpy as np
 import pytest
 
@@ -9,6 +10,7 @@ import scconcepts
 from scconcepts.cli import main
 from scconcepts.models import load_encoder
 
+from .._token_run import MAX_TOKENS_PER_CELL
 from ..models._checkpoints import make_tiny_geneformer, make_tiny_scgpt
 
 
@@ -157,9 +159,28 @@ def test_run_tokens_refuses_scvi(tmp_path, capsys):
     assert "--tokens" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
-def test_run_tokens_refuses_a_brought_sae(tmp_path, capsys):
-    args = ["run", "--dataset", "pbmc68k", "--model", "scgpt", "--checkpoint", str(tmp_path), "--tokens", "--sae",
-            str(tmp_path), "--out", str(tmp_path / "out")]  # fmt: skip
+def test_run_tokens_with_a_token_sae_brought_along_gives_the_runs_concepts(token_run, tmp_path):
+    """A token run's SAE brought to `run --tokens --sae` on the same cells and layer gives the same concepts (1e-5)."""
+    exported = token_run  # its k = 4 encodes by pursuit, which SAELens and sparsify do not have: our own format
+    root = token_run.parent
+    out = tmp_path / "out"
+    args = ["run", "--input", str(root / "cells.h5ad"), "--model", "scgpt", "--checkpoint", str(root / "ckpt"),
+            "--tokens", "--layer", "layer_1", "--max-tokens-per-cell", str(MAX_TOKENS_PER_CELL), "--sae",
+            str(exported), "--no-enrichment", "--attribution-cells", "2", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    mine, brought = ad.read_h5ad(token_run / "results.h5ad"), ad.read_h5ad(out / "results.h5ad")
+    params = brought.uns["concepts"]["params"]
+    assert params["tokens"] and params["regime"] == "external" and params["source_format"] == "scconcepts"
+    np.testing.assert_allclose(brought.obsm["X_concepts"].toarray(), mine.obsm["X_concepts"].toarray(), atol=1e-5)
+    np.testing.assert_allclose(brought.varm["concepts_token_genes"], mine.varm["concepts_token_genes"], atol=1e-5)
+    assert (out / "tokens" / "store.json").is_file() and (out / "attribution.csv").is_file()
+
+
+def test_run_tokens_refuses_a_brought_token_sae_of_another_layer(token_run, tmp_path, capsys):
+    exported = token_run
+    root = token_run.parent
+    args = ["run", "--input", str(root / "cells.h5ad"), "--model", "scgpt", "--checkpoint", str(root / "ckpt"),
+            "--tokens", "--layer", "layer_2", "--sae", str(exported), "--out", str(tmp_path / "out")]  # fmt: skip
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--sae" in err[0] and not (tmp_path / "out").exists()
+    assert len(err) == 1 and "layer_1" in err[0] and "layer_2" in err[0] and not (tmp_path / "out").exists()

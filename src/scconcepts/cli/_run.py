@@ -32,7 +32,13 @@ from scconcepts.cli._common import (
 )
 from scconcepts.cli._enrich import ENRICHMENT_CSV, enrichment_metrics
 from scconcepts.cli._failure import step
-from scconcepts.cli._run_tokens import add_token_arguments, check_token_options, token_trainer, write_token_ranking
+from scconcepts.cli._run_tokens import (
+    add_token_arguments,
+    check_token_options,
+    token_trainer,
+    use_brought_tokens,
+    write_token_ranking,
+)
 from scconcepts.results import (
     METRICS_JSON,
     MODEL_DIR,
@@ -335,7 +341,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
             encoder.save(tmp / MODEL_DIR)
         if brought is not None:
             with step("encoding the cells with the SAE brought along"):
-                sae = use_brought(brought, adata, encoder, tmp / SAE_DIR, args=args, key=key, labels_key=labels_key)
+                bring = use_brought_tokens if args.tokens else use_brought
+                sae = bring(brought, adata, encoder, tmp if args.tokens else tmp / SAE_DIR, args=args, key=key,
+                            labels_key=labels_key)  # fmt: skip
         else:
             with step("training the SAE"):
                 sae = train_and_save(adata, args, encoder=encoder, key=key, labels_key=labels_key, folder=tmp,

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
     from scconcepts.models import Encoder
-    from scconcepts.sae import TrainingResult
+    from scconcepts.sae import Checkpoint, TopKSAE, TrainingResult
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +56,12 @@ def add_token_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_token_options(args: argparse.Namespace) -> None:
-    """Refuse ``--tokens`` without gene tokens or with ``--sae``, and ``--max-tokens-per-cell`` without ``--tokens``."""
+    """Refuse ``--tokens`` without gene tokens, and ``--max-tokens-per-cell`` without ``--tokens``."""
     if args.tokens and args.model not in TOKEN_MODELS:
         raise InputError(f"--tokens reads gene tokens of a transformer; use --model scgpt or geneformer, not "
                          f"{args.model}")  # fmt: skip
     if args.max_tokens_per_cell is not None and not args.tokens:
         raise InputError("--max-tokens-per-cell applies to --tokens only")
-    if args.tokens and getattr(args, "sae", None) is not None:
-        raise InputError(
-            "--tokens learns its dictionary from the gene-token states and --sae brings one for "
-            "the pooled cell embedding (token concepts of a brought SAE are not read yet); drop one"
-        )
 
 
 def token_trainer(encoder: Encoder, args: argparse.Namespace, folder: Path) -> Callable[..., TrainingResult]:
@@ -82,6 +77,31 @@ def token_trainer(encoder: Encoder, args: argparse.Namespace, folder: Path) -> C
         return tl.train_token_sae(adata, store, **options)
 
     return train
+
+
+def use_brought_tokens(checkpoint: Checkpoint, adata: AnnData, encoder: Encoder, folder: Path, *,
+                       args: argparse.Namespace, key: str, labels_key: str | None) -> TopKSAE:  # fmt: skip
+    """``--tokens --sae DIR``: read the token states into ``folder/tokens``, encode them with the SAE brought along.
+
+    The SAE must read the states of the same layer (its hook, when it names one) and width; it is saved into
+    ``folder/sae`` as a trained one is.
+    """
+    from scconcepts import tl
+    from scconcepts.results import SAE_DIR
+    from scconcepts.sae import save_sae
+    from scconcepts.sae._hooks import check_hook
+
+    source = f"--sae {args.sae}"
+    check_hook(checkpoint.hook, encoder.layer, source=source)
+    store = tl.token_activations(adata, encoder, max_tokens_per_cell=args.max_tokens_per_cell,
+                                 path=folder / TOKENS_DIR, seed=args.seed)  # fmt: skip
+    origin = {"format": checkpoint.format, "dir": str(args.sae), "hook": checkpoint.hook,
+              "architecture": checkpoint.architecture}  # fmt: skip
+    tl.use_token_sae(adata, store, checkpoint.sae, key_added=key, labels_key=labels_key, seed=args.seed,
+                     source=origin)  # fmt: skip
+    save_sae(checkpoint.sae, folder / SAE_DIR, extra={"use_rep": f"tokens:{encoder.layer}", "model": encoder.name,
+                                                      "layer": encoder.layer, "source": origin})  # fmt: skip
+    return checkpoint.sae
 
 
 def write_token_ranking(adata: AnnData, folder: Path, *, key: str) -> None:

@@ -18,6 +18,8 @@ from scconcepts.tl._term_members import term_members
 from scconcepts.tl._token_activations import token_activations
 from scconcepts.tl._token_sae import train_token_sae
 from scconcepts.tl._train_sae import train_sae
+from scconcepts.tl._use_sae import use_sae
+from scconcepts.tl._use_token_sae import use_token_sae
 
 __all__ = [
     "apply",
@@ -40,4 +42,6 @@ __all__ = [
     "token_activations",
     "train_sae",
     "train_token_sae",
+    "use_sae",
+    "use_token_sae",
 ]

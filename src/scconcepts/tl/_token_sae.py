@@ -26,7 +26,7 @@ from scconcepts.tl._train_sae import _plain, _uns_safe
 logger = logging.getLogger(__name__)
 
 
-def _check_store(adata: AnnData, store: TokenStore) -> np.ndarray:
+def check_store(adata: AnnData, store: TokenStore) -> np.ndarray:
     """Rows of ``adata.var_names`` of the store's genes; refuses a store of other cells or genes."""
     if store.n_cells != adata.n_obs:
         raise InputError(f"the token store holds states of {store.n_cells} cells but the data have {adata.n_obs}; "
@@ -91,7 +91,7 @@ def train_token_sae(
         As for :func:`~scconcepts.tl.train_sae`.
 
     """
-    gene_rows = _check_store(adata, store)
+    gene_rows = check_store(adata, store)
     if "device" in config:
         config["device"] = str(resolve_device(config["device"]))
     unknown = set(config) - set(SAEConfig.__dataclass_fields__)
