@@ -94,8 +94,6 @@ def make_steps(states: Any, *, k: int, expansion: int, batch_size: int, device: 
     dead_after = dead_after or 10 * batch_size
     config = SAEConfig(k=k, expansion=expansion, batch_size=batch_size, aux_coef=aux_coef, dead_after=dead_after,
                        epochs=max(1, n_steps * batch_size // n_tokens), device=device)  # fmt: skip
-    return {
-        "ours": OursStep(d_in, config, mean, scale, device, n_tokens),
-        "sparsify": SparsifyStep(d_in, expansion * d_in, k, auxk_alpha=aux_coef, dead_after=dead_after,
-                                 device=device, n_steps=n_steps),  # fmt: skip
-    }
+    theirs = SparsifyStep(d_in, expansion * d_in, k, auxk_alpha=aux_coef, dead_after=dead_after, device=device,
+                          n_steps=n_steps)  # fmt: skip
+    return {"ours": OursStep(d_in, config, mean, scale, device, n_tokens), "sparsify": theirs}

@@ -44,7 +44,8 @@ def write_full_size_checkpoint(folder: Path, n_layers: int = SHAPE["nlayers"]) -
     state = {k.replace("self_attn.in_proj_", "self_attn.Wqkv."): v for k, v in model.state_dict().items()}
     torch.save(state, folder / "best_model.pt")
     (folder / "vocab.json").write_text(json.dumps(vocab))
-    args = {**SHAPE, "nlayers": n_layers, "pad_token": "<pad>", "pad_value": -2, "n_bins": 51, "input_emb_style": "continuous"}
+    args = {**SHAPE, "nlayers": n_layers, "pad_token": "<pad>", "pad_value": -2, "n_bins": 51}
+    args["input_emb_style"] = "continuous"
     (folder / "args.json").write_text(json.dumps(args))
     return genes
 

@@ -13,8 +13,10 @@ import torch
 from torch.nn import functional as F
 
 
-def _grouped_by_latent(indices: torch.Tensor, weights: torch.Tensor, rows: torch.Tensor, n_latents: int) -> torch.Tensor:
-    """``n_latents x d``: row ``j`` sums ``weights[b, s] * rows[b]`` over the pairs ``(b, s)`` with ``indices[b, s] == j``.
+def _grouped_by_latent(
+    indices: torch.Tensor, weights: torch.Tensor, rows: torch.Tensor, n_latents: int
+) -> torch.Tensor:
+    """``n_latents x d``: row ``j`` sums ``weights[b, s] * rows[b]`` over the pairs with ``indices[b, s] == j``.
 
     One ``embedding_bag`` over ``rows``, with the (row, slot) pairs grouped by latent by a *stable* sort: on the CPU
     torch's default (unstable) sort of many repeated integers is about 15 times slower, and so is the backward of
