@@ -98,18 +98,18 @@ def cell_token_states(
     cells = np.concatenate(parts_cells).astype(np.int64)
     ids = np.concatenate(parts_ids).astype(np.int64)
     states = np.concatenate(parts_states)
+    parts_states.clear()  # at most two copies of the chunk's states at a time: these and the sorted ones
     genes = lookup[ids]
-    keep = (
-        np.ones(cells.size, dtype=bool)
-        if max_tokens_per_cell is None
-        else sample_tokens(cells, ids, seeds, max_tokens_per_cell)
-    )
-    order = np.lexsort((genes[keep], cells[keep]))
+    if max_tokens_per_cell is None:
+        pick = np.lexsort((genes, cells))
+    else:
+        kept = np.flatnonzero(sample_tokens(cells, ids, seeds, max_tokens_per_cell))
+        pick = kept[np.lexsort((genes[kept], cells[kept]))]
     cls = None
     if cls_rows:
         cls = np.empty((x.shape[0], states.shape[1]), dtype=np.float32)
         cls[np.concatenate(cls_rows)] = np.concatenate(cls_states)
-    return CellTokenStates(cells[keep][order], genes[keep][order], states[keep][order], cls)
+    return CellTokenStates(cells[pick], genes[pick], np.take(states, pick, axis=0), cls)
 
 
 def write_token_states(
