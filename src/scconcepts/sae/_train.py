@@ -133,7 +133,7 @@ def train_step(
     schedule.step()
     sae.normalise_decoder()
     since_fired += len(x_norm)
-    since_fired[fired] = 0
+    since_fired.masked_fill_(fired, 0)
     return loss.detach()
 
 
