@@ -1,4 +1,4 @@
-"""Token extraction runs the transformer only up to the layer it reads (later layers would be wasted work)."""
+"""Token extraction runs the transformer only up to the layer it reads, in chunks of cells within a token budget."""
 
 from __future__ import annotations
 
@@ -51,3 +51,12 @@ def test_token_activations_stop_at_the_layer_read(model, pbmc, tmp_path):
     finally:
         for handle in handles:
             handle.remove()
+
+
+def test_chunks_keep_whole_cells_within_the_token_budget():
+    from scconcepts.models._token_states import chunk_bounds
+
+    expressed = [5, 5, 5, 20, 1, 1, 1, 1]
+    assert chunk_bounds(expressed, batch_size=3, chunk_tokens=10) == [(0, 2), (2, 3), (3, 4), (4, 7), (7, 8)]
+    assert chunk_bounds(expressed, batch_size=100, chunk_tokens=1000) == [(0, 8)]
+    assert chunk_bounds([], batch_size=4, chunk_tokens=10) == []

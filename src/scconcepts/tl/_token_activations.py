@@ -53,7 +53,8 @@ def token_activations(
     seed
         Seed of the token sample.
     batch_size
-        Cells per chunk: only one chunk's states are in memory at a time.
+        Most cells per chunk (a chunk also holds at most 65,536 expressed genes): only one chunk's states are in
+        memory at a time.
     input_layer
         ``adata.layers`` key of the counts (``None``: ``X``).
     overwrite
