@@ -31,20 +31,21 @@ N_GENES = 60_694  # + <pad>, <cls>, <eoc>: the whole-human vocabulary's 60,697 t
 SHAPE = {"embsize": 512, "nheads": 8, "d_hid": 512, "nlayers": 12}
 
 
-def write_full_size_checkpoint(folder: Path) -> list[str]:
-    """Write an scGPT checkpoint folder with the whole-human model's shapes and random weights."""
+def write_full_size_checkpoint(folder: Path, n_layers: int = SHAPE["nlayers"]) -> list[str]:
+    """Write an scGPT checkpoint folder with the whole-human model's shapes (``n_layers`` layers), random weights."""
     genes = [f"GENE{i}" for i in range(N_GENES)]
     vocab = {g: i for i, g in enumerate(genes)}
     for token in ("<pad>", "<cls>", "<eoc>"):
         vocab[token] = len(vocab)
     torch.manual_seed(0)
     model = ScgptTransformer(
-        len(vocab), SHAPE["embsize"], SHAPE["nheads"], SHAPE["d_hid"], SHAPE["nlayers"], pad_id=vocab["<pad>"]
+        len(vocab), SHAPE["embsize"], SHAPE["nheads"], SHAPE["d_hid"], n_layers, pad_id=vocab["<pad>"]
     )
     state = {k.replace("self_attn.in_proj_", "self_attn.Wqkv."): v for k, v in model.state_dict().items()}
     torch.save(state, folder / "best_model.pt")
     (folder / "vocab.json").write_text(json.dumps(vocab))
-    args = {**SHAPE, "pad_token": "<pad>", "pad_value": -2, "n_bins": 51, "input_emb_style": "continuous"}
+    args = {**SHAPE, "nlayers": n_layers, "pad_token": "<pad>", "pad_value": -2, "n_bins": 51}
+    args["input_emb_style"] = "continuous"
     (folder / "args.json").write_text(json.dumps(args))
     return genes
 

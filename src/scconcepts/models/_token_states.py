@@ -105,18 +105,38 @@ def cell_token_states(
     cells = np.concatenate(parts_cells).astype(np.int64)
     ids = np.concatenate(parts_ids).astype(np.int64)
     states = np.concatenate(parts_states)
+    parts_states.clear()  # at most two copies of the chunk's states at a time: these and the sorted ones
     genes = lookup[ids]
-    keep = (
-        np.ones(cells.size, dtype=bool)
-        if max_tokens_per_cell is None
-        else sample_tokens(cells, ids, seeds, max_tokens_per_cell)
-    )
-    order = np.lexsort((genes[keep], cells[keep]))
+    if max_tokens_per_cell is None:
+        pick = np.lexsort((genes, cells))
+    else:
+        kept = np.flatnonzero(sample_tokens(cells, ids, seeds, max_tokens_per_cell))
+        pick = kept[np.lexsort((genes[kept], cells[kept]))]
     cls = None
     if cls_rows:
         cls = np.empty((x.shape[0], states.shape[1]), dtype=np.float32)
         cls[np.concatenate(cls_rows)] = np.concatenate(cls_states)
-    return CellTokenStates(cells[keep][order], genes[keep][order], states[keep][order], cls)
+    return CellTokenStates(cells[pick], genes[pick], np.take(states, pick, axis=0), cls)
+
+
+#: Most expressed genes (an upper bound of gene tokens) in one chunk of cells: 128 MiB of 512-d float32 states.
+CHUNK_TOKENS = 65_536
+
+
+def chunk_bounds(expressed: np.ndarray, *, batch_size: int, chunk_tokens: int) -> list[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` cell ranges of at most ``batch_size`` cells and ``chunk_tokens`` expressed genes.
+
+    A cell with more expressed genes than ``chunk_tokens`` is a chunk of its own.
+    """
+    bounds, start, total = [], 0, 0
+    for cell, count in enumerate(np.asarray(expressed, dtype=np.int64).tolist()):
+        if cell > start and (cell - start >= batch_size or total + count > chunk_tokens):
+            bounds.append((start, cell))
+            start, total = cell, 0
+        total += count
+    if start < len(expressed):
+        bounds.append((start, len(expressed)))
+    return bounds
 
 
 def write_token_states(
@@ -130,17 +150,18 @@ def write_token_states(
     batch_size: int = 256,
     info: dict[str, Any] | None = None,
     overwrite: bool = False,
+    chunk_tokens: int = CHUNK_TOKENS,
 ) -> TokenStore:
     """Stream the gene-token states of every row of ``x`` (aligned counts) into a store at ``folder``.
 
-    Only ``batch_size`` cells' states are in memory at a time; the store is written as they come.
+    Only one chunk of cells' states is in memory at a time (at most ``batch_size`` cells, and no more cells than keep
+    their expressed genes within ``chunk_tokens``, at least one cell); the store is written as they come.
     """
     lookup = gene_columns(encoder)
     n_cells = x.shape[0]
     writer: TokenStoreWriter | None = None
-    starts = range(0, n_cells, batch_size)
-    for start in progress(starts, desc=f"token states of {encoder.name}", disable=len(starts) < 4):
-        stop = min(start + batch_size, n_cells)
+    bounds = chunk_bounds(np.diff(sp.csr_matrix(x).indptr), batch_size=batch_size, chunk_tokens=chunk_tokens)
+    for start, stop in progress(bounds, desc=f"token states of {encoder.name}", disable=len(bounds) < 4):
         ctx = None if context is None else np.asarray(context[start:stop])
         part = cell_token_states(encoder, x[start:stop].toarray(), ctx, lookup=lookup, seeds=seeds[start:stop],
                                  max_tokens_per_cell=max_tokens_per_cell)  # fmt: skip

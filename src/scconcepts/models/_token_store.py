@@ -187,3 +187,43 @@ class TokenStoreWriter:
         }
         (self.folder / META).write_text(json.dumps(meta))
         return open_store(self.folder)
+
+
+def join_stores(
+    parts: list[tuple[int, Path]],
+    folder: str | Path,
+    *,
+    n_cells: int,
+    gene_names: list[str],
+    info: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    block_rows: int = 65_536,
+) -> TokenStore:
+    """Join part stores, each of consecutive cells starting at its ``start``, in cell order into one store.
+
+    The parts are read in blocks of whole cells (at least ``block_rows`` tokens), so memory stays one block. A
+    part may hold no tokens (its cells expressed none of the model's genes); it only needs its ``store.json``.
+    """
+    metas = [json.loads((Path(path) / META).read_text()) for _, path in parts]
+    dim = int(metas[0]["dim"])
+    with_cls = (Path(parts[0][1]) / CLS).is_file()
+    writer = TokenStoreWriter(folder, dim=dim, n_cells=n_cells, gene_names=gene_names, with_cls=with_cls, info=info,
+                              overwrite=overwrite)  # fmt: skip
+    for (start, path), meta in zip(parts, metas, strict=True):
+        path, n_tokens = Path(path), int(meta["n_tokens"])
+        if n_tokens:
+            states = np.memmap(path / STATES, dtype=np.float32, mode="r", shape=(n_tokens, dim))
+            cells = np.memmap(path / CELLS, dtype=np.int64, mode="r", shape=(n_tokens,))
+            genes = np.memmap(path / GENES, dtype=np.int32, mode="r", shape=(n_tokens,))
+            begin = 0
+            while begin < n_tokens:
+                end = min(begin + block_rows, n_tokens)
+                if end < n_tokens:  # to the end of the block's last cell: a cell is never split between blocks
+                    end = int(np.searchsorted(cells, cells[end - 1], side="right"))
+                writer.add(np.asarray(cells[begin:end]) + start, genes[begin:end], states[begin:end])
+                begin = end
+            del states, cells, genes
+        if with_cls:
+            cls = np.load(path / CLS, mmap_mode="r")
+            writer.add_cls(np.arange(start, start + len(cls)), np.asarray(cls))
+    return writer.close()
