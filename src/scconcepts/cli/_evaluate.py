@@ -71,8 +71,8 @@ def _handle(args: argparse.Namespace) -> int:
     from scconcepts.tl._evaluate import evaluate, evaluation_key
 
     folder = Path(args.folder)
-    tokens = _token_run(folder, args)
     device = device_of(args)
+    tokens = _token_run(folder, args)
     with update_results_folder(folder) as staging:  # evaluation, cells, table and report change together
         adata = read_results(folder)
         if args.labels_key is not None and args.labels_key not in adata.obs:
