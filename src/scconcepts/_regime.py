@@ -29,3 +29,19 @@ DEFAULT_EXPANSION = 2
 DEFAULT_ATOM_K = 1
 #: Where each seed's atoms start (``sae`` regime).
 DEFAULT_ATOM_INIT = "kmeans"
+
+# Defaults of a dictionary learnt on gene-token states (``run --tokens``, ``tl.train_token_sae``), measured at
+# transformer width rather than inherited from the 10-d scVI latent (README, "Token defaults"): independent
+# components are capped at 32 and do not reproduce on tokens, so token concepts come from one Top-K SAE.
+#: Regime of a token dictionary.
+TOKEN_REGIME = "sae"
+#: SAEs trained for a token dictionary (one: peers train one; its reproducibility is measured by ``evaluate``).
+TOKEN_SEEDS = 1
+#: Active concepts per token.
+TOKEN_K = 8
+#: Dictionary size as a multiple of the token state's width.
+TOKEN_EXPANSION = 8
+#: Tokens per optimiser step.
+TOKEN_BATCH = 4096
+#: Passes over the training tokens (early stopping may end sooner).
+TOKEN_EPOCHS = 5

@@ -184,3 +184,20 @@ def test_run_tokens_refuses_a_brought_token_sae_of_another_layer(token_run, tmp_
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "layer_1" in err[0] and "layer_2" in err[0] and not (tmp_path / "out").exists()
+
+
+def test_run_tokens_defaults_are_the_token_ones(token_run, tmp_path):
+    """Without regime options a token run learns one Top-K SAE (k 8, 8 x the width) in batches of 4,096 tokens."""
+    import anndata as ad
+
+    from scconcepts._regime import TOKEN_EXPANSION, TOKEN_K
+
+    root, out = token_run.parent, tmp_path / "out"
+    args = ["run", "--input", str(root / "cells.h5ad"), "--model", "scgpt", "--checkpoint", str(root / "ckpt"),
+            "--tokens", "--layer", "layer_1", "--max-tokens-per-cell", "20", "--no-enrichment", "--no-attribution",
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    params = ad.read_h5ad(out / "results.h5ad").uns["concepts"]["params"]
+    assert params["regime"] == "sae" and int(params["n_seeds"]) == 1 and int(params["k"]) == TOKEN_K
+    assert int(params["n_concepts"]) <= TOKEN_EXPANSION * 32 and int(params["expansion"]) == TOKEN_EXPANSION
+    assert int(params["batch_size"]) == min(4096, int(params["n_cells_train"]))

@@ -17,6 +17,12 @@ from scconcepts._regime import (
     DEFAULT_REGIME,
     DEFAULT_SEEDS,
     REGIMES,
+    TOKEN_BATCH,
+    TOKEN_EPOCHS,
+    TOKEN_EXPANSION,
+    TOKEN_K,
+    TOKEN_REGIME,
+    TOKEN_SEEDS,
 )
 from scconcepts.cli._attribute import ATTRIBUTION_CSV
 from scconcepts.cli._bring_sae import add_sae_argument, read_brought, use_brought
@@ -70,29 +76,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--regime",
         choices=REGIMES,
-        default=DEFAULT_REGIME,
+        default=None,
         help="programs: each concept is one side of an independent component of the embedding, cells keep as many "
         "as they need (additive: a state shared by every cell type is one concept); sae: Top-K sparse autoencoders "
-        "(a consensus of --seeds seeds, or one with --seeds 1) (default: programs)",
+        f"(a consensus of --seeds seeds, or one with --seeds 1) (default: {DEFAULT_REGIME}; with --tokens: "
+        f"{TOKEN_REGIME})",
     )
     parser.add_argument(
-        "--k", type=positive, default=None, help="--regime sae: active concepts per cell (default: dim / 2)"
+        "--k",
+        type=positive,
+        default=None,
+        help=f"--regime sae: active concepts per cell (default: dim / 2, at most 32; with --tokens: {TOKEN_K})",
     )
     parser.add_argument(
         "--expansion",
         type=positive,
-        default=DEFAULT_EXPANSION,
-        help="--regime sae: dictionary size / embedding dim (default: 2)",
+        default=None,
+        help=f"--regime sae: dictionary size / embedding dim (default: {DEFAULT_EXPANSION}; with --tokens: "
+        f"{TOKEN_EXPANSION})",
     )
-    parser.add_argument("--epochs", type=positive, default=None, help="SAE training epochs (default: automatic)")
+    parser.add_argument(
+        "--epochs",
+        type=positive,
+        default=None,
+        help=f"SAE training epochs (default: automatic; with --tokens: {TOKEN_EPOCHS} of {TOKEN_BATCH} tokens a step)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--seeds",
         type=positive,
-        default=DEFAULT_SEEDS,
+        default=None,
         help="programs: ICA starts whose medoid is kept and each concept matched against; sae: "
         "SAEs to train from seeds --seed, --seed+1, ...; above 1 the concepts are the directions that recur across "
-        "them (consensus, each with its reproducibility); 1 trains a single SAE (default: 5)",
+        "them (consensus, each with its reproducibility); 1 trains a single SAE "
+        f"(default: {DEFAULT_SEEDS}; with --tokens: {TOKEN_SEEDS})",
     )
     parser.add_argument(
         "--atom-k",
@@ -147,6 +164,11 @@ def _check_options(args: argparse.Namespace) -> None:
     """Refuse impossible options before any work is done."""
     device_of(args)  # a GPU asked for but absent is refused before reading the cells
     check_token_options(args)
+    defaults = (TOKEN_REGIME, TOKEN_SEEDS, TOKEN_EXPANSION) if args.tokens else (
+        DEFAULT_REGIME, DEFAULT_SEEDS, DEFAULT_EXPANSION)  # fmt: skip
+    args.regime = args.regime or defaults[0]
+    args.seeds = args.seeds or defaults[1]
+    args.expansion = args.expansion or defaults[2]
     latent = args.layer in (None, "latent")
     if args.regime == "sae" and args.model == "scvi" and args.checkpoint is None and args.k is not None and latent:
         n_concepts = args.expansion * args.n_latent

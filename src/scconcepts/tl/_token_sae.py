@@ -12,7 +12,16 @@ from anndata import AnnData
 from scconcepts._device import resolve_device
 from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, params_key, token_genes_key, token_mean_key
-from scconcepts._regime import DEFAULT_ATOM_INIT, DEFAULT_ATOM_K, DEFAULT_EXPANSION, DEFAULT_REGIME, DEFAULT_SEEDS
+from scconcepts._regime import (
+    DEFAULT_ATOM_INIT,
+    DEFAULT_ATOM_K,
+    TOKEN_BATCH,
+    TOKEN_EPOCHS,
+    TOKEN_EXPANSION,
+    TOKEN_K,
+    TOKEN_REGIME,
+    TOKEN_SEEDS,
+)
 from scconcepts._threads import sae_work, threads_by_size
 from scconcepts.models._token_store import TokenStore
 from scconcepts.sae import SAEConfig, TrainingResult, informativeness, reconstruction_metrics
@@ -55,13 +64,13 @@ def train_token_sae(
     adata: AnnData,
     store: TokenStore,
     *,
-    regime: str = DEFAULT_REGIME,
-    k: int | None = None,
-    expansion: int = DEFAULT_EXPANSION,
+    regime: str = TOKEN_REGIME,
+    k: int | None = TOKEN_K,
+    expansion: int = TOKEN_EXPANSION,
     seed: int = 0,
     key_added: str = DEFAULT_KEY,
     labels_key: str | None = "cell_type",
-    n_seeds: int = DEFAULT_SEEDS,
+    n_seeds: int = TOKEN_SEEDS,
     unreproducible: str = "drop",
     min_share: float = MIN_SHARE,
     atom_k: int | None = DEFAULT_ATOM_K,
@@ -87,8 +96,14 @@ def train_token_sae(
         The cells the store was read from (same cells, same order).
     store
         Gene-token states (:func:`~scconcepts.tl.token_activations`).
-    regime, k, expansion, seed, key_added, labels_key, n_seeds, unreproducible, min_share, atom_k, client, config
+    regime, k, expansion, n_seeds
+        As for :func:`~scconcepts.tl.train_sae`, with defaults measured on token states at transformer width
+        (:data:`scconcepts._regime.TOKEN_REGIME` and the other ``TOKEN_*`` constants: one Top-K SAE, k = 8,
+        8 x the width; README, "Token defaults").
+    seed, key_added, labels_key, unreproducible, min_share, atom_k, client
         As for :func:`~scconcepts.tl.train_sae`.
+    config
+        :class:`~scconcepts.sae.SAEConfig` fields; ``batch_size`` defaults to 4,096 tokens and ``epochs`` to 5.
 
     """
     gene_rows = check_store(adata, store)
@@ -97,7 +112,9 @@ def train_token_sae(
     unknown = set(config) - set(SAEConfig.__dataclass_fields__)
     if unknown:
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
-    sae_config = SAEConfig(k=k, expansion=expansion, seed=seed, **{"atom_init": DEFAULT_ATOM_INIT, **config})
+    config = {"atom_init": DEFAULT_ATOM_INIT, "batch_size": TOKEN_BATCH, **config}
+    config["epochs"] = config.get("epochs") or TOKEN_EPOCHS
+    sae_config = SAEConfig(k=k if k is not None else TOKEN_K, expansion=expansion, seed=seed, **config)
     if regime == "programs" and store.n_tokens > MAX_FIT_CELLS:
         logger.info("programs of %d tokens: the ICA is fitted on a seeded sample of %d training tokens",
                     store.n_tokens, MAX_FIT_CELLS)  # fmt: skip
