@@ -91,3 +91,17 @@ def test_evaluate_in_python_asks_for_the_store_of_token_concepts(token_run):
     adata = ad.read_h5ad(token_run / "results.h5ad")
     with pytest.raises(InputError, match="pass store="):
         tl.evaluate(adata, seeds=(0,), run_sweep=False, grounding=False)
+
+
+@pytest.mark.parametrize("command", ["apply", "steer"])
+def test_commands_of_the_cell_embedding_refuse_a_token_run_in_one_line(command, token_run, tmp_path, capsys):
+    before = sorted(p.name for p in token_run.iterdir())
+    args = (
+        ["apply", str(token_run), "--input", str(token_run.parent / "cells.h5ad"), "--out", str(tmp_path / "out")]
+        if command == "apply"
+        else ["steer", str(token_run), "--concept", "0"]
+    )
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "token runs" in err[0] and "gene-token states" in err[0]
+    assert sorted(p.name for p in token_run.iterdir()) == before and not (tmp_path / "out").exists()

@@ -62,10 +62,11 @@ def apply_folder(
     from scconcepts import ds, tl
     from scconcepts._device import resolve_device
     from scconcepts.report import write_report
+    from scconcepts.tl._concept_model import refuse_token_run
 
     device = str(resolve_device(device))  # a GPU asked for but absent is refused before the cells are read
     folder = Path(folder)
-    read_manifest(folder)
+    refuse_token_run(read_manifest(folder), "apply")
     check_run_models(folder)
     out = check_path(out, "--out")
     if out.resolve() == folder.resolve():

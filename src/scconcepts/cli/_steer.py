@@ -90,11 +90,14 @@ def steer_folder(folder: str | Path, *, key: str = "concepts", device: str = "cp
     from scconcepts import tl
     from scconcepts._device import resolve_device
     from scconcepts.report import refresh_report
+    from scconcepts.results import read_manifest
     from scconcepts.steering._rows import merge_steering, steering_rows
     from scconcepts.steering._table import toward_rows
+    from scconcepts.tl._concept_model import refuse_token_run
 
     device = str(resolve_device(device))  # a GPU asked for but absent is refused before anything is read
     folder = Path(folder)
+    refuse_token_run(read_manifest(folder), "steer")
     with update_results_folder(folder) as staging:
         check_run_models(folder)
         adata = read_results(folder)

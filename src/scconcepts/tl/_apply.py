@@ -15,6 +15,7 @@ from scconcepts._keys import DEFAULT_KEY, activations_key, attribution_key, enri
 from scconcepts._threads import encoder_work, threads_by_size
 from scconcepts.models import Encoder
 from scconcepts.sae import TopKSAE, encode_csr, reconstruction_metrics
+from scconcepts.tl._concept_model import refuse_token_run
 from scconcepts.tl._concept_table import concept_table
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def apply(
     use_rep = encoder.obsm_key
     ref_info = dict(reference.uns.get(params_key(key), {})) if reference is not None else {}
     params = dict(ref_info.get("params", {}))
+    refuse_token_run(params, "apply")
     use_rep = str(params.get("use_rep", use_rep))
     embedding = encoder.embed(adata)
     adata.obsm[use_rep] = embedding

@@ -41,6 +41,15 @@ def _components(sae: Any) -> Components:
     )
 
 
+def refuse_token_run(params: dict[str, Any], command: str) -> None:
+    """Refuse, in one line, a command that reads concepts from the cell embedding on a token run's concepts."""
+    if bool(params.get("tokens", False)):
+        raise InputError(
+            f"{command} reads concepts from the cell embedding, but these were learnt on gene-token states "
+            f"({params.get('model', '?')} {params.get('layer', '?')}); {command} does not support token runs yet"
+        )
+
+
 def token_run(adata: AnnData, key: str) -> dict[str, Any] | None:
     """The parameters of run ``key`` when its concepts were learnt on gene-token states, else ``None``."""
     info = adata.uns.get(params_key(key))

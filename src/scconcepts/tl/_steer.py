@@ -26,6 +26,7 @@ from scconcepts.steering._clamp import steer_embedding
 from scconcepts.steering._concept import log_steering, steer_concept
 from scconcepts.steering._gene_effects import GENE_COLUMNS, top_genes
 from scconcepts.steering._genes import ALPHA
+from scconcepts.tl._concept_model import refuse_token_run
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def _embedding(adata: AnnData, key: str) -> tuple[np.ndarray, dict[str, Any]]:
     if params_key(key) not in adata.uns:
         raise InputError(f"adata.uns[{key!r}] is missing; run scconcepts.tl.train_sae first")
     params = dict(adata.uns[params_key(key)].get("params", {}))
+    refuse_token_run(params, "steer")
     use_rep = str(params.get("use_rep", ""))
     if use_rep not in adata.obsm:
         raise InputError(f"the embedding obsm[{use_rep!r}] the SAE was trained on is missing")
