@@ -37,3 +37,23 @@ def test_worker_store_equals_the_in_process_store(model, sample, pbmc, cluster_c
     assert there.info == here.info and there.gene_names == here.gene_names
     assert [p.name for p in (tmp_path / "stores").iterdir()] == ["there"]  # the parts are gone
     assert encoder.layer == encoder.default_layer
+
+
+def test_run_tokens_with_workers_reads_the_same_token_store(token_run, tmp_path):
+    """`run --tokens --workers 2` reads the token states on the workers: the store equals the one-process run's."""
+    from tests._token_run import MAX_TOKENS_PER_CELL
+
+    from scconcepts.cli import main
+    from scconcepts.models._token_store import open_store
+
+    root, out = token_run.parent, tmp_path / "out"
+    args = ["run", "--input", str(root / "cells.h5ad"), "--model", "scgpt", "--checkpoint", str(root / "ckpt"),
+            "--tokens", "--layer", "layer_1", "--max-tokens-per-cell", str(MAX_TOKENS_PER_CELL), "--regime", "sae",
+            "--seeds", "1", "--k", "4", "--expansion", "2", "--epochs", "3", "--no-enrichment", "--no-attribution",
+            "--workers", "2", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    there, here = open_store(out / "tokens"), open_store(token_run / "tokens")
+    assert there.n_tokens == here.n_tokens
+    np.testing.assert_array_equal(np.asarray(there.cells), np.asarray(here.cells))
+    np.testing.assert_array_equal(np.asarray(there.genes), np.asarray(here.genes))
+    np.testing.assert_allclose(np.asarray(there.states), np.asarray(here.states), atol=1e-5)

@@ -67,13 +67,15 @@ def check_token_options(args: argparse.Namespace) -> None:
 def token_trainer(encoder: Encoder, args: argparse.Namespace, folder: Path) -> Callable[..., TrainingResult]:
     """``tl.train_sae``'s stand-in for ``--tokens``: read the gene-token states into ``folder/tokens``, learn on them.
 
-    The function takes ``tl.train_sae``'s arguments (``use_rep`` is not used: the store is the data).
+    The function takes ``tl.train_sae``'s arguments (``use_rep`` is not used: the store is the data); with a Dask
+    ``client`` (``--workers``, ``--scheduler``) the states are read on its workers.
     """
     from scconcepts import tl
 
     def train(adata: AnnData, *, use_rep: str, **options: Any) -> TrainingResult:
+        client = options.get("client")
         store = tl.token_activations(adata, encoder, max_tokens_per_cell=args.max_tokens_per_cell,
-                                     path=folder / TOKENS_DIR, seed=args.seed)  # fmt: skip
+                                     path=folder / TOKENS_DIR, seed=args.seed, client=client)  # fmt: skip
         return tl.train_token_sae(adata, store, **options)
 
     return train
