@@ -56,11 +56,14 @@ def test_concept_lists_top_gene_tokens_with_their_cells(client, adata, token_run
         assert row["n_cells"] == int((np.asarray(store.genes) == position[row["gene"]]).sum()) > 0
 
 
-def test_token_ranking_under_the_attribution_key_is_not_shown_as_attribution(client, adata):
-    if adata.uns.get("concepts_attribution", {}).get("source") != "gene-token activation":
-        pytest.skip("this run's attribution key holds the counterfactual attribution")
-    doc = client.get("/api/concepts/0").json()
-    assert doc["attribution"] is None and doc["tokens"]["attribution"] is None
+def test_token_ranking_under_the_attribution_key_is_not_shown_as_attribution(token_run, adata, tmp_path):
+    """A token run written before token concepts had a counterfactual attribution kept the token ranking there."""
+    folder = copy_token_run(token_run, tmp_path / "old", attribution=np.nan_to_num(adata.varm["concepts_token_genes"]))
+    old = ad.read_h5ad(folder / "results.h5ad")
+    old.uns["concepts_attribution"] = {"source": "gene-token activation"}
+    old.write_h5ad(folder / "results.h5ad")
+    doc = TestClient(create_app(folder)).get("/api/concepts/0").json()
+    assert doc["attribution"] is None and doc["tokens"]["attribution"] is None and doc["tokens"]["genes"]
 
 
 def test_counterfactual_attribution_is_shown_beside_the_gene_tokens(token_run, adata, tmp_path):
