@@ -43,5 +43,8 @@ TOKEN_K = 8
 TOKEN_EXPANSION = 8
 #: Tokens per optimiser step.
 TOKEN_BATCH = 4096
-#: Passes over the training tokens (early stopping may end sooner).
+#: Passes over the training tokens (early stopping may end sooner) ...
 TOKEN_EPOCHS = 5
+#: ... or more, up to ``TOKEN_MAX_EPOCHS``, where five passes are fewer optimiser steps than this (small stores).
+TOKEN_MIN_STEPS = 500
+TOKEN_MAX_EPOCHS = 100

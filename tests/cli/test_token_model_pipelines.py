@@ -201,3 +201,4 @@ def test_run_tokens_defaults_are_the_token_ones(token_run, tmp_path):
     assert params["regime"] == "sae" and int(params["n_seeds"]) == 1 and int(params["k"]) == TOKEN_K
     assert int(params["n_concepts"]) <= TOKEN_EXPANSION * 32 and int(params["expansion"]) == TOKEN_EXPANSION
     assert int(params["batch_size"]) == min(4096, int(params["n_cells_train"]))
+    assert int(params["epochs"]) == 100  # 240 cells x 20 tokens: one step an epoch, so the 100-epoch cap

@@ -21,6 +21,7 @@ from scconcepts._regime import (
     TOKEN_EPOCHS,
     TOKEN_EXPANSION,
     TOKEN_K,
+    TOKEN_MIN_STEPS,
     TOKEN_REGIME,
     TOKEN_SEEDS,
 )
@@ -99,7 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--epochs",
         type=positive,
         default=None,
-        help=f"SAE training epochs (default: automatic; with --tokens: {TOKEN_EPOCHS} of {TOKEN_BATCH} tokens a step)",
+        help=f"SAE training epochs (default: automatic; with --tokens: {TOKEN_EPOCHS} of {TOKEN_BATCH} tokens a step, "
+        f"more on a small store to make {TOKEN_MIN_STEPS} steps)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(

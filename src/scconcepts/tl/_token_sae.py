@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,8 @@ from scconcepts._regime import (
     TOKEN_EPOCHS,
     TOKEN_EXPANSION,
     TOKEN_K,
+    TOKEN_MAX_EPOCHS,
+    TOKEN_MIN_STEPS,
     TOKEN_REGIME,
     TOKEN_SEEDS,
 )
@@ -57,6 +61,16 @@ def write_token_concepts(adata: AnnData, concepts: TokenConcepts, gene_rows: np.
     per_gene = np.full((adata.n_vars, concepts.gene_mean.shape[1]), np.nan, dtype=np.float32)
     per_gene[gene_rows] = concepts.gene_mean
     adata.varm[token_genes_key(key)] = per_gene
+
+
+def token_epochs(n_tokens: int, config: SAEConfig) -> int:
+    """Epochs of a token dictionary: ``TOKEN_EPOCHS``, or more where that is under ``TOKEN_MIN_STEPS`` steps.
+
+    On a small store five epochs are a few dozen steps: the 700-cell test run stopped at its first epoch.
+    """
+    n_train = max(1, round(n_tokens * (1 - config.val_fraction - config.test_fraction)))
+    steps_per_epoch = math.ceil(n_train / min(int(config.batch_size or TOKEN_BATCH), n_train))
+    return min(TOKEN_MAX_EPOCHS, max(TOKEN_EPOCHS, math.ceil(TOKEN_MIN_STEPS / steps_per_epoch)))
 
 
 @threads_by_size(sae_work)
@@ -103,7 +117,8 @@ def train_token_sae(
     seed, key_added, labels_key, unreproducible, min_share, atom_k, client
         As for :func:`~scconcepts.tl.train_sae`.
     config
-        :class:`~scconcepts.sae.SAEConfig` fields; ``batch_size`` defaults to 4,096 tokens and ``epochs`` to 5.
+        :class:`~scconcepts.sae.SAEConfig` fields; ``batch_size`` defaults to 4,096 tokens and ``epochs`` to 5, or
+        as many as make 500 steps on a small store (at most 100: :func:`token_epochs`).
 
     """
     gene_rows = check_store(adata, store)
@@ -113,8 +128,9 @@ def train_token_sae(
     if unknown:
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
     config = {"atom_init": DEFAULT_ATOM_INIT, "batch_size": TOKEN_BATCH, **config}
-    config["epochs"] = config.get("epochs") or TOKEN_EPOCHS
     sae_config = SAEConfig(k=k if k is not None else TOKEN_K, expansion=expansion, seed=seed, **config)
+    if sae_config.epochs is None:
+        sae_config = dataclasses.replace(sae_config, epochs=token_epochs(store.n_tokens, sae_config))
     if regime == "programs" and store.n_tokens > MAX_FIT_CELLS:
         logger.info("programs of %d tokens: the ICA is fitted on a seeded sample of %d training tokens",
                     store.n_tokens, MAX_FIT_CELLS)  # fmt: skip
