@@ -41,10 +41,8 @@ TOKEN_SEEDS = 1
 TOKEN_K = 8
 #: Dictionary size as a multiple of the token state's width.
 TOKEN_EXPANSION = 8
-#: Tokens per optimiser step.
-TOKEN_BATCH = 4096
-#: Passes over the training tokens (early stopping may end sooner) ...
-TOKEN_EPOCHS = 5
-#: ... or more, up to ``TOKEN_MAX_EPOCHS``, where five passes are fewer optimiser steps than this (small stores).
-TOKEN_MIN_STEPS = 500
+#: Optimiser steps of a token dictionary (batches of 256 tokens, as for cells): at least this many, in as few
+#: epochs as that takes (one on a million tokens), at most ``TOKEN_MAX_EPOCHS``. Batches of 4,096 tokens for 5
+#: epochs were tried first: fewer updates, and the planted token program fell from gene AUROC 0.995 to 0.79-0.93.
+TOKEN_MIN_STEPS = 3_000
 TOKEN_MAX_EPOCHS = 100

@@ -187,7 +187,7 @@ def test_run_tokens_refuses_a_brought_token_sae_of_another_layer(token_run, tmp_
 
 
 def test_run_tokens_defaults_are_the_token_ones(token_run, tmp_path):
-    """Without regime options a token run learns one Top-K SAE (k 8, 8 x the width) in batches of 4,096 tokens."""
+    """Without regime options a token run learns one Top-K SAE (k 8, 8 x the width) for at least 3,000 steps."""
     import anndata as ad
 
     from scconcepts._regime import TOKEN_EXPANSION, TOKEN_K
@@ -200,5 +200,4 @@ def test_run_tokens_defaults_are_the_token_ones(token_run, tmp_path):
     params = ad.read_h5ad(out / "results.h5ad").uns["concepts"]["params"]
     assert params["regime"] == "sae" and int(params["n_seeds"]) == 1 and int(params["k"]) == TOKEN_K
     assert int(params["n_concepts"]) <= TOKEN_EXPANSION * 32 and int(params["expansion"]) == TOKEN_EXPANSION
-    assert int(params["batch_size"]) == min(4096, int(params["n_cells_train"]))
-    assert int(params["epochs"]) == 100  # 240 cells x 20 tokens: one step an epoch, so the 100-epoch cap
+    assert int(params["batch_size"]) == 256 and int(params["epochs"]) == 100  # 4,800 tokens: the 100-epoch cap

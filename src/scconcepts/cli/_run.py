@@ -17,8 +17,6 @@ from scconcepts._regime import (
     DEFAULT_REGIME,
     DEFAULT_SEEDS,
     REGIMES,
-    TOKEN_BATCH,
-    TOKEN_EPOCHS,
     TOKEN_EXPANSION,
     TOKEN_K,
     TOKEN_MIN_STEPS,
@@ -100,8 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--epochs",
         type=positive,
         default=None,
-        help=f"SAE training epochs (default: automatic; with --tokens: {TOKEN_EPOCHS} of {TOKEN_BATCH} tokens a step, "
-        f"more on a small store to make {TOKEN_MIN_STEPS} steps)",
+        help=f"SAE training epochs (default: automatic; with --tokens: as few as make {TOKEN_MIN_STEPS} steps of "
+        "256 tokens)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(

@@ -17,8 +17,6 @@ from scconcepts._keys import DEFAULT_KEY, activations_key, params_key, token_gen
 from scconcepts._regime import (
     DEFAULT_ATOM_INIT,
     DEFAULT_ATOM_K,
-    TOKEN_BATCH,
-    TOKEN_EPOCHS,
     TOKEN_EXPANSION,
     TOKEN_K,
     TOKEN_MAX_EPOCHS,
@@ -64,13 +62,13 @@ def write_token_concepts(adata: AnnData, concepts: TokenConcepts, gene_rows: np.
 
 
 def token_epochs(n_tokens: int, config: SAEConfig) -> int:
-    """Epochs of a token dictionary: ``TOKEN_EPOCHS``, or more where that is under ``TOKEN_MIN_STEPS`` steps.
+    """Epochs of a token dictionary: as few as make ``TOKEN_MIN_STEPS`` steps, at most ``TOKEN_MAX_EPOCHS``.
 
-    On a small store five epochs are a few dozen steps: the 700-cell test run stopped at its first epoch.
+    The cell rule (at least 10 epochs) would be tens of thousands of steps on a million tokens.
     """
     n_train = max(1, round(n_tokens * (1 - config.val_fraction - config.test_fraction)))
-    steps_per_epoch = math.ceil(n_train / min(int(config.batch_size or TOKEN_BATCH), n_train))
-    return min(TOKEN_MAX_EPOCHS, max(TOKEN_EPOCHS, math.ceil(TOKEN_MIN_STEPS / steps_per_epoch)))
+    batch = min(int(config.batch_size or min(256, max(32, n_train // 10))), n_train)
+    return min(TOKEN_MAX_EPOCHS, max(1, math.ceil(TOKEN_MIN_STEPS / math.ceil(n_train / batch))))
 
 
 @threads_by_size(sae_work)
@@ -117,8 +115,8 @@ def train_token_sae(
     seed, key_added, labels_key, unreproducible, min_share, atom_k, client
         As for :func:`~scconcepts.tl.train_sae`.
     config
-        :class:`~scconcepts.sae.SAEConfig` fields; ``batch_size`` defaults to 4,096 tokens and ``epochs`` to 5, or
-        as many as make 500 steps on a small store (at most 100: :func:`token_epochs`).
+        :class:`~scconcepts.sae.SAEConfig` fields; ``epochs`` defaults to as few as make 3,000 steps of the
+        automatic batch (256 tokens), at most 100 (:func:`token_epochs`).
 
     """
     gene_rows = check_store(adata, store)
@@ -127,7 +125,7 @@ def train_token_sae(
     unknown = set(config) - set(SAEConfig.__dataclass_fields__)
     if unknown:
         raise InputError(f"unknown SAE settings {sorted(unknown)}; see scconcepts.sae.SAEConfig")
-    config = {"atom_init": DEFAULT_ATOM_INIT, "batch_size": TOKEN_BATCH, **config}
+    config = {"atom_init": DEFAULT_ATOM_INIT, **config}
     sae_config = SAEConfig(k=k if k is not None else TOKEN_K, expansion=expansion, seed=seed, **config)
     if sae_config.epochs is None:
         sae_config = dataclasses.replace(sae_config, epochs=token_epochs(store.n_tokens, sae_config))
