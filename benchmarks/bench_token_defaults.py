@@ -44,11 +44,11 @@ ARGS = {"pad_token": "<pad>", "pad_value": -2, "mask_value": -1, "n_bins": 51, "
 
 #: (name, train_token_sae options); ``None`` k / expansion mean the library's defaults.
 SETTINGS: list[tuple[str, dict[str, Any]]] = [
-    ("token default (sae, k 8, x8, 4096/step, 5 ep)", {}),
-    ("  same, 20 epochs", {"epochs": 20}),
+    ("token default (sae, k 8, x8, 3,000 steps of 256)", {}),
+    ("  k 8, x8, 4,096 a step, 5 epochs", {"batch_size": 4096, "epochs": 5}),
     ("  k 32", {"k": 32}),
     ("  expansion 2", {"expansion": 2}),
-    ("  k 32, expansion 2", {"k": 32, "expansion": 2}),
+    ("  k 8, x2, 4,096 a step, 5 epochs", {"expansion": 2, "batch_size": 4096, "epochs": 5}),
     ("cell default: sae consensus of 5", {"regime": "sae", "n_seeds": 5, "k": None, "expansion": 2, "batch_size": 256}),
     ("cell default: programs (ICA)", {"regime": "programs", "n_seeds": 5, "k": None, "expansion": 2}),
 ]
