@@ -33,6 +33,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 import scconcepts
+from benchmarks._masked_values import train_masked_values
 from scconcepts.models._scgpt import build_scgpt
 from scconcepts.models._scgpt_model import ScgptTransformer
 
@@ -75,11 +76,6 @@ def planted_cells(n_cells: int, seed: int = SEED) -> tuple[ad.AnnData, np.ndarra
     return adata, active
 
 
-def _save(model: ScgptTransformer, folder: Path) -> None:
-    state = {k.replace("self_attn.in_proj_", "self_attn.Wqkv."): v for k, v in model.state_dict().items()}
-    torch.save(state, folder / "best_model.pt")
-
-
 def train_transformer(adata: ad.AnnData, folder: Path, *, d_model: int, steps: int) -> float:
     """Train an scGPT-shaped transformer (2 layers) on masked values and save it as a checkpoint; returns seconds."""
     vocab = {g: i for i, g in enumerate(adata.var_names)}
@@ -92,24 +88,8 @@ def train_transformer(adata: ad.AnnData, folder: Path, *, d_model: int, steps: i
                                                   "nlayers": 2}))  # fmt: skip
     torch.manual_seed(SEED)
     model = ScgptTransformer(len(vocab), d_model, heads, d_model, 2, pad_id=vocab["<pad>"])
-    head = torch.nn.Sequential(torch.nn.Linear(d_model, d_model), torch.nn.ReLU(), torch.nn.Linear(d_model, 1))
-    _save(model, folder)
-    encoder = build_scgpt(adata, checkpoint=folder)
-    tokens = encoder.tokenize(encoder.expression(adata).toarray(), encoder.context(adata))
-    optimiser = torch.optim.Adam([*model.parameters(), *head.parameters()], lr=2e-3)
-    generator = torch.Generator().manual_seed(SEED)
     start = time.perf_counter()
-    model.train()
-    for _ in range(steps):
-        part = tokens.select(torch.randint(0, adata.n_obs, (32,), generator=generator).numpy())
-        mask = (torch.rand(part.values.shape, generator=generator) < 0.3) & ~part.padding
-        mask[:, 0] = False
-        predicted = head(model(part.genes, part.values.masked_fill(mask, -1.0), part.padding)).squeeze(-1)
-        loss = ((predicted - part.values / 50) ** 2)[mask].mean()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    _save(model.eval(), folder)
+    train_masked_values(model, adata, folder, d_model=d_model, steps=steps, batch=32, lr=2e-3, seed=SEED)
     return time.perf_counter() - start
 
 

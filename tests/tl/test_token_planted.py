@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from benchmarks._masked_values import train_masked_values
 from sklearn.metrics import roc_auc_score
 
 import scconcepts
@@ -50,11 +51,6 @@ def _planted_cells(seed: int) -> tuple[ad.AnnData, np.ndarray]:
     return adata, active
 
 
-def _save(model: ScgptTransformer, folder) -> None:
-    state = {k.replace("self_attn.in_proj_", "self_attn.Wqkv."): v for k, v in model.state_dict().items()}
-    torch.save(state, folder / "best_model.pt")
-
-
 def _train_transformer(adata: ad.AnnData, folder, *, steps: int, seed: int) -> None:
     """Masked-value training (scGPT's objective on binned values, 30% of gene tokens masked), saved as a checkpoint."""
     vocab = scgpt_vocab(list(adata.var_names))
@@ -63,23 +59,7 @@ def _train_transformer(adata: ad.AnnData, folder, *, steps: int, seed: int) -> N
     (folder / "args.json").write_text(json.dumps(scgpt_args(d_model=D_MODEL, n_layers=2, n_heads=4, d_hid=64)))
     torch.manual_seed(seed)
     model = ScgptTransformer(len(vocab), D_MODEL, 4, 64, 2, pad_id=vocab["<pad>"])
-    head = torch.nn.Sequential(torch.nn.Linear(D_MODEL, D_MODEL), torch.nn.ReLU(), torch.nn.Linear(D_MODEL, 1))
-    _save(model, folder)
-    encoder = build_scgpt(adata, checkpoint=folder)
-    tokens = encoder.tokenize(encoder.expression(adata).toarray(), encoder.context(adata))
-    optimiser = torch.optim.Adam([*model.parameters(), *head.parameters()], lr=3e-3)
-    generator = torch.Generator().manual_seed(seed)
-    model.train()
-    for _ in range(steps):
-        part = tokens.select(torch.randint(0, N_CELLS, (64,), generator=generator).numpy())
-        mask = (torch.rand(part.values.shape, generator=generator) < 0.3) & ~part.padding
-        mask[:, 0] = False
-        predicted = head(model(part.genes, part.values.masked_fill(mask, -1.0), part.padding)).squeeze(-1)
-        loss = ((predicted - part.values / 50) ** 2)[mask].mean()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    _save(model.eval(), folder)
+    train_masked_values(model, adata, folder, d_model=D_MODEL, steps=steps, batch=64, lr=3e-3, seed=seed)
 
 
 def _best_concept(adata: ad.AnnData, store) -> tuple[float, int, scconcepts.sae.TrainingResult]:
