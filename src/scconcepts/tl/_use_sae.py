@@ -16,6 +16,7 @@ from scconcepts._errors import InputError
 from scconcepts._keys import DEFAULT_KEY, activations_key, params_key
 from scconcepts.sae import SAEConfig, TopKSAE, encode_csr, informativeness, reconstruction_metrics, split_rows
 from scconcepts.sae._learn import single_run_flags
+from scconcepts.sae._train import Split
 from scconcepts.tl._concept_table import concept_table
 
 logger = logging.getLogger(__name__)
@@ -78,9 +79,34 @@ def use_sae(
         )
     logger.info("SAE brought along on %s: R^2 %.4f, L0 %.2f, dead %.1f%%, %d concepts", use_rep, metrics["r2"],
                 metrics["l0"], 100 * metrics["dead_fraction_all"], sae.n_latents)  # fmt: skip
+    record_external(adata, sae, key_added=key_added, use_rep=use_rep, model=use_rep.removeprefix("X_"),
+                    labels=labels, labels_key=labels_key, split=split, metrics=metrics, seed=seed,
+                    source=source)  # fmt: skip
+
+
+def record_external(
+    adata: AnnData,
+    sae: TopKSAE,
+    *,
+    key_added: str,
+    use_rep: str,
+    model: str,
+    labels: Any,
+    labels_key: str | None,
+    split: Split,
+    metrics: dict[str, Any],
+    seed: int,
+    source: dict[str, Any] | None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write ``uns[key_added]`` of an SAE brought along, as :func:`scconcepts.tl.train_sae` writes a trained one.
+
+    ``split`` draws the held-out cells; ``extra`` adds to ``params`` (a token run's layer and sample).
+    """
+    activations = adata.obsm[activations_key(key_added)]
     params = {
         "use_rep": use_rep,
-        "model": use_rep.removeprefix("X_"),
+        "model": model,
         "embedding_dim": sae.d_in,
         "n_concepts": sae.n_latents,
         "labels_key": labels_key if labels is not None else None,
@@ -93,6 +119,7 @@ def use_sae(
         "inference": sae.inference,
         "n_seeds": 1,
         "regime": EXTERNAL,
+        **(extra or {}),
         **{f"source_{name}": value for name, value in (source or {}).items()},
     }
     adata.uns[params_key(key_added)] = {

@@ -15,14 +15,12 @@ import numpy as np
 from anndata import AnnData
 
 from scconcepts._errors import InputError
-from scconcepts._keys import DEFAULT_KEY, activations_key, params_key
+from scconcepts._keys import DEFAULT_KEY, activations_key
 from scconcepts.models._token_store import TokenStore
 from scconcepts.sae import SAEConfig, TopKSAE, informativeness, reconstruction_metrics, split_rows
-from scconcepts.sae._learn import single_run_flags
 from scconcepts.sae._token_concepts import token_concepts
-from scconcepts.tl._concept_table import concept_table
 from scconcepts.tl._token_sae import check_store, write_token_concepts
-from scconcepts.tl._use_sae import EXTERNAL
+from scconcepts.tl._use_sae import record_external
 
 logger = logging.getLogger(__name__)
 
@@ -74,21 +72,8 @@ def use_token_sae(
     layer = str(store.info.get("layer", ""))
     logger.info("token SAE brought along on %s: R^2 %.4f, L0 %.2f per token, %d concepts over %d tokens", layer,
                 metrics["r2"], metrics["l0"], sae.n_latents, store.n_tokens)  # fmt: skip
-    params = {
-        "use_rep": f"tokens:{layer}", "model": str(store.info.get("model", "")), "embedding_dim": sae.d_in,
-        "n_concepts": sae.n_latents, "labels_key": labels_key if labels is not None else None, "n_cells_train": 0,
-        "n_cells_val": len(split.val), "n_cells_test": len(split.test), "k": sae.k,
-        "expansion": max(1, round(sae.n_latents / sae.d_in)), "seed": seed, "inference": sae.inference,
-        "n_seeds": 1, "regime": EXTERNAL, "tokens": True, "layer": layer,
-        "max_tokens_per_cell": store.info.get("max_tokens_per_cell"), "token_seed": int(store.info.get("seed", 0)),
-        "n_tokens": store.n_tokens, **{f"source_{name}": value for name, value in (source or {}).items()},
-    }  # fmt: skip
-    adata.uns[params_key(key_added)] = {
-        "params": {name: ("none" if value is None else value) for name, value in params.items()},
-        "metrics": metrics,
-        "normaliser": {"mean": sae.mean.cpu().numpy(), "scale": float(sae.scale)},
-        "table": concept_table(activations, labels).join(single_run_flags(sae)),
-        "consensus": {"n_seeds": 1, "regime": EXTERNAL},
-        "val_cells": adata.obs_names[split.val].to_numpy().astype(str),
-        "test_cells": adata.obs_names[split.test].to_numpy().astype(str),
-    }
+    extra = {"tokens": True, "layer": layer, "max_tokens_per_cell": store.info.get("max_tokens_per_cell"),
+             "token_seed": int(store.info.get("seed", 0)), "n_tokens": store.n_tokens}  # fmt: skip
+    record_external(adata, sae, key_added=key_added, use_rep=f"tokens:{layer}", model=str(store.info.get("model", "")),
+                    labels=labels, labels_key=labels_key, split=split, metrics=metrics, seed=seed, source=source,
+                    extra=extra)  # fmt: skip
